@@ -1,0 +1,18 @@
+package io.falconmamba.core;
+
+/**
+ * Where a model's weights come from, by Hugging Face tensor name (e.g. {@code backbone.layers.0.mixer.in_proj.weight}).
+ * The loader implements it over safetensors files; tests can implement it over plain memory.
+ */
+public interface WeightSource {
+
+    /** Whether a tensor of that name exists. */
+    boolean contains(String name);
+
+    /**
+     * The tensor of that name, viewed in place.
+     *
+     * @throws IllegalArgumentException naming the tensor when it is absent or not a float type the engine reads
+     */
+    Tensor tensor(String name);
+}
