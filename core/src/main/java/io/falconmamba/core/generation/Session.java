@@ -1,0 +1,327 @@
+package io.falconmamba.core.generation;
+
+import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.core.PrefillMode;
+import io.falconmamba.core.SequenceState;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * A sequence that goes on across calls: a {@link SequenceState} plus every token id it has seen (the repetition
+ * penalty needs them). A chat turn costs only its new tokens: {@link #append(int[])} prefills them on top of the
+ * state, {@link #generate(GenerationConfig, TokenListener)} continues from there, and the generated tokens become
+ * part of the sequence for the next turn.
+ *
+ * <p><b>The pending token.</b> When a generation stops, its last token has been sampled but not fed to the model
+ * (feeding it costs a full forward pass whose logits nobody may need). The session records it as <em>pending</em>:
+ * it is already in {@link #tokens()}, and it is fed lazily, together with the next appended tokens (one prefill)
+ * or by one decode step at the start of the next generation. Fork and snapshot carry it, so a copy continues exactly
+ * like the original. Hence {@link #fedTokens()} can be one less than {@link #length()}.
+ *
+ * <p>Not thread-safe (use {@link #fork()} for parallel continuations); a {@link CancellationToken} may be
+ * cancelled from any thread.
+ */
+public final class Session {
+
+    private static final int SNAPSHOT_MAGIC = 0x464D5353; // "FMSS"
+    private static final int SNAPSHOT_VERSION = 1;
+
+    private final FalconMambaModel model;
+    private final int vocabSize;
+    private final SequenceState state;
+    private final TokenHistory history;
+    private PrefillMode prefillMode;
+    /** Sampled but not yet fed to the state, or -1. */
+    private int pending = -1;
+    /** The logits after the last fed token are valid (false before any input and while a token is pending). */
+    private boolean hasLogits;
+    /** Logits carried by a fork or a snapshot, used instead of the state's buffer until the next feed. */
+    private float[] carriedLogits;
+    /** Input feeding time since the last generation, reported by the next one. */
+    private long prefillNanos;
+
+    /** An empty session; input is prefilled in chunks of {@link PrefillMode#DEFAULT_CHUNK}. */
+    public Session(FalconMambaModel model) {
+        this(model, PrefillMode.chunked(PrefillMode.DEFAULT_CHUNK));
+    }
+
+    /** An empty session whose {@link #append(int[])} uses {@code prefillMode}. */
+    public Session(FalconMambaModel model, PrefillMode prefillMode) {
+        this(requireModel(model), model.newState(), new TokenHistory(model.config().vocabSize()), prefillMode);
+    }
+
+    private Session(FalconMambaModel model, SequenceState state, TokenHistory history, PrefillMode prefillMode) {
+        if (prefillMode == null) {
+            throw new IllegalArgumentException("prefillMode must not be null");
+        }
+        this.model = model;
+        this.vocabSize = model.config().vocabSize();
+        this.state = state;
+        this.history = history;
+        this.prefillMode = prefillMode;
+    }
+
+    private static FalconMambaModel requireModel(FalconMambaModel model) {
+        if (model == null) {
+            throw new IllegalArgumentException("model must not be null");
+        }
+        return model;
+    }
+
+    public FalconMambaModel model() {
+        return model;
+    }
+
+    public PrefillMode prefillMode() {
+        return prefillMode;
+    }
+
+    public void prefillMode(PrefillMode mode) {
+        if (mode == null) {
+            throw new IllegalArgumentException("prefillMode must not be null");
+        }
+        this.prefillMode = mode;
+    }
+
+    /** Every token of the sequence so far: appended input and generated ids, the pending one included. */
+    public int[] tokens() {
+        return history.toArray();
+    }
+
+    /** Number of tokens in the sequence ({@link #tokens()}). */
+    public int length() {
+        return history.size();
+    }
+
+    /** Number of tokens the model state has consumed: {@link #length()}, less one while a token is pending. */
+    public int fedTokens() {
+        return history.size() - (pending >= 0 ? 1 : 0);
+    }
+
+    /** Whether the last generated token is still to be fed (see the class comment). */
+    public boolean hasPendingToken() {
+        return pending >= 0;
+    }
+
+    /** Appends input (e.g. a user turn) with the session's prefill mode. */
+    public void append(int[] tokens) {
+        append(tokens, prefillMode);
+    }
+
+    /**
+     * Appends input tokens: they (and a pending token, if any) are prefilled on top of the state in one call, so a
+     * turn costs only its new tokens. An empty array changes nothing.
+     *
+     * @throws IllegalArgumentException for an id outside the vocabulary (the session is then unchanged)
+     */
+    public void append(int[] tokens, PrefillMode mode) {
+        if (tokens == null) {
+            throw new IllegalArgumentException("tokens must not be null");
+        }
+        if (mode == null) {
+            throw new IllegalArgumentException("prefillMode must not be null");
+        }
+        TokenHistory.checkIds(tokens, vocabSize, "appended");
+        if (tokens.length == 0) {
+            return;
+        }
+        int[] input = tokens;
+        if (pending >= 0) {
+            input = new int[tokens.length + 1];
+            input[0] = pending;
+            System.arraycopy(tokens, 0, input, 1, tokens.length);
+        }
+        long t0 = System.nanoTime();
+        model.prefill(state, input, mode);
+        prefillNanos += System.nanoTime() - t0;
+        pending = -1;
+        hasLogits = true;
+        carriedLogits = null;
+        history.addAll(tokens);
+    }
+
+    public GenerationResult generate(GenerationConfig config) {
+        return generate(config, null, null, null);
+    }
+
+    public GenerationResult generate(GenerationConfig config, TokenListener listener) {
+        return generate(config, listener, null, null);
+    }
+
+    /**
+     * Generates from the end of the sequence; the generated tokens join it (the last one pending). The repetition
+     * penalty sees the whole sequence. {@link GenerationConfig#prefillMode()} is not used here (the input was fed by
+     * {@link #append}); {@link GenerationResult#contextTokens()} is the sequence length before this generation.
+     *
+     * @throws IllegalStateException when the session is empty (append input first)
+     */
+    public GenerationResult generate(GenerationConfig config, TokenListener listener, StopCondition stopCondition,
+                                     CancellationToken cancellation) {
+        if (!hasLogits && pending < 0) {
+            throw new IllegalStateException("the session has no input to continue from: append at least one token first");
+        }
+        GenerationRun run = new GenerationRun(config, history, listener, stopCondition, cancellation);
+        run.addPrefillNanos(prefillNanos);
+        prefillNanos = 0;
+        if (!run.start()) {
+            return run.result();
+        }
+        if (pending >= 0) {
+            long t0 = System.nanoTime();
+            feed(pending);
+            run.addPrefillNanos(System.nanoTime() - t0);
+        }
+        while (true) {
+            int token = run.sample(currentLogits());
+            if (token < 0) {
+                break;
+            }
+            pending = token;
+            hasLogits = false;
+            run.deliver(token);
+            if (run.finished()) {
+                break;
+            }
+            feed(token);
+        }
+        return run.result();
+    }
+
+    private void feed(int token) {
+        model.decode(state, token);
+        pending = -1;
+        hasLogits = true;
+        carriedLogits = null;
+    }
+
+    private float[] currentLogits() {
+        return carriedLogits != null ? carriedLogits : state.logits();
+    }
+
+    /** An independent copy (state, tokens, pending token): both continue exactly as this one would. */
+    public Session fork() {
+        Session s = new Session(model, state.copy(), history.copy(), prefillMode);
+        s.pending = pending;
+        s.hasLogits = hasLogits;
+        if (hasLogits) {
+            s.carriedLogits = currentLogits().clone();
+        }
+        return s;
+    }
+
+    /**
+     * The whole session as bytes, versioned: a header, the token ids, the pending token, the current logits when
+     * valid, and {@link SequenceState#toBytes()}. {@link #restore(FalconMambaModel, byte[])} continues identically.
+     */
+    public byte[] snapshot() {
+        byte[] stateBytes = state.toBytes();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(stateBytes.length + 4 * history.size()
+                + (hasLogits ? 4 * vocabSize : 0) + 64);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(SNAPSHOT_MAGIC);
+            out.writeInt(SNAPSHOT_VERSION);
+            out.writeInt(vocabSize);
+            out.writeInt(pending);
+            out.writeBoolean(hasLogits);
+            out.writeInt(history.size());
+            for (int i = 0; i < history.size(); i++) {
+                out.writeInt(history.get(i));
+            }
+            if (hasLogits) {
+                float[] logits = currentLogits();
+                for (int i = 0; i < vocabSize; i++) {
+                    out.writeFloat(logits[i]);
+                }
+            }
+            out.writeInt(stateBytes.length);
+            out.write(stateBytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Restores a {@link #snapshot()} for this model, with the default prefill mode. */
+    public static Session restore(FalconMambaModel model, byte[] snapshot) {
+        return restore(model, snapshot, PrefillMode.chunked(PrefillMode.DEFAULT_CHUNK));
+    }
+
+    /**
+     * Restores a {@link #snapshot()} for this model.
+     *
+     * @throws IllegalArgumentException when the bytes are not a session snapshot, of another version, truncated,
+     *                                  or made for a model with another vocabulary or state shape
+     */
+    public static Session restore(FalconMambaModel model, byte[] snapshot, PrefillMode prefillMode) {
+        requireModel(model);
+        if (snapshot == null) {
+            throw new IllegalArgumentException("snapshot must not be null");
+        }
+        int vocab = model.config().vocabSize();
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot))) {
+            int magic = in.readInt();
+            if (magic != SNAPSHOT_MAGIC) {
+                throw new IllegalArgumentException("not a session snapshot (bad magic 0x" + Integer.toHexString(magic) + ")");
+            }
+            int version = in.readInt();
+            if (version != SNAPSHOT_VERSION) {
+                throw new IllegalArgumentException("session snapshot version " + version + " is not supported (expected "
+                        + SNAPSHOT_VERSION + ")");
+            }
+            int snapVocab = in.readInt();
+            if (snapVocab != vocab) {
+                throw new IllegalArgumentException("session snapshot is for a vocabulary of " + snapVocab
+                        + " tokens, the model has " + vocab);
+            }
+            int pending = in.readInt();
+            boolean hasLogits = in.readBoolean();
+            int n = in.readInt();
+            if (n < 0 || (long) n * 4 > snapshot.length) {
+                throw new IllegalArgumentException("session snapshot is corrupt: token count " + n);
+            }
+            if (pending < -1 || pending >= vocab || (pending >= 0 && (hasLogits || n == 0))) {
+                throw new IllegalArgumentException("session snapshot is corrupt: pending token " + pending);
+            }
+            TokenHistory history = new TokenHistory(vocab);
+            for (int i = 0; i < n; i++) {
+                int id = in.readInt();
+                if (id < 0 || id >= vocab) {
+                    throw new IllegalArgumentException("session snapshot is corrupt: token id " + id + " at index " + i);
+                }
+                history.add(id);
+            }
+            if (pending >= 0 && history.get(n - 1) != pending) {
+                throw new IllegalArgumentException("session snapshot is corrupt: pending token is not the last token");
+            }
+            float[] logits = null;
+            if (hasLogits) {
+                logits = new float[vocab];
+                for (int i = 0; i < vocab; i++) {
+                    logits[i] = in.readFloat();
+                }
+            }
+            int stateLength = in.readInt();
+            if (stateLength < 0 || stateLength != in.available()) {
+                throw new IllegalArgumentException("session snapshot is corrupt: state of " + stateLength
+                        + " bytes, " + in.available() + " bytes left");
+            }
+            byte[] stateBytes = in.readNBytes(stateLength);
+            SequenceState state = model.restoreState(stateBytes);
+            Session s = new Session(model, state, history, prefillMode);
+            s.pending = pending;
+            s.hasLogits = hasLogits;
+            s.carriedLogits = logits;
+            return s;
+        } catch (EOFException e) {
+            throw new IllegalArgumentException("session snapshot is truncated (" + snapshot.length + " bytes)", e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
