@@ -1,49 +1,259 @@
 package io.falconmamba.core;
 
-/** STUB: signatures only, the implementation lands shortly. */
-public final class FalconMambaModel {
-    private final MambaConfig config;
+import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.RmsNorm;
+import io.falconmamba.core.kernels.ThreadPool;
 
-    private FalconMambaModel(MambaConfig config) {
+import java.util.Objects;
+
+/**
+ * A Falcon Mamba / Mamba-1 language model: embedding → L × (RMSNorm → mixer → residual) → norm_f → lm_head,
+ * in float32 over weights read in place. Stateless apart from its weights: every sequence keeps its own
+ * {@link SequenceState}, so one model serves many sequences, from several threads at once.
+ */
+public final class FalconMambaModel implements AutoCloseable {
+
+    /** Rows at or below this keep a cached workspace in their state; bigger prefill blocks get a transient one. */
+    private static final int CACHED_WORKSPACE_ROWS = 512;
+
+    private final MambaConfig config;
+    private final Matrix embeddings;
+    private final MambaBlock[] blocks;
+    private final float[] normF;
+    private final Matrix lmHead;
+    private final ThreadPool pool;
+    private final ThreadLocal<Workspace> batchWorkspace = new ThreadLocal<>();
+
+    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool) {
         this.config = config;
+        int v = config.vocabSize();
+        int d = config.hiddenSize();
+        embeddings = Weights.matrix(weights, "backbone.embeddings.weight", v, d);
+        blocks = new MambaBlock[config.numLayers()];
+        for (int l = 0; l < blocks.length; l++) {
+            blocks[l] = new MambaBlock(config, weights, l);
+        }
+        normF = Weights.vector(weights, "backbone.norm_f.weight", d);
+        lmHead = config.tieWordEmbeddings() ? embeddings : Weights.matrix(weights, "lm_head.weight", v, d);
+        this.pool = pool;
     }
 
-    /** Builds the block stack over weights viewed in place; {@code threads} sizes the kernel pool. */
+    /**
+     * Builds the block stack over weights viewed in place (nothing large is copied).
+     *
+     * @param threads kernel threads, including the caller's (≥ 1)
+     * @throws IllegalArgumentException naming the tensor that is missing or has the wrong shape
+     */
     public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads) {
-        throw new UnsupportedOperationException("not yet");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(weights, "weights");
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        ThreadPool pool = new ThreadPool(threads);
+        try {
+            return new FalconMambaModel(config, weights, pool);
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
+    }
+
+    /** Builds the model with one kernel thread per available processor. */
+    public static FalconMambaModel create(MambaConfig config, WeightSource weights) {
+        return create(config, weights, Runtime.getRuntime().availableProcessors());
     }
 
     public MambaConfig config() {
         return config;
     }
 
+    /** Kernel threads (including the caller). */
+    public int threads() {
+        return pool.threads();
+    }
+
+    /** Bytes of weight matrices read per decoded token (embedding row excluded). */
+    public long weightBytesPerToken() {
+        long sum = lmHead.data().byteSize();
+        for (MambaBlock b : blocks) {
+            sum += b.matrixBytes();
+        }
+        return sum;
+    }
+
     /** A fresh zero state for one sequence. */
     public SequenceState newState() {
-        throw new UnsupportedOperationException("not yet");
+        return new SequenceState(config);
     }
 
-    /** Restores a state saved with {@link SequenceState#toBytes()}, checked against this model. */
+    /** Restores a state saved with {@link SequenceState#toBytes()}, checked against this model's shape. */
     public SequenceState restoreState(byte[] bytes) {
-        throw new UnsupportedOperationException("not yet");
+        return SequenceState.fromBytes(bytes, config);
     }
 
-    /** Feeds a prompt; returns the logits of its last position (the state's own buffer, overwritten by the next call). */
+    /**
+     * Feeds a prompt on top of the state; returns the logits of its last position (the state's own buffer,
+     * overwritten by the next call on that state).
+     */
     public float[] prefill(SequenceState state, int[] tokens, PrefillMode mode) {
-        throw new UnsupportedOperationException("not yet");
+        run(state, tokens, mode, null);
+        return state.logits;
     }
 
-    /** Feeds a prompt; returns fresh logits for every position [T][vocab]. */
+    /** Feeds a prompt on top of the state; returns new arrays with the logits of every position [T][vocab]. */
     public float[][] prefillAllLogits(SequenceState state, int[] tokens, PrefillMode mode) {
-        throw new UnsupportedOperationException("not yet");
+        float[][] all = new float[tokens.length][];
+        run(state, tokens, mode, all);
+        return all;
     }
 
-    /** One decode step; returns the state's logits buffer. */
+    /** One decode step: feeds {@code token}, returns the state's logits buffer. */
     public float[] decode(SequenceState state, int token) {
-        throw new UnsupportedOperationException("not yet");
+        checkState(state);
+        checkToken(token, 0);
+        Workspace ws = workspace(state, 1);
+        SequenceState[] one = ws.single;
+        one[0] = state;
+        ws.token[0] = token;
+        forwardRows(ws, one, 1, ws.token, 0, 1, null, 0);
+        return state.logits;
     }
 
-    /** One decode step for {@code count} sequences at once, each weight read once; each state's {@code logits()} is filled. */
+    /**
+     * One decode step for {@code count} sequences together: each weight is read once for all of them
+     * (matrix × matrix), each state keeps its own conv window and SSM state. Fills each {@code states[i].logits()}.
+     */
     public void decodeBatch(SequenceState[] states, int[] tokens, int count) {
-        throw new UnsupportedOperationException("not yet");
+        Objects.requireNonNull(states, "states");
+        Objects.requireNonNull(tokens, "tokens");
+        if (count < 0 || count > states.length || count > tokens.length) {
+            throw new IllegalArgumentException("batch count " + count + " does not fit " + states.length + " states and " + tokens.length + " tokens");
+        }
+        if (count == 0) {
+            return;
+        }
+        SequenceState[] rows = new SequenceState[count];
+        for (int i = 0; i < count; i++) {
+            checkState(states[i]);
+            checkToken(tokens[i], i);
+            for (int j = 0; j < i; j++) {
+                if (states[j] == states[i]) {
+                    throw new IllegalArgumentException("the same state appears twice in one batch (rows " + j + " and " + i + ")");
+                }
+            }
+            rows[i] = states[i];
+        }
+        if (count == 1) {
+            decode(states[0], tokens[0]);
+            return;
+        }
+        Workspace ws = batchWorkspace.get();
+        if (ws == null || ws.capacity < count) {
+            ws = new Workspace(config, count);
+            batchWorkspace.set(ws);
+        }
+        forwardRows(ws, rows, count, tokens, 0, count, null, 0);
+    }
+
+    private void run(SequenceState state, int[] tokens, PrefillMode mode, float[][] allLogits) {
+        checkState(state);
+        Objects.requireNonNull(tokens, "tokens");
+        Objects.requireNonNull(mode, "mode");
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("tokens must not be empty: nothing to prefill");
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            checkToken(tokens[i], i);
+        }
+        int chunk = switch (mode) {
+            case PrefillMode.Parallel p -> tokens.length;
+            case PrefillMode.Chunked c -> Math.min(c.chunkSize(), tokens.length);
+        };
+        Workspace ws = workspace(state, chunk);
+        SequenceState[] one = ws.single;
+        one[0] = state;
+        for (int start = 0; start < tokens.length; start += chunk) {
+            int rows = Math.min(chunk, tokens.length - start);
+            forwardRows(ws, one, rows, tokens, start, rows, allLogits, start);
+        }
+    }
+
+    /**
+     * The forward pass over {@code rows} rows of tokens {@code tokens[from ..]}: one sequence's consecutive
+     * tokens when {@code states.length == 1}, else one token per state. Logits are computed for the last row
+     * (into its state) and, when {@code allLogits} is given, for every row into {@code allLogits[base + t]}.
+     */
+    private void forwardRows(Workspace ws, SequenceState[] states, int rows, int[] tokens, int from, int count,
+                             float[][] allLogits, int base) {
+        int d = config.hiddenSize();
+        int v = config.vocabSize();
+        for (int t = 0; t < rows; t++) {
+            embeddings.rowToFloats(tokens[from + t], ws.h, t * d);
+        }
+        for (int l = 0; l < blocks.length; l++) {
+            blocks[l].forward(ws, rows, states, l, pool);
+        }
+        boolean perSequence = states.length > 1;
+        // Final norm: every row that needs logits (all rows for a batch or when asked, else only the last).
+        int first = (perSequence || allLogits != null) ? 0 : rows - 1;
+        for (int t = first; t < rows; t++) {
+            RmsNorm.apply(ws.h, t * d, d, normF, config.layerNormEpsilon(), ws.u, t * d);
+        }
+        int n = rows - first;
+        float[] logits = ws.logits(n, v);
+        Projection.apply(lmHead, ws.u, first * d, d, n, logits, 0, v, pool);
+        if (allLogits != null) {
+            for (int t = 0; t < n; t++) {
+                float[] row = new float[v];
+                System.arraycopy(logits, t * v, row, 0, v);
+                allLogits[base + t] = row;
+            }
+        }
+        if (perSequence) {
+            for (int t = 0; t < rows; t++) {
+                SequenceState s = states[t];
+                System.arraycopy(logits, t * v, s.logits, 0, v);
+                System.arraycopy(ws.u, t * d, s.hidden, 0, d);
+                s.position++;
+            }
+        } else {
+            SequenceState s = states[0];
+            System.arraycopy(logits, (n - 1) * v, s.logits, 0, v);
+            System.arraycopy(ws.u, (rows - 1) * d, s.hidden, 0, d);
+            s.position += count;
+        }
+    }
+
+    private Workspace workspace(SequenceState state, int rows) {
+        Workspace ws = state.workspace;
+        if (ws != null && ws.capacity >= rows) {
+            return ws;
+        }
+        ws = new Workspace(config, rows);
+        if (rows <= CACHED_WORKSPACE_ROWS) {
+            state.workspace = ws;
+        }
+        return ws;
+    }
+
+    private void checkState(SequenceState state) {
+        Objects.requireNonNull(state, "state");
+        if (!state.config.equals(config)) {
+            throw new IllegalArgumentException("state belongs to a model of another shape: " + state.config);
+        }
+    }
+
+    private void checkToken(int token, int position) {
+        if (token < 0 || token >= config.vocabSize()) {
+            throw new IllegalArgumentException("token id " + token + " at position " + position
+                    + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+        }
+    }
+
+    /** Stops the kernel threads. The weights belong to whoever supplied them (the loader closes its files). */
+    @Override
+    public void close() {
+        pool.close();
     }
 }

@@ -1,0 +1,75 @@
+package io.falconmamba.core.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import static io.falconmamba.core.kernels.Convert.F;
+
+/** Elementwise activations, in place over {@code a[off .. off+n)}. */
+public final class Activations {
+
+    /** PyTorch's softplus returns x itself above this (beta = 1, threshold = 20). */
+    public static final float SOFTPLUS_THRESHOLD = 20f;
+
+    private Activations() {
+    }
+
+    /** SiLU: {@code x · sigmoid(x) = x / (1 + e^-x)}. */
+    public static void silu(float[] a, int off, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, a, off + i);
+            x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(a, off + i);
+        }
+        for (; i < n; i++) {
+            a[off + i] = silu(a[off + i]);
+        }
+    }
+
+    public static float silu(float x) {
+        return (float) (x / (1.0 + Math.exp(-x)));
+    }
+
+    /** Softplus as PyTorch computes it: {@code log(1 + e^x)}, and x itself when x > 20. */
+    public static void softplus(float[] a, int off, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector x = FloatVector.fromArray(F, a, off + i);
+            VectorMask<Float> large = x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD);
+            FloatVector y = x.min(SOFTPLUS_THRESHOLD).lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+            y.blend(x, large).intoArray(a, off + i);
+        }
+        for (; i < n; i++) {
+            a[off + i] = softplus(a[off + i]);
+        }
+    }
+
+    public static float softplus(float x) {
+        return x > SOFTPLUS_THRESHOLD ? x : (float) Math.log1p(Math.exp(x));
+    }
+
+    /** Gating: {@code y[i] *= silu(z[i])}. */
+    public static void mulSilu(float[] y, int yOff, float[] z, int zOff, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector g = FloatVector.fromArray(F, z, zOff + i);
+            FloatVector s = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector.fromArray(F, y, yOff + i).mul(s).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] *= silu(z[zOff + i]);
+        }
+    }
+
+    /** {@code a[i] += b[i]} (residual add, bias add). */
+    public static void add(float[] a, int aOff, float[] b, int bOff, int n) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(a, aOff + i);
+        }
+        for (; i < n; i++) {
+            a[aOff + i] += b[bOff + i];
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.falconmamba.core.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import static io.falconmamba.core.kernels.Convert.F;
+
+/**
+ * The selective-scan recurrence of one Mamba layer, per channel {@code i} and state index {@code n}
+ * (paper notation: Δ = delta, the input x, B, C, A, D, the SSM state s):
+ * <pre>
+ *   s[i,n] = exp(Δ[i]·A[i,n]) · s[i,n] + Δ[i]·B[n]·x[i]
+ *   y[i]   = Σ_n C[n]·s[i,n] + D[i]·x[i]
+ * </pre>
+ * over T tokens in order. A chunk of a channel's state stays in a register for the whole run of tokens.
+ */
+public final class SelectiveScan {
+
+    private SelectiveScan() {
+    }
+
+    /**
+     * Runs tokens {@code t < tokens} for channels {@code [from, to)}.
+     *
+     * @param state  {@code dIn × N}, updated in place
+     * @param a      A, {@code dIn × N} (already {@code -exp(A_log)})
+     * @param delta  Δ rows: {@code delta[dOff + t*dStride + i]}
+     * @param x      x rows: {@code x[xOff + t*xStride + i]}
+     * @param bc     rows holding B at {@code bcOff + t*bcStride} and C at {@code bcOff + t*bcStride + N}
+     * @param d      D, per channel
+     * @param y      output rows: {@code y[yOff + t*yStride + i]}
+     */
+    public static void scan(float[] state, float[] a, int n,
+                            float[] delta, int dOff, int dStride,
+                            float[] x, int xOff, int xStride,
+                            float[] bc, int bcOff, int bcStride,
+                            float[] d,
+                            float[] y, int yOff, int yStride,
+                            int tokens, int from, int to) {
+        for (int i = from; i < to; i++) {
+            for (int t = 0; t < tokens; t++) {
+                y[yOff + t * yStride + i] = d[i] * x[xOff + t * xStride + i];
+            }
+            for (int n0 = 0; n0 < n; n0 += F.length()) {
+                VectorMask<Float> m = F.indexInRange(n0, n);
+                int row = i * n + n0;
+                FloatVector s = FloatVector.fromArray(F, state, row, m);
+                FloatVector av = FloatVector.fromArray(F, a, row, m);
+                for (int t = 0; t < tokens; t++) {
+                    float dt = delta[dOff + t * dStride + i];
+                    float dtx = dt * x[xOff + t * xStride + i];
+                    int b = bcOff + t * bcStride + n0;
+                    FloatVector bv = FloatVector.fromArray(F, bc, b, m);
+                    FloatVector cv = FloatVector.fromArray(F, bc, b + n, m);
+                    FloatVector decay = av.mul(dt).lanewise(VectorOperators.EXP);
+                    s = decay.mul(s).add(bv.mul(dtx));
+                    y[yOff + t * yStride + i] += cv.mul(s).reduceLanes(VectorOperators.ADD, m);
+                }
+                s.intoArray(state, row, m);
+            }
+        }
+    }
+}
