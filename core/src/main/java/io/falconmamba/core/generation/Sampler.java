@@ -39,13 +39,22 @@ final class Sampler {
         if (!sampling && !penalize) {
             return Greedy.argmax(logits, vocabSize);
         }
+        Candidates c = process(logits, history);
+        return sampling ? Categorical.draw(c, random) : Greedy.argmax(c.scores(), vocabSize);
+    }
+
+    /**
+     * The logits processors alone, in Hugging Face's order: repetition penalty, then when sampling temperature,
+     * top-k, top-p, min-p. Returns the surviving candidates (the sampler's reused working set).
+     */
+    Candidates process(float[] logits, TokenHistory history) {
         Candidates c = candidates();
         c.reset(logits);
-        if (penalize) {
+        if (penalty && history.distinctCount() > 0) {
             RepetitionPenalty.apply(c.scores(), history, config.repetitionPenalty());
         }
         if (!sampling) {
-            return Greedy.argmax(c.scores(), vocabSize);
+            return c;
         }
         if (config.temperature() != 1f) {
             Temperature.apply(c, config.temperature());
@@ -53,7 +62,7 @@ final class Sampler {
         TopK.apply(c, config.topK());
         TopP.apply(c, config.topP());
         MinP.apply(c, config.minP());
-        return Categorical.draw(c, random);
+        return c;
     }
 
     private Candidates candidates() {

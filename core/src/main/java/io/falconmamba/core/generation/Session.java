@@ -29,7 +29,7 @@ import java.io.UncheckedIOException;
  */
 public final class Session {
 
-    private static final int SNAPSHOT_MAGIC = 0x464D5353; // "FMSS"
+    private static final int SNAPSHOT_MAGIC = 0x464D534E; // "FMSN"
     private static final int SNAPSHOT_VERSION = 1;
 
     private final FalconMambaModel model;
@@ -41,8 +41,6 @@ public final class Session {
     private int pending = -1;
     /** The logits after the last fed token are valid (false before any input and while a token is pending). */
     private boolean hasLogits;
-    /** Logits carried by a fork or a snapshot, used instead of the state's buffer until the next feed. */
-    private float[] carriedLogits;
     /** Input feeding time since the last generation, reported by the next one. */
     private long prefillNanos;
 
@@ -142,7 +140,6 @@ public final class Session {
         prefillNanos += System.nanoTime() - t0;
         pending = -1;
         hasLogits = true;
-        carriedLogits = null;
         history.addAll(tokens);
     }
 
@@ -178,7 +175,7 @@ public final class Session {
             run.addPrefillNanos(System.nanoTime() - t0);
         }
         while (true) {
-            int token = run.sample(currentLogits());
+            int token = run.sample(state.logits());
             if (token < 0) {
                 break;
             }
@@ -197,11 +194,6 @@ public final class Session {
         model.decode(state, token);
         pending = -1;
         hasLogits = true;
-        carriedLogits = null;
-    }
-
-    private float[] currentLogits() {
-        return carriedLogits != null ? carriedLogits : state.logits();
     }
 
     /** An independent copy (state, tokens, pending token): both continue exactly as this one would. */
@@ -209,20 +201,17 @@ public final class Session {
         Session s = new Session(model, state.copy(), history.copy(), prefillMode);
         s.pending = pending;
         s.hasLogits = hasLogits;
-        if (hasLogits) {
-            s.carriedLogits = currentLogits().clone();
-        }
         return s;
     }
 
     /**
-     * The whole session as bytes, versioned: a header, the token ids, the pending token, the current logits when
-     * valid, and {@link SequenceState#toBytes()}. {@link #restore(FalconMambaModel, byte[])} continues identically.
+     * The whole session as bytes, versioned: a header (magic {@code FMSN}, version, vocabulary size, pending token,
+     * whether the state's logits are current), the token ids, and {@link SequenceState#toBytes()} (which holds the
+     * recurrent state and the last logits). {@link #restore(FalconMambaModel, byte[])} continues identically.
      */
     public byte[] snapshot() {
         byte[] stateBytes = state.toBytes();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(stateBytes.length + 4 * history.size()
-                + (hasLogits ? 4 * vocabSize : 0) + 64);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(stateBytes.length + 4 * history.size() + 64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(SNAPSHOT_MAGIC);
             out.writeInt(SNAPSHOT_VERSION);
@@ -232,12 +221,6 @@ public final class Session {
             out.writeInt(history.size());
             for (int i = 0; i < history.size(); i++) {
                 out.writeInt(history.get(i));
-            }
-            if (hasLogits) {
-                float[] logits = currentLogits();
-                for (int i = 0; i < vocabSize; i++) {
-                    out.writeFloat(logits[i]);
-                }
             }
             out.writeInt(stateBytes.length);
             out.write(stateBytes);
@@ -299,13 +282,6 @@ public final class Session {
             if (pending >= 0 && history.get(n - 1) != pending) {
                 throw new IllegalArgumentException("session snapshot is corrupt: pending token is not the last token");
             }
-            float[] logits = null;
-            if (hasLogits) {
-                logits = new float[vocab];
-                for (int i = 0; i < vocab; i++) {
-                    logits[i] = in.readFloat();
-                }
-            }
             int stateLength = in.readInt();
             if (stateLength < 0 || stateLength != in.available()) {
                 throw new IllegalArgumentException("session snapshot is corrupt: state of " + stateLength
@@ -313,10 +289,14 @@ public final class Session {
             }
             byte[] stateBytes = in.readNBytes(stateLength);
             SequenceState state = model.restoreState(stateBytes);
+            long fed = n - (pending >= 0 ? 1 : 0);
+            if (state.position() != fed || hasLogits != (fed > 0 && pending < 0)) {
+                throw new IllegalArgumentException("session snapshot is corrupt: the state has consumed " + state.position()
+                        + " tokens, the session " + fed);
+            }
             Session s = new Session(model, state, history, prefillMode);
             s.pending = pending;
             s.hasLogits = hasLogits;
-            s.carriedLogits = logits;
             return s;
         } catch (EOFException e) {
             throw new IllegalArgumentException("session snapshot is truncated (" + snapshot.length + " bytes)", e);
