@@ -38,6 +38,12 @@ public final class Generator {
         if (model == null) {
             throw new IllegalArgumentException("model must not be null");
         }
+        return generate(model, null, prompt, config, listener, stopCondition, cancellation);
+    }
+
+    /** As the public method, into a given fresh state (null: a new one); tests read its logits from the listener. */
+    static GenerationResult generate(FalconMambaModel model, SequenceState fresh, int[] prompt, GenerationConfig config,
+                                     TokenListener listener, StopCondition stopCondition, CancellationToken cancellation) {
         int vocab = model.config().vocabSize();
         checkPrompt(prompt, vocab);
         TokenHistory history = new TokenHistory(vocab);
@@ -46,7 +52,7 @@ public final class Generator {
         if (!run.start()) {
             return run.result();
         }
-        SequenceState state = model.newState();
+        SequenceState state = fresh != null ? fresh : model.newState();
         long t0 = System.nanoTime();
         float[] logits = Prefill.feed(model, state, prompt, config.prefillMode(), cancellation);
         run.addPrefillNanos(System.nanoTime() - t0);
