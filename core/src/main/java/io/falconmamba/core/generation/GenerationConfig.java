@@ -138,7 +138,12 @@ public final class GenerationConfig {
         return repetitionPenalty;
     }
 
-    /** The seed of the sampling generator, when one was set; without one each generation draws a fresh seed. */
+    /**
+     * The seed of the sampling generator, when one was set: every generation call (including each
+     * {@link Session#generate} call) starts a {@link java.util.SplittableRandom} from it, so the same context and
+     * configuration give the same tokens, run after run, alone or in a batch. Without one each call draws a fresh
+     * seed. Greedy decoding uses no randomness.
+     */
     public OptionalLong seed() {
         return hasSeed ? OptionalLong.of(seed) : OptionalLong.empty();
     }
