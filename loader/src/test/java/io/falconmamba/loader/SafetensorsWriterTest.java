@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -106,6 +107,38 @@ class SafetensorsWriterTest {
             assertTrue(header.length() - json.length() < 8, "minimal padding");
             assertEquals(bytes.length, 8 + n + 4);
         }
+    }
+
+    /**
+     * The same tensors given to Python's safetensors 0.8.0 ({@code serialize(..., metadata={"format": "pt"})}) gave
+     * this exact header (392 bytes: 391 of JSON and one space of padding) and data; the writer must produce the same file byte for byte.
+     */
+    @Test
+    void sameBytesAsPythonSafetensors() {
+        byte[] r = new byte[120];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = (byte) i;
+        }
+        byte[] bytes = new SafetensorsWriter().metadata("format", "pt")
+                .addRaw("f32", SafetensorsDType.F32, new long[] {6, 5}, r)
+                .addRaw("bf16", SafetensorsDType.BF16, new long[] {6, 5}, Arrays.copyOf(r, 60))
+                .addRaw("f16", SafetensorsDType.F16, new long[] {30}, Arrays.copyOf(r, 60))
+                .addRaw("i64", SafetensorsDType.I64, new long[] {1}, Arrays.copyOf(r, 8))
+                .addRaw("scalar", SafetensorsDType.F32, new long[] {}, Arrays.copyOf(r, 4))
+                .addRaw("mask", SafetensorsDType.BOOL, new long[] {3}, Arrays.copyOf(r, 3))
+                .toBytes();
+        String python = "{\"__metadata__\":{\"format\":\"pt\"},"
+                + "\"i64\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+                + "\"f32\":{\"dtype\":\"F32\",\"shape\":[6,5],\"data_offsets\":[8,128]},"
+                + "\"scalar\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[128,132]},"
+                + "\"bf16\":{\"dtype\":\"BF16\",\"shape\":[6,5],\"data_offsets\":[132,192]},"
+                + "\"f16\":{\"dtype\":\"F16\",\"shape\":[30],\"data_offsets\":[192,252]},"
+                + "\"mask\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[252,255]}} ";
+        assertEquals(392, python.length());
+        assertEquals(392L, ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+        assertEquals(python, new String(bytes, 8, 392, StandardCharsets.UTF_8));
+        assertEquals(8 + 392 + 255, bytes.length);
+        assertArrayEquals(Arrays.copyOf(r, 8), Arrays.copyOfRange(bytes, 400, 408), "i64 first");
     }
 
     @Test
