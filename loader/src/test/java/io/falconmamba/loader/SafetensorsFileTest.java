@@ -100,6 +100,31 @@ class SafetensorsFileTest {
         assertThrows(IllegalStateException.class, () -> s.get(ValueLayout.JAVA_BYTE, 0));
     }
 
+    /** A sparse file over 2 GiB: one mapping, offsets beyond 2^31 (costs no disk on file systems with holes). */
+    @Test
+    void filesOver2GiB() throws IOException {
+        long filler = (1L << 31) + 16;
+        String h = "{\"filler\":{\"dtype\":\"U8\",\"shape\":[" + filler + "],\"data_offsets\":[0," + filler + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + filler + "," + (filler + 8) + "]}}";
+        byte[] header = h.getBytes(StandardCharsets.UTF_8);
+        Path p = dir.resolve("big.safetensors");
+        long dataStart = 8 + header.length;
+        try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+            f.write(header);
+            f.seek(dataStart + filler);
+            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(3.5f).putFloat(-1f).array());
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            assertEquals(dataStart + filler + 8, f.fileSize());
+            assertEquals(filler, f.slice("filler").byteSize());
+            assertEquals(0, f.slice("filler").get(ValueLayout.JAVA_BYTE, filler - 1));
+            assertArrayEquals(new float[] {3.5f, -1f}, f.tensor("tail").toFloatArray());
+        } finally {
+            java.nio.file.Files.deleteIfExists(p);
+        }
+    }
+
     @Test
     void missingFileAndDirectory() throws IOException {
         Path p = dir.resolve("absent.safetensors");
