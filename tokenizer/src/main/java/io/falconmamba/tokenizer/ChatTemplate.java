@@ -35,11 +35,13 @@ public final class ChatTemplate {
   private final String name;
   private final String source;
   private final Map<String, Object> variables;
+  private final String jinjavaSource; // source with the rewrites of TemplateRewriter
 
   ChatTemplate(String name, String source, Map<String, ?> variables) {
     this.name = Objects.requireNonNull(name, "name");
     this.source = Objects.requireNonNull(source, "source");
     this.variables = Collections.unmodifiableMap(new LinkedHashMap<>(variables));
+    this.jinjavaSource = TemplateRewriter.rewrite(source);
   }
 
   /** A template from its Jinja source, with no special-token variables. */
@@ -98,7 +100,7 @@ public final class ChatTemplate {
     RenderResult result;
     JinjaSupport.RAISED.remove();
     try {
-      result = ENGINE.renderForResult(source, context);
+      result = ENGINE.renderForResult(jinjavaSource, context);
     } catch (RuntimeException e) {
       throw raisedOr(new TokenizerException(
           "chat template '" + name + "' failed: " + e.getClass().getSimpleName() + ": " + e.getMessage(), e));
