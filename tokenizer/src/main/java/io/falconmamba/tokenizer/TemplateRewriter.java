@@ -7,11 +7,18 @@ package io.falconmamba.tokenizer;
  * {@code xs if cond} as a conditional expression). Jinja filters before looping, so {@code loop.*}
  * counts only the kept items; the rewrite keeps that by building the filtered list first:
  * {@code {% set _lfN = [] %}{% for x in xs %}{% if cond %}{% do _lfN.append(x) %}{% endif %}{% endfor %}{% for x in _lfN %}}.
+ *
+ * <p>Reversing slices, {@code name[::-1]} (as in "for message in messages[::-1]"): Jinjava has no
+ * step slices; a dotted name followed by {@code [::-1]} becomes {@code (name|reverse|list)}.
  */
 final class TemplateRewriter {
   private TemplateRewriter() {}
 
-  static String rewrite(String src) {
+  private static final java.util.regex.Pattern REVERSE_SLICE =
+      java.util.regex.Pattern.compile("(?<![\\w.\\])])([A-Za-z_][A-Za-z0-9_.]*)\\[\\s*:\\s*:\\s*-1\\s*\\]");
+
+  static String rewrite(String template) {
+    String src = REVERSE_SLICE.matcher(template).replaceAll("($1|reverse|list)");
     StringBuilder out = new StringBuilder(src.length() + 64);
     int counter = 0;
     int pos = 0;

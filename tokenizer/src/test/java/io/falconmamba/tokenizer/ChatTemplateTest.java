@@ -123,6 +123,13 @@ class ChatTemplateTest {
   }
 
   @Test
+  void reversedMessagesWithLoopFilter() {
+    ChatTemplate t = ChatTemplate.of(
+        "{%- for m in messages[::-1] if m.role == 'user' -%}{{ loop.index }}{{ m.content }}{{ '' if loop.last else ',' }}{%- endfor %}");
+    assertEquals("1Bye,2Hi", t.render(CHAT, false));
+  }
+
+  @Test
   void namedTemplateListPicksDefault(@TempDir Path tmp) throws Exception {
     Path dir = Fixtures.copyTokenizerTo(tmp.resolve("m"));
     Files.writeString(dir.resolve("tokenizer_config.json"), """
