@@ -1,0 +1,328 @@
+package io.falconmamba.core.kernels;
+
+import io.falconmamba.core.WeightType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every Vector API kernel against its scalar twin on random inputs of awkward sizes (below, at and around the
+ * vector length, and large), for every weight type.
+ *
+ * <p>Tolerances: the twin sums in double, the kernel in float32 with lane-wise partial sums. With inputs in
+ * [-1, 1] a dot product of n terms has a float32 rounding error of about sqrt(n)·2^-24·|terms|, so a relative
+ * bound of 1e-5 of the sum of |terms| (plus 1e-6 absolute) holds with large margin at n = 1000 while a wrong
+ * index, a dropped tail element or a mis-decoded weight (errors of order one term, ≥ 1e-3) fails it.
+ */
+class KernelsTest {
+
+    static final int[] SIZES = {1, 2, 7, 15, 16, 17, 31, 33, 64, 100, 1000};
+    static final ThreadPool POOL = new ThreadPool(2);
+
+    @AfterAll
+    static void close() {
+        POOL.close();
+    }
+
+    /** A random matrix stored in {@code type}, and its exact float values (after rounding to that type). */
+    record Stored(Matrix matrix, float[][] values) {
+    }
+
+    static Stored randomMatrix(Random rnd, int rows, int cols, WeightType type) {
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * type.bytes() + 1, 1).asSlice(1, (long) rows * cols * type.bytes());
+        float[][] values = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float v = rnd.nextFloat() * 2 - 1;
+                long i = (long) r * cols + c;
+                switch (type) {
+                    case F32 -> seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 4, v);
+                    case BF16 -> {
+                        short bits = (short) (Float.floatToRawIntBits(v) >>> 16); // truncation: any bf16 value will do
+                        seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 2, bits);
+                        v = Float.intBitsToFloat((bits & 0xFFFF) << 16);
+                    }
+                    case F16 -> {
+                        short bits = Float.floatToFloat16(v);
+                        seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 2, bits);
+                        v = Float.float16ToFloat(bits);
+                    }
+                }
+                values[r][c] = v;
+            }
+        }
+        return new Stored(new Matrix("w", rows, cols, type, seg), values);
+    }
+
+    static float[] randomVector(Random rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = rnd.nextFloat() * 2 - 1;
+        }
+        return v;
+    }
+
+    static void assertClose(float expected, float actual, double scale, String what) {
+        double tol = 1e-5 * scale + 1e-6;
+        assertTrue(Math.abs(expected - actual) <= tol, what + ": expected " + expected + " got " + actual + " (tol " + tol + ")");
+    }
+
+    static double absDot(float[] w, float[] x) {
+        double s = 0;
+        for (int i = 0; i < x.length; i++) {
+            s += Math.abs((double) w[i] * x[i]);
+        }
+        return s;
+    }
+
+    static Stream<Arguments> typesAndSizes() {
+        List<Arguments> out = new ArrayList<>();
+        for (WeightType t : WeightType.values()) {
+            for (int cols : SIZES) {
+                out.add(Arguments.of(t, cols));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} cols={1}")
+    @MethodSource("typesAndSizes")
+    void matVecMatchesScalar(WeightType type, int cols) {
+        Random rnd = new Random(cols * 31L + type.ordinal());
+        for (int rows : new int[] {1, 5, 33}) {
+            Stored w = randomMatrix(rnd, rows, cols, type);
+            float[] x = randomVector(rnd, cols + 3);
+            float[] xs = new float[cols];
+            System.arraycopy(x, 3, xs, 0, cols);
+            float[] out = new float[rows + 2];
+            MatVec.multiply(w.matrix(), x, 3, out, 2, POOL);
+            float[] want = ScalarKernels.matVec(w.values(), xs);
+            for (int r = 0; r < rows; r++) {
+                assertClose(want[r], out[2 + r], absDot(w.values()[r], xs), type + " row " + r);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} cols={1}")
+    @MethodSource("typesAndSizes")
+    void matMulMatchesScalar(WeightType type, int cols) {
+        Random rnd = new Random(cols * 17L + type.ordinal());
+        int rows = 11; // not a multiple of the row tile
+        for (int tokens : new int[] {1, 3, 40}) { // 40 spans two token blocks
+            Stored w = randomMatrix(rnd, rows, cols, type);
+            int xStride = cols + 5;
+            float[] x = randomVector(rnd, tokens * xStride);
+            int outStride = rows + 1;
+            float[] out = new float[tokens * outStride];
+            MatMul.multiply(w.matrix(), x, 0, xStride, tokens, out, 0, outStride, POOL);
+            for (int t = 0; t < tokens; t++) {
+                float[] xt = new float[cols];
+                System.arraycopy(x, t * xStride, xt, 0, cols);
+                float[] want = ScalarKernels.matVec(w.values(), xt);
+                for (int r = 0; r < rows; r++) {
+                    assertClose(want[r], out[t * outStride + r], absDot(w.values()[r], xt), type + " token " + t + " row " + r);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} n={1}")
+    @MethodSource("typesAndSizes")
+    void rowToFloatsDecodesEveryType(WeightType type, int cols) {
+        Stored w = randomMatrix(new Random(cols), 2, cols, type);
+        float[] row = new float[cols];
+        w.matrix().rowToFloats(1, row, 0);
+        for (int c = 0; c < cols; c++) {
+            assertEquals(w.values()[1][c], row[c], "element " + c);
+        }
+    }
+
+    @Test
+    void f16SpecialValuesDecodeExactly() {
+        short[] specials = {0x0000, (short) 0x8000, 0x0001, 0x03FF, 0x0400, 0x3C00, (short) 0xBC00, 0x7BFF, 0x7C00, (short) 0xFC00, 0x7E00};
+        MemorySegment seg = Arena.ofAuto().allocate(specials.length * 2L);
+        for (int i = 0; i < specials.length; i++) {
+            seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 2L, specials[i]);
+        }
+        // Pad to a full vector so the vector path (not the scalar tail) decodes them.
+        int n = Math.max(specials.length, 64);
+        MemorySegment padded = Arena.ofAuto().allocate(n * 2L);
+        padded.copyFrom(seg);
+        float[] out = new float[n];
+        Convert.toFloats(WeightType.F16, padded, 0, out, 0, n);
+        for (int i = 0; i < specials.length; i++) {
+            float want = Float.float16ToFloat(specials[i]);
+            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(out[i]), "half 0x" + Integer.toHexString(specials[i] & 0xFFFF));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 16, 31, 33, 1000})
+    void rmsNormMatchesScalar(int n) {
+        Random rnd = new Random(n);
+        float[] x = randomVector(rnd, n);
+        float[] w = randomVector(rnd, n);
+        for (float[] weight : new float[][] {w, null}) {
+            float[] out = new float[n];
+            RmsNorm.apply(x, 0, n, weight, 1e-5f, out, 0);
+            float[] want = ScalarKernels.rmsNorm(x, weight, 1e-5f);
+            for (int i = 0; i < n; i++) {
+                assertClose(want[i], out[i], Math.abs(want[i]), "element " + i);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 16, 31, 33, 1000})
+    void activationsMatchScalar(int n) {
+        Random rnd = new Random(n);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (rnd.nextFloat() * 2 - 1) * 30; // spans softplus' threshold at 20 and exp's useful range
+        }
+        if (n > 3) {
+            x[0] = 20f; // exactly at the threshold: PyTorch still takes log1p(exp(x)) here
+            x[1] = 20.001f;
+            x[2] = -90f;
+        }
+        float[] s = x.clone();
+        Activations.silu(s, 0, n);
+        float[] sp = x.clone();
+        Activations.softplus(sp, 0, n);
+        float[] z = randomVector(rnd, n);
+        float[] y = x.clone();
+        Activations.mulSilu(y, 0, z, 0, n);
+        for (int i = 0; i < n; i++) {
+            double wantSilu = ScalarKernels.silu(x[i]);
+            assertClose((float) wantSilu, s[i], Math.abs(wantSilu), "silu(" + x[i] + ")");
+            double wantSp = ScalarKernels.softplus(x[i]);
+            assertClose((float) wantSp, sp[i], Math.abs(wantSp), "softplus(" + x[i] + ")");
+            double wantY = x[i] * ScalarKernels.silu(z[i]);
+            assertClose((float) wantY, y[i], Math.abs(wantY), "x·silu(z)");
+        }
+        if (n > 3) {
+            assertEquals(20.001f, sp[1], "softplus above the threshold is the identity");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 16, 31, 33, 100})
+    void causalConvMatchesScalarOneStepAndManyTokens(int dIn) {
+        Random rnd = new Random(dIn);
+        for (int k : new int[] {1, 2, 4}) {
+            int hist = k - 1;
+            float[][] w = new float[dIn][];
+            for (int c = 0; c < dIn; c++) {
+                w[c] = randomVector(rnd, k);
+            }
+            float[] wT = new float[k * dIn];
+            for (int c = 0; c < dIn; c++) {
+                for (int j = 0; j < k; j++) {
+                    wT[j * dIn + c] = w[c][j];
+                }
+            }
+            float[] bias = randomVector(rnd, dIn);
+            for (int tokens : new int[] {1, 2, 9}) {
+                float[][] history = new float[hist][];
+                float[] window = new float[hist * dIn];
+                for (int j = 0; j < hist; j++) {
+                    history[j] = randomVector(rnd, dIn);
+                    System.arraycopy(history[j], 0, window, j * dIn, dIn);
+                }
+                float[][] x = new float[tokens][];
+                float[] xFlat = new float[tokens * 2 * dIn]; // stride 2·d_in, like the [x | z] rows
+                for (int t = 0; t < tokens; t++) {
+                    x[t] = randomVector(rnd, dIn);
+                    System.arraycopy(x[t], 0, xFlat, t * 2 * dIn, dIn);
+                }
+                float[] out = new float[tokens * dIn];
+                CausalConv1d.apply(window, wT, bias, k, dIn, xFlat, 0, 2 * dIn, tokens, out, 0, dIn, 0, dIn);
+                float[][] want = ScalarKernels.conv(history, x, w, bias);
+                for (int t = 0; t < tokens; t++) {
+                    for (int c = 0; c < dIn; c++) {
+                        assertClose(want[t][c], out[t * dIn + c], 4, "k=" + k + " t=" + t + " c=" + c);
+                    }
+                }
+                // The window now holds the last k-1 inputs, oldest first.
+                for (int j = 0; j < hist; j++) {
+                    int src = tokens - hist + j;
+                    float[] expectRow = src >= 0 ? x[src] : history[hist + src];
+                    for (int c = 0; c < dIn; c++) {
+                        assertEquals(expectRow[c], window[j * dIn + c], "window row " + j + " channel " + c);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 16, 31, 33})
+    void selectiveScanMatchesScalar(int n) {
+        Random rnd = new Random(n);
+        int dIn = 13;
+        int tokens = 6;
+        float[][] state = new float[dIn][];
+        float[][] a = new float[dIn][];
+        float[] stateFlat = new float[dIn * n];
+        float[] aFlat = new float[dIn * n];
+        for (int i = 0; i < dIn; i++) {
+            state[i] = randomVector(rnd, n);
+            a[i] = new float[n];
+            for (int j = 0; j < n; j++) {
+                a[i][j] = -(float) Math.exp(rnd.nextFloat() * 3);
+            }
+            System.arraycopy(state[i], 0, stateFlat, i * n, n);
+            System.arraycopy(a[i], 0, aFlat, i * n, n);
+        }
+        float[] d = randomVector(rnd, dIn);
+        int bcStride = 3 + 2 * n; // rows laid out like [dt(3) | B | C]
+        float[] delta = new float[tokens * dIn];
+        float[] x = new float[tokens * dIn];
+        float[] bc = new float[tokens * bcStride];
+        for (int i = 0; i < delta.length; i++) {
+            delta[i] = rnd.nextFloat() * 0.5f;
+            x[i] = rnd.nextFloat() * 2 - 1;
+        }
+        for (int i = 0; i < bc.length; i++) {
+            bc[i] = rnd.nextFloat() * 2 - 1;
+        }
+        float[] y = new float[tokens * dIn];
+        // Split the channels in two calls, as the thread pool does.
+        SelectiveScan.scan(stateFlat, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, tokens, 0, 5);
+        SelectiveScan.scan(stateFlat, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, tokens, 5, dIn);
+        for (int t = 0; t < tokens; t++) {
+            float[] dt = new float[dIn];
+            float[] xt = new float[dIn];
+            System.arraycopy(delta, t * dIn, dt, 0, dIn);
+            System.arraycopy(x, t * dIn, xt, 0, dIn);
+            float[] b = new float[n];
+            float[] c = new float[n];
+            System.arraycopy(bc, t * bcStride + 3, b, 0, n);
+            System.arraycopy(bc, t * bcStride + 3 + n, c, 0, n);
+            float[] want = ScalarKernels.scanStep(state, a, dt, xt, b, c, d);
+            for (int i = 0; i < dIn; i++) {
+                assertClose(want[i], y[t * dIn + i], n, "t=" + t + " channel " + i);
+            }
+        }
+        for (int i = 0; i < dIn; i++) {
+            for (int j = 0; j < n; j++) {
+                assertClose(state[i][j], stateFlat[i * n + j], 4, "state " + i + "," + j);
+            }
+        }
+    }
+}
