@@ -94,13 +94,21 @@ final class HubCache {
         Path target = snapshotDir.resolve(file);
         try {
             Files.createDirectories(target.getParent());
-            Files.deleteIfExists(target);
             Path relative = target.getParent().toAbsolutePath().relativize(blob.toAbsolutePath());
+            // Link under a temporary name, then rename over the target: atomic, and safe when two
+            // threads or processes place the same file at once.
+            Path tmp = target.resolveSibling(target.getFileName() + ".link-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId());
+            boolean linked = false;
             try {
-                Files.createSymbolicLink(target, relative);
-                return;
+                Files.deleteIfExists(tmp);
+                Files.createSymbolicLink(tmp, relative);
+                linked = true;
             } catch (UnsupportedOperationException | IOException | SecurityException e) {
-                // fall through: no symlinks here (e.g. Windows without developer mode)
+                // no symlinks here (e.g. Windows without developer mode): fall back below
+            }
+            if (linked) {
+                moveReplacing(tmp, target);
+                return;
             }
             if (newBlob) {
                 moveReplacing(blob, target);

@@ -39,12 +39,15 @@ import java.util.regex.Pattern;
 final class HubDownloader {
 
     /** Files fetched besides the weights, in order; {@code true} = required. */
-    private static final List<Object[]> SIDE_FILES = List.of(
-            new Object[] {"generation_config.json", false},
-            new Object[] {"tokenizer.json", true},
-            new Object[] {"tokenizer_config.json", false},
-            new Object[] {"special_tokens_map.json", false},
-            new Object[] {"chat_template.jinja", false});
+    private static final List<SideFile> SIDE_FILES = List.of(
+            new SideFile("generation_config.json", false),
+            new SideFile("tokenizer.json", true),
+            new SideFile("tokenizer_config.json", false),
+            new SideFile("special_tokens_map.json", false),
+            new SideFile("chat_template.jinja", false));
+
+    private record SideFile(String name, boolean required) {
+    }
 
     private static final int MAX_REDIRECTS = 10;
     private static final int BUFFER = 1 << 16;
@@ -68,8 +71,11 @@ final class HubDownloader {
     /** Bytes of the current file written and hashed so far (valid also after a failed transfer). */
     private long streamedTo;
 
-    /** What a HEAD told about one file. */
-    private record FileMeta(String file, String commit, String etag, long size, URI downloadUrl) {
+    /**
+     * What a HEAD told about one file. {@code url} is the file's resolve URL on the Hub: every GET starts
+     * there, so a retry gets a fresh (signed, expiring) CDN location and error messages never show one.
+     */
+    private record FileMeta(String file, String commit, String etag, long size, URI url) {
     }
 
     /** A non-2xx answer worth another attempt (5xx, 429, 408). */
@@ -130,8 +136,8 @@ final class HubDownloader {
             }
 
             // Everything else at the pinned commit, so a branch that moves meanwhile cannot mix versions.
-            for (Object[] side : SIDE_FILES) {
-                ensure(repo, repoDir, snapshot, commit, (String) side[0], (Boolean) side[1]);
+            for (SideFile side : SIDE_FILES) {
+                ensure(repo, repoDir, snapshot, commit, side.name(), side.required());
             }
             boolean sharded = ensure(repo, repoDir, snapshot, commit, HubCache.INDEX, false);
             if (sharded) {
@@ -233,11 +239,11 @@ final class HubDownloader {
                     continue;
                 }
                 // A redirect to another host (the CDN): the metadata is on this response; download from there.
-                return meta(repo, file, commit, linkedEtag, h, linkedSize, -1, next);
+                return meta(repo, file, commit, linkedEtag, h, linkedSize, -1, start);
             }
             if (status >= 200 && status < 300) {
                 long length = parseLong(h.firstValue("Content-Length").orElse(null));
-                return meta(repo, file, commit, linkedEtag, h, linkedSize, length, uri);
+                return meta(repo, file, commit, linkedEtag, h, linkedSize, length, start);
             }
             if (status == 404 && !required && !isRepoLevelError(h)) {
                 return null;
@@ -248,17 +254,17 @@ final class HubDownloader {
     }
 
     private FileMeta meta(RepoId repo, String file, String commit, String linkedEtag, HttpHeaders last,
-                          long linkedSize, long contentLength, URI downloadUrl) {
+                          long linkedSize, long contentLength, URI url) {
         String etag = normalizeEtag(linkedEtag != null ? linkedEtag : last.firstValue("ETag").orElse(null));
         if (etag == null) {
             throw new HubException(HubException.Reason.NETWORK, "the server sent no ETag for " + file + " of " + repo
-                    + " (" + downloadUrl + "), so it cannot be stored in the cache");
+                    + " (" + url + "), so it cannot be stored in the cache");
         }
         if (!HubCache.isSafeName(etag)) {
             throw new HubException(HubException.Reason.NETWORK, "the server sent an unusable ETag '" + etag + "' for " + file + " of " + repo);
         }
         long size = linkedSize >= 0 ? linkedSize : contentLength;
-        return new FileMeta(file, commit, etag, size, downloadUrl);
+        return new FileMeta(file, commit, etag, size, url);
     }
 
     static String normalizeEtag(String etag) {
@@ -366,7 +372,7 @@ final class HubDownloader {
         long digested = 0;
         long expected = meta.size();
         String file = meta.file();
-        URI url = meta.downloadUrl();
+        URI url = meta.url();
         String failure = null;
         Throwable cause = null;
         boolean complete = false;
@@ -503,6 +509,11 @@ final class HubDownloader {
                 return resp;
             }
             closeQuietly(resp.body());
+            if (!sameOrigin(uri, endpoint) && status != 408 && status != 429 && status < 500) {
+                // The CDN refused (an expired or bad signed URL): name the Hub URL, not the signed one.
+                throw new HubException(HubException.Reason.NETWORK, "HTTP " + status + " from " + uri.getScheme() + "://" + uri.getAuthority()
+                        + " for " + file + " of " + repo.id() + " (redirected from " + start + ")");
+            }
             throw statusError(repo, file, uri, status, resp.headers());
         }
         throw new HubException(HubException.Reason.NETWORK, "too many redirects (more than " + MAX_REDIRECTS + ") for " + start);
@@ -720,8 +731,20 @@ final class HubDownloader {
     }
 
     private static String describe(IOException e) {
-        String msg = e.getMessage();
-        return e.getClass().getSimpleName() + (msg == null || msg.isBlank() ? "" : ": " + msg);
+        StringBuilder sb = new StringBuilder();
+        Throwable t = e;
+        for (int depth = 0; t != null && depth < 4; depth++, t = t.getCause()) {
+            if (depth > 0) {
+                sb.append(" <- ");
+            }
+            sb.append(t.getClass().getSimpleName());
+            String msg = t.getMessage();
+            if (msg != null && !msg.isBlank()) {
+                sb.append(": ").append(msg);
+                break;
+            }
+        }
+        return sb.toString();
     }
 
     private void pause(int attempt, URI uri) {

@@ -60,6 +60,10 @@ public final class ModelResolver {
             return local;
         }
 
+        if (local != null && Files.isRegularFile(local)) {
+            throw new HubException(HubException.Reason.INVALID_ID, local.toAbsolutePath()
+                    + " is a file: pass the model directory that holds config.json and the weights");
+        }
         if (!RepoId.isValid(text)) {
             String why;
             try {

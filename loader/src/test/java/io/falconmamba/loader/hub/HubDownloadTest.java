@@ -281,6 +281,36 @@ class HubDownloadTest {
     }
 
     @Test
+    void concurrentResolvesShareOneDownloadPerBlob() throws Exception {
+        hub = new FakeHub(SHARDED, REPO);
+        ResolveOptions o = opts();
+        List<Path> results = Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    results.add(ModelResolver.resolve(REPO, o));
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join(30_000);
+        }
+        assertEquals(List.of(), errors);
+        assertEquals(3, results.size());
+        assertSameModel(SHARDED, results.get(0));
+        for (String f : HubTestSupport.modelFiles(SHARDED)) {
+            assertTrue(Files.isSymbolicLink(results.get(0).resolve(f)), f + " is still a link into blobs/");
+        }
+        for (String shard : List.of(SHARD1, SHARD2, SHARD3)) {
+            assertEquals(1, hub.requests().stream().filter(r -> r.equals("GET /cdn/" + shard)).count(), hub.requests().toString());
+        }
+    }
+
+    @Test
     void progressIsReportedWhileDownloading() throws Exception {
         hub = new FakeHub(SHARDED, REPO);
         List<String> events = Collections.synchronizedList(new ArrayList<>());
