@@ -119,7 +119,7 @@ final class MambaBlock {
         Activations.softplus(ws.delta, 0, rows * dIn);
         // 7-8. the selective scan: s = exp(Δ·A)·s + Δ·B·x ; y = C·s + D·x
         ws.scan.set(this, states, layer, rows);
-        pool.parallelFor(dIn, ws.scan);
+        Projection.poolFor((long) dIn * n * rows * 4, pool).parallelFor(dIn, ws.scan);
         // 8. y = y * SiLU(z)
         for (int t = 0; t < rows; t++) {
             Activations.mulSilu(ws.y, t * dIn, ws.xz, t * 2 * dIn + dIn, dIn);

@@ -8,11 +8,25 @@ import io.falconmamba.core.kernels.ThreadPool;
 /** A weight applied to a block of rows: matrix × vector for one row (bandwidth-bound), tiled matrix × matrix for more. */
 final class Projection {
 
+    /**
+     * Below this many multiply-adds a call runs on the caller's thread: waking the pool costs a few
+     * microseconds, more than small matrices (tiny models, dt_proj) take on one core.
+     */
+    static final long MIN_PARALLEL_WORK = 1L << 16;
+
+    private static final ThreadPool INLINE = new ThreadPool(1);
+
     private Projection() {
+    }
+
+    /** The pool for work of {@code work} multiply-adds: the given one, or the caller alone for small work. */
+    static ThreadPool poolFor(long work, ThreadPool pool) {
+        return work < MIN_PARALLEL_WORK ? INLINE : pool;
     }
 
     static void apply(Matrix w, float[] in, int inOff, int inStride, int rows,
                       float[] out, int outOff, int outStride, ThreadPool pool) {
+        pool = poolFor((long) w.rows() * w.cols() * rows, pool);
         if (rows == 1) {
             MatVec.multiply(w, in, inOff, out, outOff, pool);
         } else {
