@@ -1,0 +1,57 @@
+package io.falconmamba.cli;
+
+import io.falconmamba.FalconMamba;
+import io.falconmamba.core.MambaConfig;
+import io.falconmamba.loader.Checkpoint;
+import io.falconmamba.loader.ModelConfig;
+import io.falconmamba.loader.TensorInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/** {@code info}: what a checkpoint is and what it costs to run. */
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Show a model's architecture, sizes, parameter count, dtype and memory needs.")
+final class InfoCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
+
+    @Override
+    public Integer call() {
+        Progress.quiet(true);
+        try (FalconMamba fm = modelOptions.load()) {
+            ModelConfig mc = fm.config();
+            MambaConfig c = mc.toMambaConfig();
+            long params = 0;
+            long bytes = 0;
+            Map<String, Long> dtypes = new TreeMap<>();
+            try (Checkpoint cp = Checkpoint.open(fm.directory())) {
+                for (String name : cp.names()) {
+                    TensorInfo t = cp.info(name);
+                    params += t.elementCount();
+                    bytes += t.byteSize();
+                    dtypes.merge(t.dtype().name(), t.elementCount(), Long::sum);
+                }
+            }
+            System.out.printf("model:            %s%n", fm.directory());
+            System.out.printf("architecture:     %s (%s)%n", c.architecture().modelType(), c.tieWordEmbeddings() ? "tied embeddings" : "separate lm_head");
+            System.out.printf("layers:           %d%n", c.numLayers());
+            System.out.printf("hidden size:      %d%n", c.hiddenSize());
+            System.out.printf("intermediate:     %d%n", c.intermediateSize());
+            System.out.printf("state size:       %d%n", c.stateSize());
+            System.out.printf("conv kernel:      %d%n", c.convKernel());
+            System.out.printf("time step rank:   %d%n", c.timeStepRank());
+            System.out.printf("vocabulary:       %d%n", c.vocabSize());
+            System.out.printf("parameters:       %,d%n", params);
+            System.out.printf("dtype:            %s%n", dtypes.size() == 1 ? dtypes.keySet().iterator().next() : dtypes);
+            System.out.printf("weight bytes:     %,d (%.2f GB, memory-mapped)%n", bytes, bytes / 1e9);
+            System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
+            System.out.printf("state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
+            System.out.printf("chat template:    %s%n", fm.tokenizer().chatTemplate().isPresent() ? "yes" : "no");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,52 @@
+package io.falconmamba.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+
+/** {@code falcon-mamba}: generate, chat, logits and info from the command line. */
+@Command(name = "falcon-mamba",
+        mixinStandardHelpOptions = true,
+        version = "falcon-mamba-java 0.1.0",
+        description = "Run Falcon Mamba / Mamba-1 models on the CPU.",
+        subcommands = {GenerateCommand.class, ChatCommand.class, LogitsCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @Option(names = "--verbose", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
+    boolean verbose;
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (tests call this instead of {@link #main}). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, a) -> {
+            PrintWriter err = ex.getCommandLine().getErr();
+            err.println("error: " + ex.getMessage());
+            err.println("(see: falcon-mamba " + String.join(" ", ex.getCommandLine().getCommandSpec().qualifiedName().replace("falcon-mamba", "").trim()) + " --help)");
+            err.flush();
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            PrintWriter err = commandLine.getErr();
+            boolean verbose = parseResult.matchedOptionValue("--verbose", false)
+                    || (parseResult.subcommand() != null && parseResult.subcommand().matchedOptionValue("--verbose", false));
+            err.println("error: " + Errors.describe(ex));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            err.flush();
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

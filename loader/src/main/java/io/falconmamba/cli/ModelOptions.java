@@ -1,0 +1,60 @@
+package io.falconmamba.cli;
+
+import io.falconmamba.FalconMamba;
+import io.falconmamba.LoadOptions;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Which model to load and how: shared by every command. */
+final class ModelOptions {
+
+    @Option(names = {"-m", "--model"}, paramLabel = "DIR|REPO",
+            description = "Model directory or Hugging Face repo id (org/name, found in the HF cache). Default: the bundled demo model.")
+    String model;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--download", description = "Allow downloading a repo id missing from the Hugging Face cache.")
+    boolean download;
+
+    /** The demo model shipped in the project; bin/falcon-mamba passes its location. */
+    static Path demoModel() {
+        String dir = System.getProperty("falconmamba.demoModel");
+        if (dir != null) {
+            return Path.of(dir);
+        }
+        String home = System.getProperty("falconmamba.home", ".");
+        return Path.of(home, "src", "test", "models", "demo-kjv");
+    }
+
+    String modelName() {
+        return model != null ? model : demoModel().toString();
+    }
+
+    FalconMamba load() {
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        }
+        LoadOptions opts = LoadOptions.defaults();
+        if (threads != null) {
+            opts = opts.withThreads(threads);
+        }
+        String name = modelName();
+        if (model == null && !Files.isDirectory(Path.of(name))) {
+            throw new IllegalArgumentException("the bundled demo model is missing at " + name + ": pass --model DIR");
+        }
+        Progress progress = Progress.forDownloads();
+        opts = opts.withDownload(download, download ? progress : null);
+        long t0 = System.nanoTime();
+        try {
+            FalconMamba fm = FalconMamba.load(name, opts);
+            Progress.note(String.format("loaded %s in %.2f s", fm.directory(), (System.nanoTime() - t0) / 1e9));
+            return fm;
+        } finally {
+            progress.close();
+        }
+    }
+}

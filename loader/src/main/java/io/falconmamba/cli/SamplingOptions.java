@@ -1,0 +1,77 @@
+package io.falconmamba.cli;
+
+import io.falconmamba.core.PrefillMode;
+import io.falconmamba.core.generation.GenerationConfig;
+import picocli.CommandLine.Option;
+
+import java.util.List;
+
+/** Sampling flags; each overrides the model's generation_config.json only when given. */
+final class SamplingOptions {
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Tokens to generate at most.")
+    Integer maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "Sampling temperature; 0 means greedy.")
+    Double temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "Keep the K most likely tokens (0: off).")
+    Integer topK;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "Nucleus sampling mass in (0, 1] (1: off).")
+    Double topP;
+
+    @Option(names = "--min-p", paramLabel = "P", description = "Drop tokens below P × the top probability (0: off).")
+    Double minP;
+
+    @Option(names = "--repetition-penalty", paramLabel = "R", description = "Penalty for tokens already seen (1: off).")
+    Double repetitionPenalty;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Seed for reproducible sampling.")
+    Long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when the generated text contains TEXT (repeatable).")
+    List<String> stop;
+
+    @Option(names = "--ignore-eos", description = "Do not stop at the end-of-sequence token.")
+    boolean ignoreEos;
+
+    @Option(names = "--prefill", paramLabel = "MODE", description = "parallel, chunked or chunked:C (default: chunked:" + PrefillMode.DEFAULT_CHUNK + ").")
+    String prefill;
+
+    GenerationConfig apply(GenerationConfig defaults) {
+        GenerationConfig.Builder b = defaults.toBuilder();
+        if (maxNewTokens != null) {
+            b.maxNewTokens(maxNewTokens);
+        }
+        if (temperature != null) {
+            b.temperature(temperature);
+            b.doSample(temperature > 0);
+        }
+        if (topK != null) {
+            b.topK(topK);
+        }
+        if (topP != null) {
+            b.topP(topP);
+        }
+        if (minP != null) {
+            b.minP(minP);
+        }
+        if (repetitionPenalty != null) {
+            b.repetitionPenalty(repetitionPenalty);
+        }
+        if (seed != null) {
+            b.seed(seed);
+        }
+        if (stop != null) {
+            b.stopStrings(stop);
+        }
+        if (ignoreEos) {
+            b.stopTokenIds(List.of());
+        }
+        if (prefill != null) {
+            b.prefillMode(PrefillMode.parse(prefill));
+        }
+        return b.build();
+    }
+}
