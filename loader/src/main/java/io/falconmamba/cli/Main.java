@@ -28,11 +28,11 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
+        Progress.quiet(false);
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("error: " + ex.getMessage());
-            err.println("(see: falcon-mamba " + String.join(" ", ex.getCommandLine().getCommandSpec().qualifiedName().replace("falcon-mamba", "").trim()) + " --help)");
+            err.println("error: " + ex.getMessage().replace('\n', ' ') + " (see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
             err.flush();
             return 2;
         });
