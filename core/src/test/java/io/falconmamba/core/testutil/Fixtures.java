@@ -37,6 +37,15 @@ public final class Fixtures {
     /** The four fixture models. */
     public static final List<String> MODELS = List.of("tiny-falcon-mamba", "tiny-falcon-mamba-bf16", "tiny-falcon-mamba-sharded", "tiny-mamba");
 
+    /**
+     * Fixtures made by the project's tools/make_reference_fixture.py for cases the shared ones lack: F16 weights
+     * with in/out biases and odd sizes (hidden 40, state 12, conv 3, rank 5), and a BF16 Mamba-1 without a conv
+     * bias (hidden 36, state 7, conv 5, rank 3, 3 layers). They have no stepwise_logits.
+     */
+    public static final List<String> EXTRA_MODELS = List.of("tiny-falcon-mamba-f16-bias", "tiny-mamba-bf16-odd");
+
+    public static final List<String> ALL_MODELS = java.util.stream.Stream.concat(MODELS.stream(), EXTRA_MODELS.stream()).toList();
+
     private Fixtures() {
     }
 
@@ -140,6 +149,10 @@ public final class Fixtures {
                 throw new IllegalArgumentException("no tensor " + name);
             }
             return t;
+        }
+
+        public boolean has(String name) {
+            return map.containsKey(name);
         }
 
         public float[] floats(String name) {
