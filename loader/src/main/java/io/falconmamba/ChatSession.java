@@ -95,6 +95,16 @@ public final class ChatSession {
     }
 
     /** Plain continuation: generates from the end of the sequence. */
+    public Completion generate(GenerationConfig config) {
+        return generate(config, null, null);
+    }
+
+    /** Plain continuation, streaming text pieces to {@code listener} as they become final. */
+    public Completion generate(GenerationConfig config, TextListener listener) {
+        return generate(config, listener, null);
+    }
+
+    /** Plain continuation: generates from the end of the sequence. */
     public Completion generate(GenerationConfig config, TextListener listener, CancellationToken cancel) {
         owner.ensureOpen();
         return generateFromState(new int[0], config, listener, cancel);
