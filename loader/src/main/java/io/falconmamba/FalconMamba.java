@@ -198,6 +198,8 @@ public final class FalconMamba implements AutoCloseable {
 
     public Completion chat(List<ChatMessage> messages, GenerationConfig config, TextListener listener) {
         ensureOpen();
+        Objects.requireNonNull(messages, "messages");
+        Objects.requireNonNull(config, "config");
         int[] ids = tokenizer.encodeChat(messages, true);
         return generateIds(ids, config, listener, null);
     }

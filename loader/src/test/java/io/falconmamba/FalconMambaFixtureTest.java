@@ -260,6 +260,26 @@ class FalconMambaFixtureTest {
     }
 
     @Test
+    void failedTurnLeavesTheConversationUnchanged() {
+        GenerationConfig config = greedy(4);
+        ChatSession s = model.newSession();
+        Completion t1 = s.send("Hello!", config);
+        GenerationConfig bad = config.toBuilder().stopTokenIds(100_000).build(); // outside the vocabulary
+        assertThrows(IllegalArgumentException.class, () -> s.send("Say more", bad));
+        assertEquals(List.of(ChatMessage.user("Hello!"), ChatMessage.assistant(t1.text())), s.messages());
+        // The next turn is the one a session without the failed attempt gives.
+        ChatSession clean = model.newSession();
+        clean.send("Hello!", config);
+        ChatSession forked = s.fork();
+        ChatSession restored = model.restoreSession(s.snapshot());
+        int[] expected = clean.send("Say more", config).ids();
+        assertArrayEquals(expected, s.send("Say more", config).ids());
+        assertArrayEquals(expected, forked.send("Say more", config).ids());
+        assertArrayEquals(expected, restored.send("Say more", config).ids());
+        assertEquals(clean.messages(), s.messages());
+    }
+
+    @Test
     void forkContinuesIdentically() {
         GenerationConfig config = greedy(10);
         ChatSession s = model.newSession();
