@@ -37,6 +37,8 @@ public final class ChatSession {
     private final List<ChatMessage> messages = new ArrayList<>();
     /** The text equivalent of every token the session holds: what a new rendering must start with. */
     private final StringBuilder fedText = new StringBuilder();
+    /** A turn failed part-way: the state no longer matches {@link #fedText}; the next rendering starts over. */
+    private boolean stale;
 
     ChatSession(FalconMamba owner) {
         this.owner = owner;
@@ -77,8 +79,17 @@ public final class ChatSession {
         Objects.requireNonNull(config, "config");
         owner.ensureOpen();
         messages.add(ChatMessage.user(userMessage));
-        int[] fed = feedRendering(true);
-        Completion c = generateFromState(fed, config, listener, cancel);
+        Completion c;
+        try {
+            int[] fed = feedRendering(true);
+            c = generateFromState(fed, config, listener, cancel);
+        } catch (RuntimeException | Error e) {
+            // Leave the conversation as it was; the state may hold part of this turn, so the next turn starts
+            // over from the full rendering.
+            messages.remove(messages.size() - 1);
+            stale = true;
+            throw e;
+        }
         messages.add(ChatMessage.assistant(c.text()));
         return c;
     }
@@ -95,7 +106,18 @@ public final class ChatSession {
     }
 
     /** Plain continuation: generates from the end of the sequence. */
+    public Completion generate(GenerationConfig config) {
+        return generate(config, null, null);
+    }
+
+    /** Plain continuation, streaming text pieces to {@code listener} as they become final. */
+    public Completion generate(GenerationConfig config, TextListener listener) {
+        return generate(config, listener, null);
+    }
+
+    /** Plain continuation: generates from the end of the sequence. */
     public Completion generate(GenerationConfig config, TextListener listener, CancellationToken cancel) {
+        Objects.requireNonNull(config, "config");
         owner.ensureOpen();
         return generateFromState(new int[0], config, listener, cancel);
     }
@@ -103,7 +125,9 @@ public final class ChatSession {
     /** An independent copy: both continue from here on their own. */
     public ChatSession fork() {
         owner.ensureOpen();
-        return new ChatSession(owner, session.fork(), messages, fedText.toString());
+        ChatSession copy = new ChatSession(owner, session.fork(), messages, fedText.toString());
+        copy.stale = stale;
+        return copy;
     }
 
     /** Back to an empty conversation. */
@@ -112,6 +136,7 @@ public final class ChatSession {
         session = new Session(owner.model());
         messages.clear();
         fedText.setLength(0);
+        stale = false;
     }
 
     /** The whole session as bytes (state, token history, conversation), for {@link FalconMamba#restoreSession}. */
@@ -123,6 +148,9 @@ public final class ChatSession {
             arr.addObject().put("role", m.role()).put("content", m.content());
         }
         meta.put("fed_text", fedText.toString());
+        if (stale) {
+            meta.put("stale", true);
+        }
         byte[] json = meta.toString().getBytes(StandardCharsets.UTF_8);
         byte[] state = session.snapshot();
         return ByteBuffer.allocate(12 + json.length + state.length)
@@ -149,16 +177,20 @@ public final class ChatSession {
         b.get(state);
         List<ChatMessage> messages = new ArrayList<>();
         String fed;
+        boolean stale;
         try {
             JsonNode meta = JSON.readTree(json);
             for (JsonNode m : meta.get("messages")) {
                 messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
             }
             fed = meta.get("fed_text").asText();
+            stale = meta.path("stale").asBoolean(false);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("chat session snapshot has a corrupt header: " + e.getMessage(), e);
         }
-        return new ChatSession(owner, Session.restore(owner.model(), state), messages, fed);
+        ChatSession restored = new ChatSession(owner, Session.restore(owner.model(), state), messages, fed);
+        restored.stale = stale;
+        return restored;
     }
 
     /**
@@ -168,12 +200,13 @@ public final class ChatSession {
     private int[] feedRendering(boolean addGenerationPrompt) {
         String rendered = owner.tokenizer().applyChatTemplate(messages, addGenerationPrompt);
         String fresh;
-        if (rendered.startsWith(fedText.toString())) {
+        if (!stale && rendered.startsWith(fedText.toString())) {
             fresh = rendered.substring(fedText.length());
         } else {
             session = new Session(owner.model());
             fedText.setLength(0);
             fresh = rendered;
+            stale = false;
         }
         int[] ids = owner.tokenizer().encode(fresh, false);
         if (ids.length > 0) {

@@ -198,22 +198,39 @@ public final class FalconMamba implements AutoCloseable {
 
     public Completion chat(List<ChatMessage> messages, GenerationConfig config, TextListener listener) {
         ensureOpen();
+        Objects.requireNonNull(messages, "messages");
+        Objects.requireNonNull(config, "config");
         int[] ids = tokenizer.encodeChat(messages, true);
         return generateIds(ids, config, listener, null);
     }
 
     /** Generates for several prompts together: each decode step reads every weight once for the whole batch. */
     public List<Completion> generateBatch(List<String> prompts, GenerationConfig config) {
-        ensureOpen();
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(config, "config");
+        return generateBatch(prompts, java.util.Collections.nCopies(prompts.size(), config));
+    }
+
+    /**
+     * Generates for several prompts together, each with its own settings ({@code configs.get(i)} for
+     * {@code prompts.get(i)}): the same results as one {@link #generate(String, GenerationConfig)} call per prompt.
+     */
+    public List<Completion> generateBatch(List<String> prompts, List<GenerationConfig> configs) {
+        ensureOpen();
+        Objects.requireNonNull(prompts, "prompts");
+        Objects.requireNonNull(configs, "configs");
+        if (configs.size() != prompts.size()) {
+            throw new IllegalArgumentException("generateBatch needs one config per prompt: " + prompts.size()
+                    + " prompts, " + configs.size() + " configs");
+        }
         List<BatchRequest> requests = new ArrayList<>();
         List<TextStream> streams = new ArrayList<>();
         List<int[]> promptIds = new ArrayList<>();
-        for (String p : prompts) {
-            int[] ids = encodePrompt(Objects.requireNonNull(p, "prompt"));
+        for (int i = 0; i < prompts.size(); i++) {
+            GenerationConfig config = Objects.requireNonNull(configs.get(i), "config " + i);
+            int[] ids = encodePrompt(Objects.requireNonNull(prompts.get(i), "prompt " + i));
             if (ids.length == 0) {
-                throw new IllegalArgumentException("prompt " + promptIds.size() + " encodes to no tokens");
+                throw new IllegalArgumentException("prompt " + i + " encodes to no tokens: give a non-empty prompt");
             }
             TextStream s = new TextStream(tokenizer, null, config.stopStrings());
             streams.add(s);

@@ -9,12 +9,15 @@ import java.util.List;
 
 /**
  * Turns one generation's token ids into text as they come: feeds the caller's {@link TextListener} and checks
- * the stop strings on the text generated so far (the hook {@link StopCondition} leaves to a tokenizer layer).
+ * the stop strings on the text generated so far (special tokens included) (the hook {@link StopCondition} leaves to a tokenizer layer).
  * One per generation.
  */
 final class TextStream implements TokenListener, StopCondition {
 
     private final StreamingDecoder decoder;
+    /** With special tokens kept, for the stop strings (null without stop strings). */
+    private final StreamingDecoder rawDecoder;
+    private final StringBuilder rawText = new StringBuilder();
     private final TextListener listener;
     private final List<String> stopStrings;
     private final int longestStop;
@@ -25,6 +28,9 @@ final class TextStream implements TokenListener, StopCondition {
 
     TextStream(Tokenizer tokenizer, TextListener listener, List<String> stopStrings) {
         this.decoder = tokenizer.streamingDecoder(true);
+        // Stop strings are matched on the text with special tokens kept, as transformers matches them on token
+        // strings: a stop string such as "<|im_end|>" must fire although the returned text skips that token.
+        this.rawDecoder = stopStrings.isEmpty() ? null : tokenizer.streamingDecoder(false);
         this.listener = listener;
         this.stopStrings = List.copyOf(stopStrings);
         this.longestStop = stopStrings.stream().mapToInt(String::length).max().orElse(0);
@@ -33,6 +39,9 @@ final class TextStream implements TokenListener, StopCondition {
     @Override
     public void onToken(int tokenId) {
         emit(decoder.push(tokenId));
+        if (rawDecoder != null) {
+            rawText.append(rawDecoder.push(tokenId));
+        }
     }
 
     /** True once the generated text contains a stop string; only the tail that could hold a new match is searched. */
@@ -42,9 +51,9 @@ final class TextStream implements TokenListener, StopCondition {
             return stopped;
         }
         int from = Math.max(0, checked - longestStop + 1);
-        checked = text.length();
+        checked = rawText.length();
         for (String s : stopStrings) {
-            if (text.indexOf(s, from) >= 0) {
+            if (rawText.indexOf(s, from) >= 0) {
                 stopped = true;
             }
         }
