@@ -34,6 +34,9 @@ class ReadmeTourTest {
         String tour = block(Files.readString(REPO.resolve("loader/src/test/java/io/falconmamba/examples/ReadmeTour.java")),
                 "// README-TOUR-START", "// README-TOUR-END");
         assertTrue(readme.contains(tour), "README.md must contain the tour exactly as ReadmeTour.java has it:\n" + tour);
+        String example = block(Files.readString(REPO.resolve("loader/src/test/java/io/falconmamba/examples/ReadmeExample.java")),
+                "// README-EXAMPLE-START", "// README-EXAMPLE-END");
+        assertTrue(readme.contains(example.indent(8).replaceAll("(?m)^ +$", "")), "README.md must contain the example exactly as ReadmeExample.java has it:\n" + example);
     }
 
     /** The lines between two markers, de-indented. */
