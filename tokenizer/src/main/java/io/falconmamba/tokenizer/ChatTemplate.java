@@ -89,7 +89,7 @@ public final class ChatTemplate {
     for (ChatMessage m : messages) {
       Map<String, Object> map = new LinkedHashMap<>();
       map.put("role", m.role());
-      map.put("content", m.content());
+      map.put("content", ControlChars.hide(m.content()));
       msgs.add(map);
     }
     Map<String, Object> context = new HashMap<>(variables);
@@ -123,7 +123,7 @@ public final class ChatTemplate {
         throw new TokenizerException(sb.toString(), error.getException());
       }
     }
-    return result.getOutput();
+    return ControlChars.restore(result.getOutput());
   }
 
   private static TokenizerException raisedOr(TokenizerException fallback) {

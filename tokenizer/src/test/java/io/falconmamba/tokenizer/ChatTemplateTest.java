@@ -19,6 +19,13 @@ class ChatTemplateTest {
       ChatMessage.system("  Be brief.  "), ChatMessage.user("Hi"), ChatMessage.assistant("Hello."), ChatMessage.user("Bye"));
 
   @Test
+  void controlCharactersInMessagesRenderVerbatim() {
+    ChatTemplate t = ChatTemplate.of("{% for m in messages %}[{{ m['content'] }}]{% endfor %}");
+    String content = "a\u001Bb\u0001c\u007Fd\u00A0e\"f'g\\h\tx\ny\rz \uDBC0\uDC05 \uDBC0\uDC3F\uDBC0\uDC01 end";
+    assertEquals("[" + content + "]", t.render(List.of(ChatMessage.user(content)), false));
+  }
+
+  @Test
   void rendersTheReferenceCasesFromBothPlaces() {
     JsonNode cases = Fixtures.reference().get("chat_template_cases");
     assertEquals(6, cases.size());
