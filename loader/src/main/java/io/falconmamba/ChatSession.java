@@ -82,7 +82,7 @@ public final class ChatSession {
         Completion c;
         try {
             int[] fed = feedRendering(true);
-            c = generateFromState(fed, config, listener, cancel);
+            c = generateFromState(fed, owner.chatConfig(config), listener, cancel);
         } catch (RuntimeException | Error e) {
             // Leave the conversation as it was; the state may hold part of this turn, so the next turn starts
             // over from the full rendering.

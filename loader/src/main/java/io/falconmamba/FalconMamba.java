@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalInt;
 
 /**
  * A loaded model ready to generate text: the mapped weights, the tokenizer, the chat template and the
@@ -36,6 +37,9 @@ import java.util.Objects;
  * Thread-safe: several threads may generate at once, each call with its own state.
  */
 public final class FalconMamba implements AutoCloseable {
+
+    /** ChatML's end-of-turn marker. */
+    private static final String END_OF_TURN = "<|im_end|>";
 
     private final Path directory;
     private final ModelConfig config;
@@ -201,7 +205,25 @@ public final class FalconMamba implements AutoCloseable {
         Objects.requireNonNull(messages, "messages");
         Objects.requireNonNull(config, "config");
         int[] ids = tokenizer.encodeChat(messages, true);
-        return generateIds(ids, config, listener, null);
+        return generateIds(ids, chatConfig(config), listener, null);
+    }
+
+    /**
+     * A reply ends at the template's end-of-turn token too: ChatML templates (falcon-mamba-7b-instruct) close a
+     * turn with {@code <|im_end|>}, which need not be the checkpoint's eos token.
+     */
+    GenerationConfig chatConfig(GenerationConfig config) {
+        OptionalInt endOfTurn = tokenizer.chatTemplate()
+                .filter(t -> t.source().contains(END_OF_TURN))
+                .flatMap(t -> {
+                    OptionalInt id = tokenizer.tokenToId(END_OF_TURN);
+                    return id.isPresent() ? java.util.Optional.of(id.getAsInt()) : java.util.Optional.empty();
+                })
+                .map(OptionalInt::of).orElse(OptionalInt.empty());
+        if (endOfTurn.isEmpty() || config.isStopToken(endOfTurn.getAsInt())) {
+            return config;
+        }
+        return config.toBuilder().addStopTokenId(endOfTurn.getAsInt()).build();
     }
 
     /** Generates for several prompts together: each decode step reads every weight once for the whole batch. */
