@@ -7,6 +7,8 @@ import io.falconmamba.core.generation.CancellationToken;
 import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.core.generation.GenerationResult;
 import io.falconmamba.core.generation.Generator;
+import io.falconmamba.core.generation.Session;
+import io.falconmamba.core.PrefillMode;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.CheckpointValidator;
 import io.falconmamba.loader.ModelConfig;
@@ -40,6 +42,9 @@ public final class FalconMamba implements AutoCloseable {
 
     /** ChatML's end-of-turn marker. */
     private static final String END_OF_TURN = "<|im_end|>";
+
+    /** Tokens per prefill progress report. */
+    private static final int PROGRESS_STEP = 1024;
 
     private final Path directory;
     private final ModelConfig config;
@@ -183,6 +188,15 @@ public final class FalconMamba implements AutoCloseable {
 
     /** Generates from prompt ids (for callers that tokenize themselves). */
     public Completion generateIds(int[] promptIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+        return generateIds(promptIds, config, listener, cancel, null);
+    }
+
+    /**
+     * As {@link #generateIds(int[], GenerationConfig, TextListener, CancellationToken)}, reporting prefill progress
+     * (tokens fed so far, total) to {@code prefillProgress} chunk by chunk, for long prompts.
+     */
+    public Completion generateIds(int[] promptIds, GenerationConfig config, TextListener listener, CancellationToken cancel,
+                                  PrefillProgress prefillProgress) {
         ensureOpen();
         Objects.requireNonNull(promptIds, "promptIds");
         Objects.requireNonNull(config, "config");
@@ -190,7 +204,23 @@ public final class FalconMamba implements AutoCloseable {
             throw new IllegalArgumentException("the prompt encodes to no tokens: give a non-empty prompt");
         }
         TextStream stream = new TextStream(tokenizer, listener, config.stopStrings());
-        GenerationResult r = Generator.generate(model, promptIds, config, stream, stream, cancel);
+        GenerationResult r;
+        if (prefillProgress == null) {
+            r = Generator.generate(model, promptIds, config, stream, stream, cancel);
+        } else {
+            // The same computation as Generator.generate, with the prompt fed in reported steps.
+            Session session = new Session(model, config.prefillMode());
+            int step = Math.max(PROGRESS_STEP, config.prefillMode() instanceof PrefillMode.Chunked c ? c.chunkSize() : promptIds.length);
+            for (int from = 0; from < promptIds.length; from += step) {
+                if (cancel != null && cancel.isCancelled()) {
+                    break;
+                }
+                int to = Math.min(promptIds.length, from + step);
+                session.append(java.util.Arrays.copyOfRange(promptIds, from, to));
+                prefillProgress.onProgress(to, promptIds.length);
+            }
+            r = session.generate(config, stream, stream, cancel);
+        }
         stream.finish();
         return new Completion(stream.text(), promptIds, r.tokens(), r.stopReason(), r);
     }

@@ -75,12 +75,17 @@ final class GenerateCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             Completion c;
+            Progress progress = new Progress();
+            me.tongfei.progressbar.ProgressBar bar = progress.prefillBar(promptIds.length);
             try {
                 c = fm.generateIds(promptIds, config, json ? null : piece -> {
                     out.print(piece);
                     out.flush();
-                }, cancel);
+                }, cancel, bar == null ? null : (fed, total) -> bar.stepTo(fed));
             } finally {
+                if (bar != null) {
+                    bar.close();
+                }
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
                 } catch (IllegalStateException ignored) {

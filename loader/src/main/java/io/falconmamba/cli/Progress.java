@@ -16,6 +16,9 @@ final class Progress implements DownloadListener, AutoCloseable {
     private final Map<String, ProgressBar> bars = new HashMap<>();
     private final Map<String, Long> lastReported = new HashMap<>();
 
+    Progress() {
+    }
+
     static Progress forDownloads() {
         return new Progress();
     }
