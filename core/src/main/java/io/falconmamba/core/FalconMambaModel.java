@@ -133,7 +133,6 @@ public final class FalconMambaModel implements AutoCloseable {
         if (count == 0) {
             return;
         }
-        SequenceState[] rows = new SequenceState[count];
         for (int i = 0; i < count; i++) {
             checkState(states[i]);
             checkToken(tokens[i], i);
@@ -142,7 +141,6 @@ public final class FalconMambaModel implements AutoCloseable {
                     throw new IllegalArgumentException("the same state appears twice in one batch (rows " + j + " and " + i + ")");
                 }
             }
-            rows[i] = states[i];
         }
         if (count == 1) {
             decode(states[0], tokens[0]);
@@ -153,7 +151,8 @@ public final class FalconMambaModel implements AutoCloseable {
             ws = new Workspace(config, count);
             batchWorkspace.set(ws);
         }
-        forwardRows(ws, rows, count, tokens, 0, count, null, 0);
+        // Row t belongs to states[t]; states may be longer than count (finished sequences parked at the end).
+        forwardRows(ws, states, count, tokens, 0, count, null, 0);
     }
 
     private void run(SequenceState state, int[] tokens, PrefillMode mode, float[][] allLogits) {
