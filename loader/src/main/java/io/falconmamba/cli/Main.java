@@ -11,7 +11,7 @@ import java.io.PrintWriter;
         mixinStandardHelpOptions = true,
         version = "falcon-mamba-java 0.1.0",
         description = "Run Falcon Mamba / Mamba-1 models on the CPU.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, LogitsCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, ChatCommand.class, LogitsCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Option(names = "--verbose", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -113,6 +113,18 @@ class CliTest {
     }
 
     @Test
+    void benchPrintsFiguresAsJson() throws Exception {
+        Run r = run(null, "bench", "--prompt-tokens", "16", "--gen-tokens", "4", "--batch", "2", "--repetitions", "2", "--json", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = JSON.readTree(r.out());
+        assertEquals(192, o.get("shape").get("hidden_size").asInt());
+        assertEquals("BF16", o.get("dtype").asText());
+        assertEquals(2, o.get("batch").asInt());
+        assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
+        assertTrue(o.get("prefill_tokens_per_s").get("min").asDouble() <= o.get("prefill_tokens_per_s").get("max").asDouble());
+    }
+
+    @Test
     void infoDescribesTheModel() {
         Run r = run(null, "info", "--model", TINY.toString());
         assertEquals(0, r.code(), r.err());
@@ -148,7 +160,9 @@ class CliTest {
                 new String[] {"generate", "--prompt", "x", "--prompt-ids", "1"},
                 new String[] {"generate", "--no-such-flag"},
                 new String[] {"logits", "--model", TINY.toString(), "--out", tmp.resolve("x.safetensors").toString()},
-                new String[] {"info", "--model", "not-an-org/not-a-model"});
+                new String[] {"info", "--model", "not-an-org/not-a-model"},
+                new String[] {"bench", "--quant", "q4_0"},
+                new String[] {"bench", "--batch", "0"});
         for (String[] args : cases) {
             Run r = run("", args);
             String what = String.join(" ", args);

@@ -1,0 +1,170 @@
+package io.falconmamba.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconmamba.FalconMamba;
+import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.core.MambaConfig;
+import io.falconmamba.core.PrefillMode;
+import io.falconmamba.core.SequenceState;
+import io.falconmamba.loader.Checkpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bench}: prefill and decode throughput, the counterpart of llama-bench. Random prompt ids (seeded),
+ * one warm-up run, then {@code --repetitions} measured runs; prints the median and the spread.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prefill and decode tokens/s (median and spread over repetitions, after a warm-up run).")
+final class BenchCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
+
+    @Option(names = "--prompt-tokens", paramLabel = "N", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens = 512;
+
+    @Option(names = "--gen-tokens", paramLabel = "N", description = "Tokens decoded per run (default: ${DEFAULT-VALUE}).")
+    int genTokens = 128;
+
+    @Option(names = "--batch", paramLabel = "N", description = "Sequences decoded together (default: ${DEFAULT-VALUE}).")
+    int batch = 1;
+
+    @Option(names = "--prefill", paramLabel = "MODE", description = "parallel, chunked or chunked:C (default: ${DEFAULT-VALUE}).")
+    String prefill = "chunked:" + PrefillMode.DEFAULT_CHUNK;
+
+    @Option(names = "--quant", paramLabel = "TYPE", description = "Quantise weights at load: q8_0 or q4_0 (not available yet).")
+    String quant;
+
+    @Option(names = "--repetitions", paramLabel = "R", description = "Measured runs (default: ${DEFAULT-VALUE}).")
+    int repetitions = 3;
+
+    @Option(names = "--json", description = "Print one JSON object with the figures, the model shape, type and threads.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
+            throw new IllegalArgumentException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
+        }
+        if (quant != null) {
+            throw new IllegalArgumentException("--quant " + quant + ": quantised weights (q8_0, q4_0) are not implemented yet");
+        }
+        PrefillMode mode = PrefillMode.parse(prefill);
+        Progress.quiet(json);
+        try (FalconMamba fm = modelOptions.load()) {
+            FalconMambaModel model = fm.model();
+            MambaConfig c = model.config();
+            int[][] prompts = new int[batch][];
+            SplittableRandom rnd = new SplittableRandom(1234);
+            for (int b = 0; b < batch; b++) {
+                prompts[b] = rnd.ints(promptTokens, 0, c.vocabSize()).toArray();
+            }
+            double[] prefillRates = new double[repetitions];
+            double[] decodeRates = new double[repetitions];
+            for (int r = -1; r < repetitions; r++) { // r = -1 is the warm-up
+                SequenceState[] states = new SequenceState[batch];
+                long t0 = System.nanoTime();
+                for (int b = 0; b < batch; b++) {
+                    states[b] = model.newState();
+                    model.prefill(states[b], prompts[b], mode);
+                }
+                long t1 = System.nanoTime();
+                int[] next = new int[batch];
+                for (int step = 0; step < genTokens; step++) {
+                    for (int b = 0; b < batch; b++) {
+                        next[b] = argmax(states[b].logits());
+                    }
+                    model.decodeBatch(states, next, batch);
+                }
+                long t2 = System.nanoTime();
+                if (r >= 0) {
+                    prefillRates[r] = (double) batch * promptTokens / ((t1 - t0) / 1e9);
+                    decodeRates[r] = (double) batch * genTokens / ((t2 - t1) / 1e9);
+                }
+                Progress.note(r < 0 ? "warm-up done" : String.format(Locale.ROOT, "run %d: prefill %.1f tok/s, decode %.2f tok/s",
+                        r + 1, prefillRates[r], decodeRates[r]));
+            }
+            String dtype = dtypeOf(fm);
+            if (json) {
+                ObjectMapper m = new ObjectMapper();
+                ObjectNode o = m.createObjectNode();
+                o.put("model", fm.directory().toString());
+                ObjectNode shape = o.putObject("shape");
+                shape.put("model_type", c.architecture().modelType());
+                shape.put("hidden_size", c.hiddenSize());
+                shape.put("num_hidden_layers", c.numLayers());
+                shape.put("intermediate_size", c.intermediateSize());
+                shape.put("state_size", c.stateSize());
+                shape.put("vocab_size", c.vocabSize());
+                o.put("dtype", dtype);
+                o.put("threads", model.threads());
+                o.put("prefill_mode", mode.toString());
+                o.put("prompt_tokens", promptTokens);
+                o.put("gen_tokens", genTokens);
+                o.put("batch", batch);
+                o.put("repetitions", repetitions);
+                o.put("weight_bytes_per_token", model.weightBytesPerToken());
+                putStats(o.putObject("prefill_tokens_per_s"), prefillRates);
+                putStats(o.putObject("decode_tokens_per_s"), decodeRates);
+                System.out.println(m.writeValueAsString(o));
+            } else {
+                System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s, %d threads%n", fm.directory(),
+                        c.architecture().modelType(), c.hiddenSize(), c.numLayers(), dtype, model.threads());
+                System.out.printf(Locale.ROOT, "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n", promptTokens, mode,
+                        median(prefillRates), min(prefillRates), max(prefillRates));
+                System.out.printf(Locale.ROOT, "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f)%n", genTokens, batch,
+                        median(decodeRates), min(decodeRates), max(decodeRates));
+            }
+        }
+        return 0;
+    }
+
+    private static String dtypeOf(FalconMamba fm) {
+        TreeSet<String> types = new TreeSet<>();
+        try (Checkpoint cp = Checkpoint.open(fm.directory())) {
+            for (String n : cp.names()) {
+                types.add(cp.info(n).dtype().name());
+            }
+        }
+        return String.join("+", types);
+    }
+
+    private static void putStats(ObjectNode o, double[] v) {
+        o.put("median", median(v));
+        o.put("min", min(v));
+        o.put("max", max(v));
+    }
+
+    static int argmax(float[] a) {
+        int best = 0;
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] > a[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static double min(double[] v) {
+        return Arrays.stream(v).min().orElse(0);
+    }
+
+    static double max(double[] v) {
+        return Arrays.stream(v).max().orElse(0);
+    }
+}
