@@ -40,6 +40,12 @@ public final class MatVec {
         }
     }
 
+    /**
+     * Matrices smaller than this run on the calling thread alone: waking the pool costs more than the
+     * ~10 µs of streaming they take (the small x_proj and dt_proj of a decode step).
+     */
+    static final long INLINE_BYTES = 192 << 10;
+
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
 
     /** {@code out[outOff + r] = W[r] · x[xOff ..]} for every row, split across the pool's threads. */
@@ -59,7 +65,11 @@ public final class MatVec {
         job.out = out;
         job.outOff = outOff;
         try {
-            pool.parallelFor(w.rows(), job);
+            if (w.data().byteSize() < INLINE_BYTES) {
+                job.run(0, w.rows());
+            } else {
+                pool.parallelFor(w.rows(), job);
+            }
         } finally {
             job.w = null;
             job.x = null;
@@ -250,8 +260,18 @@ public final class MatVec {
         int p = 0;
         for (int bound = I.loopBound(pairs); p < bound; p += step) {
             IntVector two = IntVector.fromMemorySegment(I, w, base + (long) p * 4, LE);
-            FloatVector we = Convert.f16ToFloat(two.and(0xFFFF));
-            FloatVector wo = Convert.f16ToFloat(two.lanewise(VectorOperators.LSHR, 16));
+            // Convert.f16ToFloat written out in place: as a call, C2 sometimes declines to inline it once it
+            // is compiled on its own (InlineSmallCode) and then boxes every vector (~20x slower).
+            IntVector he = two.and(0xFFFF);
+            IntVector ho = two.lanewise(VectorOperators.LSHR, 16);
+            IntVector me = he.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            IntVector mo = ho.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            IntVector be = me.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(me.or(0x7F800000), he.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
+            IntVector bo = mo.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(mo.or(0x7F800000), ho.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
+            FloatVector we = be.or(he.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector wo = bo.or(ho.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             accEven = we.fma(FloatVector.fromArray(F, even, p), accEven);
             accOdd = wo.fma(FloatVector.fromArray(F, odd, p), accOdd);
         }
