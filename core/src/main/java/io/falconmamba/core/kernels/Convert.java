@@ -60,7 +60,12 @@ public final class Convert {
                 for (; i < bound; i += F.length()) {
                     ShortVector s = ShortVector.fromMemorySegment(S, seg, base + (long) i * 2, LE);
                     IntVector h = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).and(0xFFFF);
-                    f16ToFloat(h).intoArray(out, off + i);
+                    // f16ToFloat in place, so C2 never sees it as a call it might not inline (vector boxing).
+                    IntVector m = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+                    m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                            .blend(m.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00))
+                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                            .reinterpretAsFloats().intoArray(out, off + i);
                 }
             }
         }

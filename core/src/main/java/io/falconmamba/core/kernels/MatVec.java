@@ -40,6 +40,12 @@ public final class MatVec {
         }
     }
 
+    /**
+     * Matrices smaller than this run on the calling thread alone: waking the pool costs more than the
+     * ~10 µs of streaming they take (the small x_proj and dt_proj of a decode step).
+     */
+    static final long INLINE_BYTES = 192 << 10;
+
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
 
     /** {@code out[outOff + r] = W[r] · x[xOff ..]} for every row, split across the pool's threads. */
@@ -59,7 +65,11 @@ public final class MatVec {
         job.out = out;
         job.outOff = outOff;
         try {
-            pool.parallelFor(w.rows(), job);
+            if (w.data().byteSize() < INLINE_BYTES) {
+                job.run(0, w.rows());
+            } else {
+                pool.parallelFor(w.rows(), job);
+            }
         } finally {
             job.w = null;
             job.x = null;
@@ -67,25 +77,131 @@ public final class MatVec {
         }
     }
 
+    /** Rows handled together: each x load feeds this many weight rows (more independent memory streams too). */
+    static final int ROWS_PER_PASS = 4;
+
     /** Single-threaded over rows {@code [from, to)}; {@code even}/{@code odd} must hold x split (16-bit types only). */
     static void rows(Matrix w, float[] x, int xOff, float[] even, float[] odd, float[] out, int outOff, int from, int to) {
+        MemorySegment data = w.data();
+        long rb = w.rowBytes();
+        int n = w.cols();
+        int r = from;
         switch (w.type()) {
             case F32 -> {
-                for (int r = from; r < to; r++) {
-                    out[outOff + r] = dotF32(w.data(), r * w.rowBytes(), x, xOff, w.cols());
+                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
+                    dot4F32(data, r * rb, rb, x, xOff, n, out, outOff + r);
+                }
+                for (; r < to; r++) {
+                    out[outOff + r] = dotF32(data, r * rb, x, xOff, n);
                 }
             }
             case BF16 -> {
-                for (int r = from; r < to; r++) {
-                    out[outOff + r] = dotBF16(w.data(), r * w.rowBytes(), x, xOff, even, odd, w.cols());
+                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
+                    dot4BF16(data, r * rb, rb, x, xOff, even, odd, n, out, outOff + r);
+                }
+                for (; r < to; r++) {
+                    out[outOff + r] = dotBF16(data, r * rb, x, xOff, even, odd, n);
                 }
             }
             case F16 -> {
-                for (int r = from; r < to; r++) {
-                    out[outOff + r] = dotF16(w.data(), r * w.rowBytes(), x, xOff, even, odd, w.cols());
+                // One row per pass: the four-row form is too large for C2 to keep the widened vectors in
+                // registers (it boxes them, ~20x slower), measured with JMH -prof gc.
+                for (; r < to; r++) {
+                    out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, n);
                 }
             }
         }
+    }
+
+    /** Four consecutive F32 rows from {@code base} (row stride {@code rb} bytes) against x. */
+    static void dot4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int n, float[] out, int o) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        long b0 = base;
+        long b1 = base + rb;
+        long b2 = base + 2 * rb;
+        long b3 = base + 3 * rb;
+        int step = F.length();
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += step) {
+            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+            long off = (long) i * 4;
+            a0 = FloatVector.fromMemorySegment(F, w, b0 + off, LE).fma(xv, a0);
+            a1 = FloatVector.fromMemorySegment(F, w, b1 + off, LE).fma(xv, a1);
+            a2 = FloatVector.fromMemorySegment(F, w, b2 + off, LE).fma(xv, a2);
+            a3 = FloatVector.fromMemorySegment(F, w, b3 + off, LE).fma(xv, a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float xi = x[xOff + i];
+            long off = (long) i * 4;
+            s0 += w.get(Convert.F32, b0 + off) * xi;
+            s1 += w.get(Convert.F32, b1 + off) * xi;
+            s2 += w.get(Convert.F32, b2 + off) * xi;
+            s3 += w.get(Convert.F32, b3 + off) * xi;
+        }
+        out[o] = s0;
+        out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
+    }
+
+    /** Four consecutive BF16 rows: pairs read as ints, even element by shift, odd by mask. */
+    static void dot4BF16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd, int n,
+                         float[] out, int o) {
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F);
+        FloatVector d1 = FloatVector.zero(F);
+        FloatVector d2 = FloatVector.zero(F);
+        FloatVector d3 = FloatVector.zero(F);
+        long b0 = base;
+        long b1 = base + rb;
+        long b2 = base + 2 * rb;
+        long b3 = base + 3 * rb;
+        int pairs = n / 2;
+        int step = I.length();
+        int p = 0;
+        for (int bound = I.loopBound(pairs); p < bound; p += step) {
+            FloatVector xe = FloatVector.fromArray(F, even, p);
+            FloatVector xo = FloatVector.fromArray(F, odd, p);
+            long off = (long) p * 4;
+            IntVector t0 = IntVector.fromMemorySegment(I, w, b0 + off, LE);
+            IntVector t1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
+            IntVector t2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
+            IntVector t3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
+            e0 = t0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e0);
+            d0 = t0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d0);
+            e1 = t1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e1);
+            d1 = t1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d1);
+            e2 = t2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e2);
+            d2 = t2.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d2);
+            e3 = t3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
+            d3 = t3.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d3);
+        }
+        float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD);
+        float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD);
+        float s2 = e2.add(d2).reduceLanes(VectorOperators.ADD);
+        float s3 = e3.add(d3).reduceLanes(VectorOperators.ADD);
+        for (int i = 2 * p; i < n; i++) {
+            float xi = x[xOff + i];
+            long off = (long) i * 2;
+            s0 += Convert.bf16ToFloat(w.get(Convert.I16, b0 + off)) * xi;
+            s1 += Convert.bf16ToFloat(w.get(Convert.I16, b1 + off)) * xi;
+            s2 += Convert.bf16ToFloat(w.get(Convert.I16, b2 + off)) * xi;
+            s3 += Convert.bf16ToFloat(w.get(Convert.I16, b3 + off)) * xi;
+        }
+        out[o] = s0;
+        out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
     }
 
     /** x[2p] into even[p], x[2p+1] into odd[p]. */
@@ -144,8 +260,18 @@ public final class MatVec {
         int p = 0;
         for (int bound = I.loopBound(pairs); p < bound; p += step) {
             IntVector two = IntVector.fromMemorySegment(I, w, base + (long) p * 4, LE);
-            FloatVector we = Convert.f16ToFloat(two.and(0xFFFF));
-            FloatVector wo = Convert.f16ToFloat(two.lanewise(VectorOperators.LSHR, 16));
+            // Convert.f16ToFloat written out in place: as a call, C2 sometimes declines to inline it once it
+            // is compiled on its own (InlineSmallCode) and then boxes every vector (~20x slower).
+            IntVector he = two.and(0xFFFF);
+            IntVector ho = two.lanewise(VectorOperators.LSHR, 16);
+            IntVector me = he.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            IntVector mo = ho.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            IntVector be = me.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(me.or(0x7F800000), he.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
+            IntVector bo = mo.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    .blend(mo.or(0x7F800000), ho.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
+            FloatVector we = be.or(he.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector wo = bo.or(ho.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             accEven = we.fma(FloatVector.fromArray(F, even, p), accEven);
             accOdd = wo.fma(FloatVector.fromArray(F, odd, p), accOdd);
         }

@@ -1,0 +1,127 @@
+package io.falconmamba.benchmarks;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns JMH JSON results ({@code -rf json}) into a Markdown table with the derived figures: GB/s for the
+ * matrix × vector and bandwidth benchmarks, GFLOP/s for matrix × matrix, tokens/s and the share of the
+ * measured read bandwidth for decode.
+ *
+ * <pre>java -cp benchmarks/target/benchmarks.jar io.falconmamba.benchmarks.JmhReport OUT.md IN.json [IN.json ...]</pre>
+ */
+public final class JmhReport {
+
+    /** Fallback ceiling when no BandwidthBench result is among the inputs: DESIGN.md's two-thread figure. */
+    static final double DEFAULT_BANDWIDTH_GBS = 29.0;
+
+    private JmhReport() {
+    }
+
+    record Row(String bench, Map<String, String> params, double score, double error, String unit) {
+        String p(String k) {
+            return params.get(k);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 2) {
+            System.err.println("usage: JmhReport OUT.md IN.json [IN.json ...]");
+            System.exit(2);
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<Row> rows = new ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            for (JsonNode n : json.readTree(Path.of(args[i]).toFile())) {
+                String b = n.get("benchmark").asText();
+                b = b.substring(b.lastIndexOf('.', b.lastIndexOf('.') - 1) + 1);
+                Map<String, String> params = new TreeMap<>();
+                JsonNode ps = n.get("params");
+                if (ps != null) {
+                    for (Iterator<Map.Entry<String, JsonNode>> it = ps.fields(); it.hasNext(); ) {
+                        var e = it.next();
+                        params.put(e.getKey(), e.getValue().asText());
+                    }
+                }
+                JsonNode pm = n.get("primaryMetric");
+                double err = pm.get("scoreError").asDouble();
+                rows.add(new Row(b, params, pm.get("score").asDouble(), Double.isNaN(err) ? 0 : err, pm.get("scoreUnit").asText()));
+            }
+        }
+        double bandwidth = DEFAULT_BANDWIDTH_GBS;
+        String bwSource = "DESIGN.md figure";
+        for (Row r : rows) {
+            if (r.bench().startsWith("BandwidthBench") && "2".equals(r.p("threads")) && "offheap".equals(r.p("source"))) {
+                bandwidth = r.score() * BandwidthBench.SIZE / 1e9;
+                bwSource = "BandwidthBench offheap, 2 threads";
+            }
+        }
+        StringBuilder md = new StringBuilder();
+        md.append(String.format(Locale.ROOT, "Read-bandwidth ceiling used for %% columns: %.1f GB/s (%s).%n%n", bandwidth, bwSource));
+        md.append("| benchmark | parameters | score | ± | unit | derived |\n|---|---|---:|---:|---|---|\n");
+        for (Row r : rows) {
+            md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %s | %s |%n", r.bench(), params(r.params()),
+                    r.score(), r.error(), r.unit(), derived(r, bandwidth)));
+        }
+        Files.writeString(Path.of(args[0]), md.toString());
+        System.out.print(md);
+    }
+
+    private static String params(Map<String, String> p) {
+        StringBuilder s = new StringBuilder();
+        p.forEach((k, v) -> s.append(s.isEmpty() ? "" : ", ").append(k).append('=').append(v));
+        return s.toString();
+    }
+
+    static String derived(Row r, double bandwidth) {
+        double s = r.score();
+        String b = r.bench();
+        if (b.startsWith("MatVecBench")) {
+            double gbs = s * Double.parseDouble(r.p("rows")) * Double.parseDouble(r.p("cols")) * bytes(r.p("dtype")) / 1e9;
+            return String.format(Locale.ROOT, "%.1f GB/s (%.0f %% of %.1f)", gbs, 100 * gbs / bandwidth, bandwidth);
+        }
+        if (b.startsWith("MatMulBench")) {
+            double gf = s * 2 * Double.parseDouble(r.p("rows")) * Double.parseDouble(r.p("cols")) * Double.parseDouble(r.p("tokens")) / 1e9;
+            return String.format(Locale.ROOT, "%.1f GFLOP/s", gf);
+        }
+        if (b.startsWith("BandwidthBench")) {
+            return String.format(Locale.ROOT, "%.1f GB/s", s * BandwidthBench.SIZE / 1e9);
+        }
+        if (b.startsWith("DecodeBench")) {
+            double gbs = s * weightBytesPerToken(r.p("shape"), r.p("dtype")) / 1e9;
+            return String.format(Locale.ROOT, "%.1f tok/s, %.1f GB/s weights (%.0f %% of %.1f)", s, gbs, 100 * gbs / bandwidth, bandwidth);
+        }
+        if (b.startsWith("BatchDecodeBench")) {
+            return String.format(Locale.ROOT, "%.1f tok/s aggregate", s * Integer.parseInt(r.p("batch")));
+        }
+        if (b.startsWith("PrefillBench")) {
+            return String.format(Locale.ROOT, "%.1f prompt tok/s", s);
+        }
+        return "";
+    }
+
+    static int bytes(String dtype) {
+        return dtype.equalsIgnoreCase("f32") ? 4 : 2;
+    }
+
+    /** Bytes of weight matrices read per decoded token: the per-layer projections and lm_head. */
+    static double weightBytesPerToken(String shapeName, String dtype) {
+        SyntheticCheckpoint.Shape s = SyntheticCheckpoint.Shape.of(shapeName);
+        long d = s.hidden();
+        long dIn = s.intermediate();
+        long r = s.timeStepRank();
+        long n = SyntheticCheckpoint.STATE;
+        long perLayer = 2 * dIn * d + d * dIn + (r + 2 * n) * dIn + dIn * r;
+        return (double) (s.layers() * perLayer + (long) s.vocab() * d) * bytes(dtype);
+    }
+}

@@ -1,0 +1,74 @@
+package io.falconmamba.benchmarks;
+
+import io.falconmamba.core.WeightType;
+import io.falconmamba.core.kernels.MatVec;
+import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.ThreadPool;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Matrix × vector (the decode kernel) at a 7B-like size, weights off-heap. One op = one full pass over W;
+ * GB/s = ops/s × rows × cols × bytes per element (the report computes it).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class MatVecBench {
+
+    @Param({"F32", "F16", "BF16"})
+    public String dtype;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    @Param({"8192"})
+    public int rows;
+
+    @Param({"4096"})
+    public int cols;
+
+    private Arena arena;
+    private Matrix w;
+    private float[] x;
+    private float[] out;
+    private ThreadPool pool;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        arena = Arena.ofShared();
+        w = Bench.randomMatrix(arena, WeightType.valueOf(dtype), rows, cols, 1);
+        x = Bench.randomVector(cols, 2);
+        out = new float[rows];
+        pool = new ThreadPool(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float[] matVec() {
+        MatVec.multiply(w, x, 0, out, 0, pool);
+        return out;
+    }
+}

@@ -1,0 +1,2 @@
+/** Benchmarks, checkpoint synthesis and the long-run runner. */
+package io.falconmamba.benchmarks;
