@@ -2,7 +2,6 @@ package io.falconmamba.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.falconmamba.FalconMamba;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.PrefillMode;
@@ -60,7 +59,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrefillMode mode = PrefillMode.parse(prefill);
         Progress.quiet(json);
-        try (FalconMamba fm = modelOptions.load()) {
+        try (ModelOptions.Engine fm = modelOptions.loadEngine()) {
             FalconMambaModel model = fm.model();
             MambaConfig c = model.config();
             int[][] prompts = new int[batch][];
@@ -128,12 +127,11 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String dtypeOf(FalconMamba fm) {
+    private static String dtypeOf(ModelOptions.Engine fm) {
         TreeSet<String> types = new TreeSet<>();
-        try (Checkpoint cp = Checkpoint.open(fm.directory())) {
-            for (String n : cp.names()) {
-                types.add(cp.info(n).dtype().name());
-            }
+        Checkpoint cp = fm.checkpoint();
+        for (String n : cp.names()) {
+            types.add(cp.info(n).dtype().name());
         }
         return String.join("+", types);
     }

@@ -34,6 +34,37 @@ final class ModelOptions {
         return model != null ? model : demoModel().toString();
     }
 
+    /** The engine alone (no tokenizer needed), for benchmarks on synthetic checkpoints. */
+    record Engine(java.nio.file.Path directory, io.falconmamba.loader.Checkpoint checkpoint,
+                  io.falconmamba.core.FalconMambaModel model) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+            checkpoint.close();
+        }
+    }
+
+    Engine loadEngine() {
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        }
+        LoadOptions opts = LoadOptions.defaults();
+        Path dir = io.falconmamba.loader.hub.ModelResolver.resolve(modelName(), opts.withDownload(download, null).resolve());
+        long t0 = System.nanoTime();
+        io.falconmamba.loader.ModelConfig config = io.falconmamba.loader.ModelConfig.fromJson(dir.resolve("config.json"));
+        io.falconmamba.loader.Checkpoint cp = io.falconmamba.loader.Checkpoint.open(dir);
+        try {
+            io.falconmamba.loader.CheckpointValidator.validate(config.toMambaConfig(), cp);
+            io.falconmamba.core.FalconMambaModel model = io.falconmamba.core.FalconMambaModel.create(config.toMambaConfig(), cp,
+                    threads != null ? threads : opts.threads());
+            Progress.note(String.format("loaded %s in %.3f s", dir, (System.nanoTime() - t0) / 1e9));
+            return new Engine(dir, cp, model);
+        } catch (RuntimeException e) {
+            cp.close();
+            throw e;
+        }
+    }
+
     FalconMamba load() {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
