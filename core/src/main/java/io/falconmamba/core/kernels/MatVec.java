@@ -104,8 +104,11 @@ public final class MatVec {
                 }
             }
             case F16 -> {
-                // One row per pass: the four-row form is too large for C2 to keep the widened vectors in
+                // Two rows per pass: the four-row form is too large for C2 to keep the widened vectors in
                 // registers (it boxes them, ~20x slower), measured with JMH -prof gc.
+                for (; r + 2 <= to; r += 2) {
+                    dot2F16(data, r * rb, rb, x, xOff, even, odd, n, out, outOff + r);
+                }
                 for (; r < to; r++) {
                     out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, n);
                 }
@@ -252,26 +255,61 @@ public final class MatVec {
         return sum;
     }
 
+    /**
+     * Sign, exponent and mantissa of the half in the top 16 bits of each lane, moved to float position
+     * ({@code >> 3} arithmetic keeps the sign at bit 31; the mask drops the smeared copies). Multiplying by
+     * 2^112 then rebias the exponent, which is exact for normal and subnormal halves. Halves with the
+     * all-ones exponent (inf, NaN) come out as finite ±65536·(1+m): weights hold none, and keeping them would
+     * cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact for them).
+     */
+    private static final int F16_FIELDS = 0x8FFFE000;
+    private static final float F16_REBIAS = 0x1p112f;
+
+    /** Two consecutive F16 rows: pairs read as ints; the odd half is already on top, the even one shifted up. */
+    static void dot2F16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd, int n,
+                        float[] out, int o) {
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F);
+        FloatVector d1 = FloatVector.zero(F);
+        long b1 = base + rb;
+        int pairs = n / 2;
+        int p = 0;
+        for (int bound = I.loopBound(pairs); p < bound; p += I.length()) {
+            FloatVector xe = FloatVector.fromArray(F, even, p);
+            FloatVector xo = FloatVector.fromArray(F, odd, p);
+            long off = (long) p * 4;
+            IntVector t0 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector t1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
+            e0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS)
+                    .reinterpretAsFloats().mul(F16_REBIAS).fma(xe, e0);
+            d0 = t0.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().mul(F16_REBIAS).fma(xo, d0);
+            e1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS)
+                    .reinterpretAsFloats().mul(F16_REBIAS).fma(xe, e1);
+            d1 = t1.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().mul(F16_REBIAS).fma(xo, d1);
+        }
+        float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD);
+        float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD);
+        for (int i = 2 * p; i < n; i++) {
+            float xi = x[xOff + i];
+            long off = (long) i * 2;
+            s0 += Float.float16ToFloat(w.get(Convert.I16, base + off)) * xi;
+            s1 += Float.float16ToFloat(w.get(Convert.I16, b1 + off)) * xi;
+        }
+        out[o] = s0;
+        out[o + 1] = s1;
+    }
+
     static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, int n) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         int pairs = n / 2;
-        int step = I.length();
         int p = 0;
-        for (int bound = I.loopBound(pairs); p < bound; p += step) {
+        for (int bound = I.loopBound(pairs); p < bound; p += I.length()) {
             IntVector two = IntVector.fromMemorySegment(I, w, base + (long) p * 4, LE);
-            // Convert.f16ToFloat written out in place: as a call, C2 sometimes declines to inline it once it
-            // is compiled on its own (InlineSmallCode) and then boxes every vector (~20x slower).
-            IntVector he = two.and(0xFFFF);
-            IntVector ho = two.lanewise(VectorOperators.LSHR, 16);
-            IntVector me = he.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-            IntVector mo = ho.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-            IntVector be = me.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                    .blend(me.or(0x7F800000), he.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
-            IntVector bo = mo.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
-                    .blend(mo.or(0x7F800000), ho.and(0x7C00).compare(VectorOperators.EQ, 0x7C00));
-            FloatVector we = be.or(he.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            FloatVector wo = bo.or(ho.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
+            FloatVector we = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS)
+                    .reinterpretAsFloats().mul(F16_REBIAS);
+            FloatVector wo = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().mul(F16_REBIAS);
             accEven = we.fma(FloatVector.fromArray(F, even, p), accEven);
             accOdd = wo.fma(FloatVector.fromArray(F, odd, p), accOdd);
         }
