@@ -13,8 +13,11 @@ import java.util.Objects;
  */
 public final class FalconMambaModel implements AutoCloseable {
 
-    /** Rows at or below this keep a cached workspace in their state; bigger prefill blocks get a transient one. */
-    private static final int CACHED_WORKSPACE_ROWS = 512;
+    /**
+     * A state keeps its prefill workspace for the next call up to this size, so chunked prefill allocates once
+     * per sequence; a bigger block (a long parallel prefill) gets a transient one.
+     */
+    private static final long CACHED_WORKSPACE_BYTES = 64L << 20;
 
     private final MambaConfig config;
     private final Matrix embeddings;
@@ -230,7 +233,7 @@ public final class FalconMambaModel implements AutoCloseable {
             return ws;
         }
         ws = new Workspace(config, rows);
-        if (rows <= CACHED_WORKSPACE_ROWS) {
+        if (Workspace.bytes(config, rows) <= CACHED_WORKSPACE_BYTES) {
             state.workspace = ws;
         }
         return ws;

@@ -43,6 +43,12 @@ final class Workspace {
         out = new float[capacity * d];
     }
 
+    /** Bytes a workspace of {@code rows} rows holds (logits excluded). */
+    static long bytes(MambaConfig c, int rows) {
+        long perRow = 3L * c.hiddenSize() + 5L * c.intermediateSize() + c.timeStepRank() + 2L * c.stateSize();
+        return perRow * rows * Float.BYTES;
+    }
+
     float[] logits(int rows, int vocab) {
         if (logits.length < rows * vocab) {
             logits = new float[rows * vocab];
