@@ -1,6 +1,7 @@
 package io.falconmamba.core.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import static io.falconmamba.core.kernels.Convert.F;
@@ -9,18 +10,25 @@ import static io.falconmamba.core.kernels.Convert.F;
  * Matrix × matrix, the prefill (and batch decode) path: for each of T activation rows {@code X[t]},
  * {@code out[t, r] = Σ_c W[r, c] · X[t, c]}.
  *
- * <p>Prefill is bound by arithmetic, so a tile of weight rows is widened to float once and then reused
- * against a block of tokens, four rows per pass so each activation load feeds four FMAs.
+ * <p>Prefill is bound by arithmetic. A tile of one vector's width of weight rows is widened to float once and
+ * stored transposed (column {@code c} of the tile is one vector), then every token streams past it: per column,
+ * one vector load of weights and one broadcast of {@code X[t, c]} per token feed one FMA per token, accumulating
+ * a vector of outputs {@code out[t, r .. r+16)} directly — no horizontal reductions.
  */
 public final class MatMul {
 
-    /** Weight rows widened together and reused across a token block. */
-    static final int ROW_TILE = 4;
-    /** Tokens per block: the block of X stays in cache while the row tiles stream past it. */
-    static final int TOKEN_BLOCK = 32;
+    /** Weight rows per tile: two float vectors' lanes. */
+    static final int ROW_TILE = 2 * F.length();
+    private static final int L = F.length();
 
     private MatMul() {
     }
+
+    /**
+     * Below this many tokens (batch decode, short chunks) a transposed tile is not reused enough to pay for
+     * itself: rows are widened into L1 two at a time and dotted against every token instead.
+     */
+    static final int SMALL_BATCH = 40;
 
     private static final class Job implements ThreadPool.RangeTask {
         Matrix w;
@@ -33,15 +41,18 @@ public final class MatMul {
         int outStride;
 
         @Override
-        public void run(int fromTile, int toTile) {
-            int from = fromTile * ROW_TILE;
-            int to = Math.min(w.rows(), toTile * ROW_TILE);
-            rows(w, x, xOff, xStride, tokens, out, outOff, outStride, from, to);
+        public void run(int from, int to) {
+            if (tokens < SMALL_BATCH) {
+                rowPairs(w, x, xOff, xStride, tokens, out, outOff, outStride, 2 * from, Math.min(w.rows(), 2 * to));
+            } else {
+                tiles(w, x, xOff, xStride, tokens, out, outOff, outStride, from, to);
+            }
         }
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
-    private static final ThreadLocal<float[]> TILES = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per thread: [0] the transposed tile, [1] one widened row. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
 
     /**
      * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
@@ -59,7 +70,8 @@ public final class MatMul {
         job.outOff = outOff;
         job.outStride = outStride;
         try {
-            pool.parallelFor((w.rows() + ROW_TILE - 1) / ROW_TILE, job);
+            int parts = tokens < SMALL_BATCH ? (w.rows() + 1) / 2 : (w.rows() + ROW_TILE - 1) / ROW_TILE;
+            pool.parallelFor(parts, job);
         } finally {
             job.w = null;
             job.x = null;
@@ -67,152 +79,186 @@ public final class MatMul {
         }
     }
 
-    /** Single-threaded over weight rows {@code [from, to)}. */
-    static void rows(Matrix w, float[] x, int xOff, int xStride, int tokens,
-                     float[] out, int outOff, int outStride, int from, int to) {
+    /** Few tokens: rows {@code [from, to)} widened two at a time into L1, each pair dotted with every token. */
+    static void rowPairs(Matrix w, float[] x, int xOff, int xStride, int tokens,
+                         float[] out, int outOff, int outStride, int from, int to) {
         int n = w.cols();
-        float[] tile = TILES.get();
-        if (tile.length < ROW_TILE * n) {
-            tile = new float[ROW_TILE * n];
-            TILES.set(tile);
+        float[][] scratch = SCRATCH.get();
+        if (scratch[1].length < 2 * n) {
+            scratch[1] = new float[2 * n];
         }
-        for (int t0 = 0; t0 < tokens; t0 += TOKEN_BLOCK) {
-            int t1 = Math.min(tokens, t0 + TOKEN_BLOCK);
-            for (int r = from; r < to; r += ROW_TILE) {
-                int count = Math.min(ROW_TILE, to - r);
-                for (int k = 0; k < count; k++) {
-                    w.rowToFloats(r + k, tile, k * n);
-                }
-                if (count == ROW_TILE) {
-                    int t = t0;
-                    for (; t + 4 <= t1; t += 4) {
-                        dot4x4(tile, n, x, xOff + t * xStride, xStride, out, outOff + t * outStride + r, outStride);
-                    }
-                    for (; t < t1; t++) {
-                        dot4(tile, n, x, xOff + t * xStride, out, outOff + t * outStride + r);
-                    }
-                } else {
-                    for (int t = t0; t < t1; t++) {
-                        for (int k = 0; k < count; k++) {
-                            out[outOff + t * outStride + r + k] = dot(tile, k * n, x, xOff + t * xStride, n);
-                        }
-                    }
-                }
+        float[] pair = scratch[1];
+        int r = from;
+        for (; r + 2 <= to; r += 2) {
+            w.rowToFloats(r, pair, 0);
+            w.rowToFloats(r + 1, pair, n);
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) {
+                dot2x4(pair, n, x, xOff + t * xStride, xStride, out, outOff + t * outStride + r, outStride);
+            }
+            for (; t < tokens; t++) {
+                int o = outOff + t * outStride + r;
+                out[o] = dot(pair, 0, x, xOff + t * xStride, n);
+                out[o + 1] = dot(pair, n, x, xOff + t * xStride, n);
+            }
+        }
+        if (r < to) {
+            w.rowToFloats(r, pair, 0);
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = dot(pair, 0, x, xOff + t * xStride, n);
             }
         }
     }
 
-    /**
-     * Four rows of the tile against four activation rows: sixteen accumulators, so each of the eight loads per
-     * step feeds two FMAs instead of the 5 loads per 4 FMAs of {@link #dot4}.
-     */
-    private static void dot4x4(float[] tile, int n, float[] x, int xOff, int xStride, float[] out, int o, int outStride) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
-        int x0 = xOff;
-        int x1 = xOff + xStride;
-        int x2 = xOff + 2 * xStride;
-        int x3 = xOff + 3 * xStride;
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector w0 = FloatVector.fromArray(F, tile, i);
-            FloatVector w1 = FloatVector.fromArray(F, tile, n + i);
-            FloatVector w2 = FloatVector.fromArray(F, tile, 2 * n + i);
-            FloatVector w3 = FloatVector.fromArray(F, tile, 3 * n + i);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
-            a00 = w0.fma(v, a00);
-            a10 = w1.fma(v, a10);
-            a20 = w2.fma(v, a20);
-            a30 = w3.fma(v, a30);
-            v = FloatVector.fromArray(F, x, x1 + i);
-            a01 = w0.fma(v, a01);
-            a11 = w1.fma(v, a11);
-            a21 = w2.fma(v, a21);
-            a31 = w3.fma(v, a31);
-            v = FloatVector.fromArray(F, x, x2 + i);
-            a02 = w0.fma(v, a02);
-            a12 = w1.fma(v, a12);
-            a22 = w2.fma(v, a22);
-            a32 = w3.fma(v, a32);
-            v = FloatVector.fromArray(F, x, x3 + i);
-            a03 = w0.fma(v, a03);
-            a13 = w1.fma(v, a13);
-            a23 = w2.fma(v, a23);
-            a33 = w3.fma(v, a33);
+    /** Two widened rows against four tokens: eight accumulators, reduced once at the end. */
+    private static void dot2x4(float[] pair, int n, float[] x, int xOff, int xStride, float[] out, int o, int outStride) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        int c = 0;
+        for (int bound = F.loopBound(n); c < bound; c += L) {
+            FloatVector wa = FloatVector.fromArray(F, pair, c);
+            FloatVector wb = FloatVector.fromArray(F, pair, n + c);
+            FloatVector v = FloatVector.fromArray(F, x, x0 + c);
+            a0 = wa.fma(v, a0);
+            b0 = wb.fma(v, b0);
+            v = FloatVector.fromArray(F, x, x1 + c);
+            a1 = wa.fma(v, a1);
+            b1 = wb.fma(v, b1);
+            v = FloatVector.fromArray(F, x, x2 + c);
+            a2 = wa.fma(v, a2);
+            b2 = wb.fma(v, b2);
+            v = FloatVector.fromArray(F, x, x3 + c);
+            a3 = wa.fma(v, a3);
+            b3 = wb.fma(v, b3);
         }
-        int o1 = o + outStride;
-        int o2 = o + 2 * outStride;
-        int o3 = o + 3 * outStride;
-        out[o] = a00.reduceLanes(VectorOperators.ADD);
-        out[o + 1] = a10.reduceLanes(VectorOperators.ADD);
-        out[o + 2] = a20.reduceLanes(VectorOperators.ADD);
-        out[o + 3] = a30.reduceLanes(VectorOperators.ADD);
-        out[o1] = a01.reduceLanes(VectorOperators.ADD);
-        out[o1 + 1] = a11.reduceLanes(VectorOperators.ADD);
-        out[o1 + 2] = a21.reduceLanes(VectorOperators.ADD);
-        out[o1 + 3] = a31.reduceLanes(VectorOperators.ADD);
-        out[o2] = a02.reduceLanes(VectorOperators.ADD);
-        out[o2 + 1] = a12.reduceLanes(VectorOperators.ADD);
-        out[o2 + 2] = a22.reduceLanes(VectorOperators.ADD);
-        out[o2 + 3] = a32.reduceLanes(VectorOperators.ADD);
-        out[o3] = a03.reduceLanes(VectorOperators.ADD);
-        out[o3 + 1] = a13.reduceLanes(VectorOperators.ADD);
-        out[o3 + 2] = a23.reduceLanes(VectorOperators.ADD);
-        out[o3 + 3] = a33.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            for (int t = 0; t < 4; t++) {
-                float xi = x[xOff + t * xStride + i];
-                int ot = o + t * outStride;
-                for (int k = 0; k < 4; k++) {
-                    out[ot + k] += tile[k * n + i] * xi;
-                }
-            }
-        }
+        int o1 = o + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
+        out[o] = a0.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x0, c, n);
+        out[o + 1] = b0.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x0, c, n);
+        out[o1] = a1.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x1, c, n);
+        out[o1 + 1] = b1.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x1, c, n);
+        out[o2] = a2.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x2, c, n);
+        out[o2 + 1] = b2.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x2, c, n);
+        out[o3] = a3.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x3, c, n);
+        out[o3 + 1] = b3.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x3, c, n);
     }
 
-    /** Four rows of the tile against one activation row. */
-    private static void dot4(float[] tile, int n, float[] x, int xOff, float[] out, int o) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-            a0 = FloatVector.fromArray(F, tile, i).fma(xv, a0);
-            a1 = FloatVector.fromArray(F, tile, n + i).fma(xv, a1);
-            a2 = FloatVector.fromArray(F, tile, 2 * n + i).fma(xv, a2);
-            a3 = FloatVector.fromArray(F, tile, 3 * n + i).fma(xv, a3);
+    /** The scalar remainder {@code Σ a[aOff+c] x[xOff+c]} for {@code c} in {@code [from, n)}. */
+    private static float tail(float[] a, int aOff, float[] x, int xOff, int from, int n) {
+        float s = 0;
+        for (int c = from; c < n; c++) {
+            s += a[aOff + c] * x[xOff + c];
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float xi = x[xOff + i];
-            s0 += tile[i] * xi;
-            s1 += tile[n + i] * xi;
-            s2 += tile[2 * n + i] * xi;
-            s3 += tile[3 * n + i] * xi;
-        }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
+        return s;
     }
 
     private static float dot(float[] a, int aOff, float[] x, int xOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int c = 0;
+        for (int bound = n - 2 * L; c <= bound; c += 2 * L) {
+            acc0 = FloatVector.fromArray(F, a, aOff + c).fma(FloatVector.fromArray(F, x, xOff + c), acc0);
+            acc1 = FloatVector.fromArray(F, a, aOff + c + L).fma(FloatVector.fromArray(F, x, xOff + c + L), acc1);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a[aOff + i] * x[xOff + i];
+        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; c < n; c++) {
+            s += a[aOff + c] * x[xOff + c];
         }
         return s;
+    }
+
+    /** Single-threaded over row tiles {@code [fromTile, toTile)}. */
+    static void tiles(Matrix w, float[] x, int xOff, int xStride, int tokens,
+                      float[] out, int outOff, int outStride, int fromTile, int toTile) {
+        int n = w.cols();
+        float[][] scratch = SCRATCH.get();
+        if (scratch[0].length < ROW_TILE * n) {
+            scratch[0] = new float[ROW_TILE * n];
+            scratch[1] = new float[n];
+        }
+        float[] tileT = scratch[0];
+        float[] row = scratch[1];
+        for (int tile = fromTile; tile < toTile; tile++) {
+            int r0 = tile * ROW_TILE;
+            int count = Math.min(ROW_TILE, w.rows() - r0);
+            for (int k = 0; k < ROW_TILE; k++) {
+                if (k < count) {
+                    w.rowToFloats(r0 + k, row, 0);
+                    for (int c = 0; c < n; c++) {
+                        tileT[c * ROW_TILE + k] = row[c];
+                    }
+                } else {
+                    for (int c = 0; c < n; c++) {
+                        tileT[c * ROW_TILE + k] = 0f;
+                    }
+                }
+            }
+            VectorMask<Float> lo = F.indexInRange(0, count);
+            VectorMask<Float> hi = F.indexInRange(L, count);
+            int o = outOff + r0;
+            int t = 0;
+            for (; t + 6 <= tokens; t += 6) {
+                kernel6(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
+            }
+            for (; t < tokens; t++) {
+                kernel1(tileT, n, x, xOff + t * xStride, out, o + t * outStride, lo, hi);
+            }
+        }
+    }
+
+    /** Six tokens against the two-vector tile: twelve accumulators, two weight loads and six broadcasts per column. */
+    private static void kernel6(float[] tileT, int n, float[] x, int xOff, int xStride,
+                                float[] out, int o, int outStride, VectorMask<Float> lo, VectorMask<Float> hi) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
+        FloatVector b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride, x4 = x3 + xStride, x5 = x4 + xStride;
+        for (int c = 0; c < n; c++) {
+            FloatVector wa = FloatVector.fromArray(F, tileT, c * ROW_TILE);
+            FloatVector wb = FloatVector.fromArray(F, tileT, c * ROW_TILE + L);
+            FloatVector v = FloatVector.broadcast(F, x[x0 + c]);
+            a0 = wa.fma(v, a0);
+            b0 = wb.fma(v, b0);
+            v = FloatVector.broadcast(F, x[x1 + c]);
+            a1 = wa.fma(v, a1);
+            b1 = wb.fma(v, b1);
+            v = FloatVector.broadcast(F, x[x2 + c]);
+            a2 = wa.fma(v, a2);
+            b2 = wb.fma(v, b2);
+            v = FloatVector.broadcast(F, x[x3 + c]);
+            a3 = wa.fma(v, a3);
+            b3 = wb.fma(v, b3);
+            v = FloatVector.broadcast(F, x[x4 + c]);
+            a4 = wa.fma(v, a4);
+            b4 = wb.fma(v, b4);
+            v = FloatVector.broadcast(F, x[x5 + c]);
+            a5 = wa.fma(v, a5);
+            b5 = wb.fma(v, b5);
+        }
+        store(a0, b0, out, o, lo, hi);
+        store(a1, b1, out, o + outStride, lo, hi);
+        store(a2, b2, out, o + 2 * outStride, lo, hi);
+        store(a3, b3, out, o + 3 * outStride, lo, hi);
+        store(a4, b4, out, o + 4 * outStride, lo, hi);
+        store(a5, b5, out, o + 5 * outStride, lo, hi);
+    }
+
+    /** One token: the tile's two vectors of outputs. */
+    private static void kernel1(float[] tileT, int n, float[] x, int xOff, float[] out, int o,
+                                VectorMask<Float> lo, VectorMask<Float> hi) {
+        FloatVector a = FloatVector.zero(F);
+        FloatVector b = FloatVector.zero(F);
+        for (int c = 0; c < n; c++) {
+            FloatVector v = FloatVector.broadcast(F, x[xOff + c]);
+            a = FloatVector.fromArray(F, tileT, c * ROW_TILE).fma(v, a);
+            b = FloatVector.fromArray(F, tileT, c * ROW_TILE + L).fma(v, b);
+        }
+        store(a, b, out, o, lo, hi);
+    }
+
+    private static void store(FloatVector a, FloatVector b, float[] out, int o, VectorMask<Float> lo, VectorMask<Float> hi) {
+        a.intoArray(out, o, lo);
+        b.intoArray(out, o + L, hi);
     }
 }
