@@ -1,15 +1,19 @@
 package io.falconmamba.core.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A fixed pool that splits one range of work across its threads and the calling thread.
  *
- * <p>Workers are started once and woken per call: nothing is allocated per call. Only one caller drives the
- * pool at a time; a second caller that finds it busy runs its whole range on its own thread instead of waiting,
- * so two sequences decoding at once from two threads both progress.
+ * <p>The range is cut into a few chunks per thread, which the caller and the workers claim one at a time: if
+ * the OS deschedules a worker (another process wants the core), the others take its chunks, so a call waits
+ * at most for a chunk in progress, never for a sleeping thread to start. Workers are started once and woken per
+ * call; nothing is allocated per call. Only one caller drives the pool at a time; a second caller that finds it
+ * busy runs its whole range on its own thread instead of waiting, so two sequences decoding at once from two
+ * threads both progress.
  */
 public final class ThreadPool implements AutoCloseable {
 
@@ -19,17 +23,31 @@ public final class ThreadPool implements AutoCloseable {
         void run(int from, int to);
     }
 
+    /** Chunks per thread: enough to rebalance around a descheduled thread, few enough to keep chunks large. */
+    private static final int CHUNKS_PER_THREAD = 4;
+    private static final int SPINS_BEFORE_PARK = 20_000;
+
     private final int threads;
     private final Thread[] workers;
     private final ReentrantLock driver = new ReentrantLock();
-    private final AtomicInteger remaining = new AtomicInteger();
+    /** (job generation << 32) | next unclaimed chunk: a claim succeeds only for the job it was read for. */
+    private final AtomicLong claim = new AtomicLong();
+    private final AtomicInteger done = new AtomicInteger();
     private volatile int generation;
     private volatile boolean closed;
-    private volatile Thread caller;
-    // The current job; published by the volatile write of generation.
-    private RangeTask task;
-    private int size;
+    /**
+     * Jobs alternate between two slots by generation, so a worker that wakes late and reads a slot while the
+     * caller is two jobs ahead is caught by the claim check before it runs anything. Published by the volatile
+     * write of generation.
+     */
+    private final Job[] jobs = {new Job(), new Job()};
     private volatile Throwable failure;
+
+    private static final class Job {
+        RangeTask task;
+        int size;
+        int chunks;
+    }
 
     /** A pool of {@code threads} threads in all (the caller is one of them); 1 runs everything inline. */
     public ThreadPool(int threads) {
@@ -39,8 +57,7 @@ public final class ThreadPool implements AutoCloseable {
         this.threads = threads;
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            int part = i + 1;
-            workers[i] = Thread.ofPlatform().daemon().name("falcon-mamba-kernel-" + part).unstarted(() -> workLoop(part));
+            workers[i] = Thread.ofPlatform().daemon().name("falcon-mamba-kernel-" + (i + 1)).unstarted(this::workLoop);
             workers[i].start();
         }
     }
@@ -54,7 +71,7 @@ public final class ThreadPool implements AutoCloseable {
         return threads;
     }
 
-    /** Runs {@code task} over {@code [0, n)} split into contiguous parts, one per thread; returns when all are done. */
+    /** Runs {@code task} over {@code [0, n)} in contiguous chunks spread over the threads; returns when all are done. */
     public void parallelFor(int n, RangeTask task) {
         if (n <= 0) {
             return;
@@ -64,24 +81,27 @@ public final class ThreadPool implements AutoCloseable {
             return;
         }
         try {
-            this.task = task;
-            this.size = n;
-            this.caller = Thread.currentThread();
-            remaining.set(workers.length);
-            generation = generation + 1;
+            int gen = generation + 1;
+            Job job = jobs[gen & 1];
+            job.task = task;
+            job.size = n;
+            job.chunks = Math.min(n, threads * CHUNKS_PER_THREAD);
+            done.set(0);
+            claim.set((long) gen << 32);
+            generation = gen;
             for (Thread w : workers) {
                 LockSupport.unpark(w);
             }
-            runPart(task, n, 0);
+            work(gen);
             int spins = 0;
-            while (remaining.get() > 0) {
-                if (++spins < 20_000) {
+            while (done.get() < job.chunks) {
+                if (++spins < SPINS_BEFORE_PARK) {
                     Thread.onSpinWait();
                 } else {
-                    LockSupport.parkNanos(this, 20_000);
+                    Thread.yield();
                 }
             }
-            this.task = null;
+            job.task = null;
             Throwable f = failure;
             if (f != null) {
                 failure = null;
@@ -98,20 +118,45 @@ public final class ThreadPool implements AutoCloseable {
         }
     }
 
-    private void runPart(RangeTask t, int n, int part) {
-        int from = (int) ((long) n * part / threads);
-        int to = (int) ((long) n * (part + 1) / threads);
-        if (from < to) {
-            t.run(from, to);
+    /** Claims and runs chunks of job {@code gen} until none is left. */
+    private void work(int gen) {
+        Job job = jobs[gen & 1];
+        RangeTask t = job.task;
+        int n = job.size;
+        int k = job.chunks;
+        while (true) {
+            long c = claim.get();
+            if ((int) (c >>> 32) != gen) {
+                return; // a later job: this one is finished
+            }
+            int chunk = (int) c;
+            if (chunk >= k) {
+                return;
+            }
+            if (!claim.compareAndSet(c, c + 1)) {
+                continue;
+            }
+            // The claim succeeded for job gen, so the caller is still waiting on it and t, n, k are its fields.
+            try {
+                int from = (int) ((long) n * chunk / k);
+                int to = (int) ((long) n * (chunk + 1) / k);
+                t.run(from, to);
+            } catch (Throwable e) {
+                // Keep the worker alive; the caller rethrows (e.g. weights used after their file was closed).
+                failure = e;
+            } finally {
+                done.incrementAndGet();
+            }
         }
     }
 
-    private void workLoop(int part) {
+    private void workLoop() {
         int seen = 0;
         while (!closed) {
             int spins = 0;
-            while (generation == seen && !closed) {
-                if (++spins < 20_000) {
+            int gen;
+            while ((gen = generation) == seen && !closed) {
+                if (++spins < SPINS_BEFORE_PARK) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.park(this);
@@ -120,17 +165,8 @@ public final class ThreadPool implements AutoCloseable {
             if (closed) {
                 return;
             }
-            seen = generation;
-            try {
-                runPart(task, size, part);
-            } catch (Throwable t) {
-                // Keep the worker alive; the caller rethrows (e.g. weights used after their file was closed).
-                failure = t;
-            } finally {
-                if (remaining.decrementAndGet() == 0) {
-                    LockSupport.unpark(caller);
-                }
-            }
+            seen = gen;
+            work(gen);
         }
     }
 
