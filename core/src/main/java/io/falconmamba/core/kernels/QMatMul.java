@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import io.falconmamba.core.Quantization;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -13,7 +12,6 @@ import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.I16;
 import static io.falconmamba.core.kernels.Convert.LE;
 import static io.falconmamba.core.kernels.QMatVec.B;
-import static io.falconmamba.core.kernels.QMatVec.I;
 import static io.falconmamba.core.kernels.QMatVec.L;
 import static io.falconmamba.core.kernels.QMatVec.VECTOR;
 
@@ -128,10 +126,9 @@ public final class QMatMul {
                     }
                 } else {
                     for (int j = 0; j < 16; j += L) {
-                        IntVector q = (IntVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
-                        ((FloatVector) q.and(0xF).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + j);
-                        ((FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0))
-                                .mul(d).intoArray(out, o + 16 + j);
+                        ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + j, LE);
+                        QMatVec.lo(q).mul(d).intoArray(out, o + j);
+                        QMatVec.hi(q).mul(d).intoArray(out, o + 16 + j);
                     }
                 }
             } else if (q8) {
