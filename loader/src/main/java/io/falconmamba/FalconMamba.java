@@ -95,7 +95,7 @@ public final class FalconMamba implements AutoCloseable {
             CheckpointValidator.validate(config.toMambaConfig(), checkpoint);
             tokenizer = Tokenizer.fromDirectory(modelDir);
             GenerationConfig defaults = generationDefaults(modelDir, config, tokenizer);
-            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads());
+            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads(), options.quantization());
             return new FalconMamba(modelDir, config, checkpoint, model, tokenizer, defaults);
         } catch (RuntimeException e) {
             checkpoint.close();

@@ -1,5 +1,6 @@
 package io.falconmamba;
 
+import io.falconmamba.core.Quantization;
 import io.falconmamba.loader.hub.DownloadListener;
 import io.falconmamba.loader.hub.ResolveOptions;
 
@@ -10,14 +11,21 @@ import java.util.Objects;
  *
  * @param threads  kernel threads (including the caller's); default: one per available processor
  * @param resolve  where to look for a repo id and whether downloading from the Hub is allowed (default: no download)
+ * @param quantization block format the projection matrices are quantized to at load, off-heap (default:
+ *                     {@link Quantization#NONE}, the weights as stored)
  */
-public record LoadOptions(int threads, ResolveOptions resolve) {
+public record LoadOptions(int threads, ResolveOptions resolve, Quantization quantization) {
 
     public LoadOptions {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         Objects.requireNonNull(resolve, "resolve");
+        Objects.requireNonNull(quantization, "quantization");
+    }
+
+    public LoadOptions(int threads, ResolveOptions resolve) {
+        this(threads, resolve, Quantization.NONE);
     }
 
     public static LoadOptions defaults() {
@@ -25,7 +33,15 @@ public record LoadOptions(int threads, ResolveOptions resolve) {
     }
 
     public LoadOptions withThreads(int threads) {
-        return new LoadOptions(threads, resolve);
+        return new LoadOptions(threads, resolve, quantization);
+    }
+
+    /**
+     * Quantizes in_proj, x_proj, dt_proj, out_proj and the output head to llama.cpp's Q8_0 or Q4_0 blocks at load
+     * (matrices whose rows are not a multiple of 32 stay as stored; the embedding lookup stays exact).
+     */
+    public LoadOptions withQuantization(Quantization quantization) {
+        return new LoadOptions(threads, resolve, quantization);
     }
 
     /** Allows (or forbids) downloading a repo id that is not in the local Hugging Face cache. */
@@ -34,10 +50,10 @@ public record LoadOptions(int threads, ResolveOptions resolve) {
         if (progress != null) {
             b.listener(progress);
         }
-        return new LoadOptions(threads, b.build());
+        return new LoadOptions(threads, b.build(), quantization);
     }
 
     public LoadOptions withResolve(ResolveOptions resolve) {
-        return new LoadOptions(threads, resolve);
+        return new LoadOptions(threads, resolve, quantization);
     }
 }

@@ -3,6 +3,7 @@ package io.falconmamba.core;
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.ThreadPool;
+import io.falconmamba.core.kernels.Weight;
 
 import java.util.Objects;
 
@@ -23,21 +24,25 @@ public final class FalconMambaModel implements AutoCloseable {
     private final Matrix embeddings;
     private final MambaBlock[] blocks;
     private final float[] normF;
-    private final Matrix lmHead;
+    /** The output projection: the embedding (tied) or lm_head, quantized when asked (a copy: lookups stay exact). */
+    private final Weight lmHead;
     private final ThreadPool pool;
+    /** Owns the off-heap quantized weights (none for {@link Quantization#NONE}). */
+    private final Quantizer quantizer;
     private final ThreadLocal<Workspace> batchWorkspace = new ThreadLocal<>();
 
-    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool) {
+    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool, Quantizer q) {
         this.config = config;
+        this.quantizer = q;
         int v = config.vocabSize();
         int d = config.hiddenSize();
         embeddings = Weights.matrix(weights, "backbone.embeddings.weight", v, d);
         blocks = new MambaBlock[config.numLayers()];
         for (int l = 0; l < blocks.length; l++) {
-            blocks[l] = new MambaBlock(config, weights, l);
+            blocks[l] = new MambaBlock(config, weights, l, q);
         }
         normF = Weights.vector(weights, "backbone.norm_f.weight", d);
-        lmHead = config.tieWordEmbeddings() ? embeddings : Weights.matrix(weights, "lm_head.weight", v, d);
+        lmHead = q.apply(config.tieWordEmbeddings() ? embeddings : Weights.matrix(weights, "lm_head.weight", v, d));
         this.pool = pool;
     }
 
@@ -48,16 +53,31 @@ public final class FalconMambaModel implements AutoCloseable {
      * @throws IllegalArgumentException naming the tensor that is missing or has the wrong shape
      */
     public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads) {
+        return create(config, weights, threads, Quantization.NONE);
+    }
+
+    /**
+     * Builds the block stack, quantizing the projection matrices (in_proj, x_proj, dt_proj, out_proj and the
+     * output head) to {@code quantization} at load into off-heap memory freed by {@link #close()}. Matrices whose
+     * rows do not split into 32-weight blocks stay as stored; the embedding lookup always reads the original.
+     *
+     * @param threads kernel threads, including the caller's (≥ 1); quantizing runs on them too
+     * @throws IllegalArgumentException naming the tensor that is missing or has the wrong shape
+     */
+    public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads, Quantization quantization) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(quantization, "quantization");
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         ThreadPool pool = new ThreadPool(threads);
+        Quantizer q = new Quantizer(quantization, pool);
         try {
-            return new FalconMambaModel(config, weights, pool);
+            return new FalconMambaModel(config, weights, pool, q);
         } catch (RuntimeException e) {
             pool.close();
+            q.close();
             throw e;
         }
     }
@@ -71,6 +91,11 @@ public final class FalconMambaModel implements AutoCloseable {
         return config;
     }
 
+    /** The block format the projections were quantized to at load ({@link Quantization#NONE}: as stored). */
+    public Quantization quantization() {
+        return quantizer.type();
+    }
+
     /** Kernel threads (including the caller). */
     public int threads() {
         return pool.threads();
@@ -78,7 +103,7 @@ public final class FalconMambaModel implements AutoCloseable {
 
     /** Bytes of weight matrices read per decoded token (embedding row excluded). */
     public long weightBytesPerToken() {
-        long sum = lmHead.data().byteSize();
+        long sum = lmHead.byteSize();
         for (MambaBlock b : blocks) {
             sum += b.matrixBytes();
         }
@@ -253,9 +278,13 @@ public final class FalconMambaModel implements AutoCloseable {
         }
     }
 
-    /** Stops the kernel threads. The weights belong to whoever supplied them (the loader closes its files). */
+    /**
+     * Stops the kernel threads and frees the quantized weights (if any). The stored weights belong to whoever
+     * supplied them (the loader closes its files).
+     */
     @Override
     public void close() {
         pool.close();
+        quantizer.close();
     }
 }

@@ -6,6 +6,7 @@ import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.SelectiveScan;
 import io.falconmamba.core.kernels.ThreadPool;
+import io.falconmamba.core.kernels.Weight;
 
 /**
  * One residual block: {@code h = h + Mixer(RMSNorm(h))}, the nine steps of DESIGN.md over a block of rows.
@@ -19,20 +20,20 @@ final class MambaBlock {
 
     private final MambaConfig c;
     private final float[] normWeight;
-    private final Matrix inProj;
+    private final Weight inProj;
     private final float[] inBias;
     /** Conv kernel transposed to {@code k × d_in} so the conv vectorises across channels. */
     private final float[] convWeight;
     private final float[] convBias;
-    private final Matrix xProj;
-    private final Matrix dtProj;
+    private final Weight xProj;
+    private final Weight dtProj;
     private final float[] dtBias;
     private final float[] a;
     private final float[] d;
-    private final Matrix outProj;
+    private final Weight outProj;
     private final float[] outBias;
 
-    MambaBlock(MambaConfig c, WeightSource w, int layer) {
+    MambaBlock(MambaConfig c, WeightSource w, int layer, Quantizer q) {
         this.c = c;
         String p = "backbone.layers." + layer + ".";
         String m = p + "mixer.";
@@ -42,7 +43,7 @@ final class MambaBlock {
         int r = c.timeStepRank();
         int k = c.convKernel();
         normWeight = Weights.vector(w, p + "norm.weight", dm);
-        inProj = Weights.matrix(w, m + "in_proj.weight", 2 * dIn, dm);
+        inProj = Weights.weight(w, m + "in_proj.weight", 2 * dIn, dm, q);
         inBias = c.useBias() ? Weights.vector(w, m + "in_proj.bias", 2 * dIn) : null;
         Matrix conv = Weights.matrix(w, m + "conv1d.weight", dIn, k);
         convWeight = new float[k * dIn];
@@ -54,8 +55,8 @@ final class MambaBlock {
             }
         }
         convBias = c.useConvBias() ? Weights.vector(w, m + "conv1d.bias", dIn) : null;
-        xProj = Weights.matrix(w, m + "x_proj.weight", r + 2 * n, dIn);
-        dtProj = Weights.matrix(w, m + "dt_proj.weight", dIn, r);
+        xProj = Weights.weight(w, m + "x_proj.weight", r + 2 * n, dIn, q);
+        dtProj = Weights.weight(w, m + "dt_proj.weight", dIn, r, q);
         dtBias = Weights.vector(w, m + "dt_proj.bias", dIn);
         float[] aLog = Weights.matrixAsVector(w, m + "A_log", dIn, n);
         a = new float[aLog.length];
@@ -63,13 +64,13 @@ final class MambaBlock {
             a[i] = (float) -Math.exp(aLog[i]);
         }
         d = Weights.vector(w, m + "D", dIn);
-        outProj = Weights.matrix(w, m + "out_proj.weight", dm, dIn);
+        outProj = Weights.weight(w, m + "out_proj.weight", dm, dIn, q);
         outBias = c.useBias() ? Weights.vector(w, m + "out_proj.bias", dm) : null;
     }
 
     /** Bytes of the matrices this block reads per token. */
     long matrixBytes() {
-        return inProj.data().byteSize() + xProj.data().byteSize() + dtProj.data().byteSize() + outProj.data().byteSize();
+        return inProj.byteSize() + xProj.byteSize() + dtProj.byteSize() + outProj.byteSize();
     }
 
     /**

@@ -3,7 +3,11 @@ package io.falconmamba.core;
 import io.falconmamba.core.kernels.MatMul;
 import io.falconmamba.core.kernels.MatVec;
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.QMatMul;
+import io.falconmamba.core.kernels.QMatVec;
+import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
+import io.falconmamba.core.kernels.Weight;
 
 /** A weight applied to a block of rows: matrix × vector for one row (bandwidth-bound), tiled matrix × matrix for more. */
 final class Projection {
@@ -24,13 +28,24 @@ final class Projection {
         return work < MIN_PARALLEL_WORK ? INLINE : pool;
     }
 
-    static void apply(Matrix w, float[] in, int inOff, int inStride, int rows,
+    static void apply(Weight w, float[] in, int inOff, int inStride, int rows,
                       float[] out, int outOff, int outStride, ThreadPool pool) {
         pool = poolFor((long) w.rows() * w.cols() * rows, pool);
-        if (rows == 1) {
-            MatVec.multiply(w, in, inOff, out, outOff, pool);
-        } else {
-            MatMul.multiply(w, in, inOff, inStride, rows, out, outOff, outStride, pool);
+        switch (w) {
+            case Matrix m -> {
+                if (rows == 1) {
+                    MatVec.multiply(m, in, inOff, out, outOff, pool);
+                } else {
+                    MatMul.multiply(m, in, inOff, inStride, rows, out, outOff, outStride, pool);
+                }
+            }
+            case QuantizedMatrix q -> {
+                if (rows == 1) {
+                    QMatVec.multiply(q, in, inOff, out, outOff, pool);
+                } else {
+                    QMatMul.multiply(q, in, inOff, inStride, rows, out, outOff, outStride, pool);
+                }
+            }
         }
     }
 }

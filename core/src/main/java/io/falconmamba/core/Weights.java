@@ -1,6 +1,7 @@
 package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.Weight;
 
 import java.util.Arrays;
 
@@ -26,6 +27,11 @@ final class Weights {
 
     static Matrix matrix(WeightSource w, String name, int rows, int cols) {
         return Matrix.of(tensor(w, name, rows, cols));
+    }
+
+    /** A projection weight: quantized by {@code q} when it asks for it and the rows split into blocks, else as stored. */
+    static Weight weight(WeightSource w, String name, int rows, int cols, Quantizer q) {
+        return q.apply(matrix(w, name, rows, cols));
     }
 
     static float[] vector(WeightSource w, String name, int n) {

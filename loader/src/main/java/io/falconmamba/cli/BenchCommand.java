@@ -40,9 +40,6 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prefill", paramLabel = "MODE", description = "parallel, chunked or chunked:C (default: ${DEFAULT-VALUE}).")
     String prefill = "chunked:" + PrefillMode.DEFAULT_CHUNK;
 
-    @Option(names = "--quant", paramLabel = "TYPE", description = "Quantise weights at load: q8_0 or q4_0 (not available yet).")
-    String quant;
-
     @Option(names = "--repetitions", paramLabel = "R", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int repetitions = 3;
 
@@ -54,9 +51,7 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
             throw new IllegalArgumentException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
         }
-        if (quant != null) {
-            throw new IllegalArgumentException("--quant " + quant + ": quantised weights (q8_0, q4_0) are not implemented yet");
-        }
+        modelOptions.quantization(); // an unknown --quant fails before loading
         PrefillMode mode = PrefillMode.parse(prefill);
         Progress.quiet(json);
         try (ModelOptions.Engine fm = modelOptions.loadEngine()) {
@@ -105,6 +100,7 @@ final class BenchCommand implements Callable<Integer> {
                 shape.put("state_size", c.stateSize());
                 shape.put("vocab_size", c.vocabSize());
                 o.put("dtype", dtype);
+                o.put("quantization", model.quantization().label());
                 o.put("threads", model.threads());
                 o.put("prefill_mode", mode.toString());
                 o.put("prompt_tokens", promptTokens);
@@ -133,7 +129,9 @@ final class BenchCommand implements Callable<Integer> {
         for (String n : cp.names()) {
             types.add(cp.info(n).dtype().name());
         }
-        return String.join("+", types);
+        String stored = String.join("+", types);
+        io.falconmamba.core.Quantization q = fm.model().quantization();
+        return q == io.falconmamba.core.Quantization.NONE ? stored : q.label() + " (from " + stored + ")";
     }
 
     private static void putStats(ObjectNode o, double[] v) {

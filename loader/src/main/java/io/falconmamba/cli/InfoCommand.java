@@ -48,6 +48,9 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf("parameters:       %,d%n", params);
             System.out.printf("dtype:            %s%n", dtypes.size() == 1 ? dtypes.keySet().iterator().next() : dtypes);
             System.out.printf("weight bytes:     %,d (%.2f GB, memory-mapped)%n", bytes, bytes / 1e9);
+            if (fm.model().quantization() != io.falconmamba.core.Quantization.NONE) {
+                System.out.printf("quantized:        %s at load (off-heap)%n", fm.model().quantization().label());
+            }
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf("state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
             System.out.printf("chat template:    %s%n", fm.tokenizer().chatTemplate().isPresent() ? "yes" : "no");

@@ -20,6 +20,14 @@ final class ModelOptions {
     @Option(names = "--download", description = "Allow downloading a repo id missing from the Hugging Face cache.")
     boolean download;
 
+    @Option(names = "--quant", paramLabel = "TYPE",
+            description = "Quantize the weight matrices at load to llama.cpp's q8_0 or q4_0 blocks (default: none, as stored).")
+    String quant;
+
+    io.falconmamba.core.Quantization quantization() {
+        return quant == null ? io.falconmamba.core.Quantization.NONE : io.falconmamba.core.Quantization.parse(quant);
+    }
+
     /** The demo model shipped in the project; bin/falcon-mamba passes its location. */
     static Path demoModel() {
         String dir = System.getProperty("falconmamba.demoModel");
@@ -56,8 +64,10 @@ final class ModelOptions {
         try {
             io.falconmamba.loader.CheckpointValidator.validate(config.toMambaConfig(), cp);
             io.falconmamba.core.FalconMambaModel model = io.falconmamba.core.FalconMambaModel.create(config.toMambaConfig(), cp,
-                    threads != null ? threads : opts.threads());
-            Progress.note(String.format("loaded %s in %.3f s", dir, (System.nanoTime() - t0) / 1e9));
+                    threads != null ? threads : opts.threads(), quantization());
+            Progress.note(String.format("loaded %s%s in %.3f s", dir,
+                    model.quantization() == io.falconmamba.core.Quantization.NONE ? "" : " (" + model.quantization().label() + ")",
+                    (System.nanoTime() - t0) / 1e9));
             return new Engine(dir, cp, model);
         } catch (RuntimeException e) {
             cp.close();
@@ -69,7 +79,7 @@ final class ModelOptions {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        LoadOptions opts = LoadOptions.defaults();
+        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization());
         if (threads != null) {
             opts = opts.withThreads(threads);
         }

@@ -125,6 +125,21 @@ class CliTest {
     }
 
     @Test
+    void benchAndGenerateQuantizeAtLoad() throws Exception {
+        for (String q : new String[] {"q8_0", "q4_0"}) {
+            Run r = run(null, "bench", "--quant", q, "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+            assertEquals(0, r.code(), r.err());
+            JsonNode o = JSON.readTree(r.out());
+            assertEquals(q, o.get("quantization").asText());
+            assertEquals(q + " (from BF16)", o.get("dtype").asText());
+            assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
+        }
+        Run g = run(null, "generate", "--quant", "q8_0", "--prompt", "In the beginning", "--max-new-tokens", "8", "--temperature", "0", "--threads", "1");
+        assertEquals(0, g.code(), g.err());
+        assertTrue(!g.out().isBlank(), g.err());
+    }
+
+    @Test
     void infoDescribesTheModel() {
         Run r = run(null, "info", "--model", TINY.toString());
         assertEquals(0, r.code(), r.err());
@@ -161,7 +176,7 @@ class CliTest {
                 new String[] {"generate", "--no-such-flag"},
                 new String[] {"logits", "--model", TINY.toString(), "--out", tmp.resolve("x.safetensors").toString()},
                 new String[] {"info", "--model", "not-an-org/not-a-model"},
-                new String[] {"bench", "--quant", "q4_0"},
+                new String[] {"bench", "--quant", "q5_k"},
                 new String[] {"bench", "--batch", "0"});
         for (String[] args : cases) {
             Run r = run("", args);

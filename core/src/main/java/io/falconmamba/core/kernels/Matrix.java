@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
  * A row-major weight matrix {@code rows × cols} read in place (mapped file or off-heap), in one of the
  * {@link WeightType}s. Row {@code r} starts at byte {@code r * cols * type.bytes()}.
  */
-public record Matrix(String name, int rows, int cols, WeightType type, MemorySegment data) {
+public record Matrix(String name, int rows, int cols, WeightType type, MemorySegment data) implements Weight {
 
     public Matrix {
         long need = (long) rows * cols * type.bytes();
@@ -37,6 +37,11 @@ public record Matrix(String name, int rows, int cols, WeightType type, MemorySeg
             throw new IllegalArgumentException("tensor " + t.name() + " is too large for a matrix: " + rows + "×" + cols);
         }
         return new Matrix(t.name(), (int) rows, (int) cols, t.type(), t.data());
+    }
+
+    @Override
+    public long byteSize() {
+        return data.byteSize();
     }
 
     /** Bytes of one row. */

@@ -104,6 +104,11 @@ public final class Fixtures {
         return FalconMambaModel.create(config(name), weights(name), threads);
     }
 
+    /** The fixture model with its projections quantized at load. */
+    public static FalconMambaModel loadModel(String name, int threads, io.falconmamba.core.Quantization quantization) {
+        return FalconMambaModel.create(config(name), weights(name), threads, quantization);
+    }
+
     /** Reads every tensor of a safetensors file (F32/F16/BF16) as in-place views. */
     public static Tensors read(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
