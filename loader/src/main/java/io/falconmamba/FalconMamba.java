@@ -10,7 +10,6 @@ import io.falconmamba.core.generation.Generator;
 import io.falconmamba.core.generation.Session;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.loader.Checkpoint;
-import io.falconmamba.loader.CheckpointValidator;
 import io.falconmamba.loader.ModelConfig;
 import io.falconmamba.loader.hub.ModelResolver;
 import io.falconmamba.tokenizer.ChatMessage;
@@ -83,22 +82,14 @@ public final class FalconMamba implements AutoCloseable {
     }
 
     public static FalconMamba load(Path modelDir, LoadOptions options) {
-        Objects.requireNonNull(modelDir, "modelDir");
-        Objects.requireNonNull(options, "options");
-        if (!Files.isDirectory(modelDir)) {
-            throw new ModelLoadException("model directory " + modelDir + " does not exist or is not a directory");
-        }
-        ModelConfig config = ModelConfig.fromJson(modelDir.resolve("config.json"));
-        Checkpoint checkpoint = Checkpoint.open(modelDir);
+        Engine engine = Engine.open(modelDir, options);
         Tokenizer tokenizer = null;
         try {
-            CheckpointValidator.validate(config.toMambaConfig(), checkpoint);
             tokenizer = Tokenizer.fromDirectory(modelDir);
-            GenerationConfig defaults = generationDefaults(modelDir, config, tokenizer);
-            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads(), options.quantization());
-            return new FalconMamba(modelDir, config, checkpoint, model, tokenizer, defaults);
+            GenerationConfig defaults = generationDefaults(modelDir, engine.config(), tokenizer);
+            return new FalconMamba(modelDir, engine.config(), engine.checkpoint(), engine.model(), tokenizer, defaults);
         } catch (RuntimeException e) {
-            checkpoint.close();
+            engine.close();
             if (tokenizer != null) {
                 tokenizer.close();
             }

@@ -2,6 +2,7 @@ package io.falconmamba.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.falconmamba.Engine;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.PrefillMode;
@@ -54,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
         modelOptions.quantization(); // an unknown --quant fails before loading
         PrefillMode mode = PrefillMode.parse(prefill);
         Progress.quiet(json);
-        try (ModelOptions.Engine fm = modelOptions.loadEngine()) {
+        try (Engine fm = modelOptions.loadEngine()) {
             FalconMambaModel model = fm.model();
             MambaConfig c = model.config();
             int[][] prompts = new int[batch][];
@@ -123,7 +124,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String dtypeOf(ModelOptions.Engine fm) {
+    private static String dtypeOf(Engine fm) {
         TreeSet<String> types = new TreeSet<>();
         Checkpoint cp = fm.checkpoint();
         for (String n : cp.names()) {

@@ -1,7 +1,9 @@
 package io.falconmamba.cli;
 
+import io.falconmamba.Engine;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
+import io.falconmamba.core.Quantization;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -24,8 +26,8 @@ final class ModelOptions {
             description = "Quantize the weight matrices at load to llama.cpp's q8_0 or q4_0 blocks (default: none, as stored).")
     String quant;
 
-    io.falconmamba.core.Quantization quantization() {
-        return quant == null ? io.falconmamba.core.Quantization.NONE : io.falconmamba.core.Quantization.parse(quant);
+    Quantization quantization() {
+        return quant == null ? Quantization.NONE : Quantization.parse(quant);
     }
 
     /** The demo model shipped in the project; bin/falcon-mamba passes its location. */
@@ -43,36 +45,20 @@ final class ModelOptions {
     }
 
     /** The engine alone (no tokenizer needed), for benchmarks on synthetic checkpoints. */
-    record Engine(java.nio.file.Path directory, io.falconmamba.loader.Checkpoint checkpoint,
-                  io.falconmamba.core.FalconMambaModel model) implements AutoCloseable {
-        @Override
-        public void close() {
-            model.close();
-            checkpoint.close();
-        }
-    }
-
     Engine loadEngine() {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        LoadOptions opts = LoadOptions.defaults();
-        Path dir = io.falconmamba.loader.hub.ModelResolver.resolve(modelName(), opts.withDownload(download, null).resolve());
-        long t0 = System.nanoTime();
-        io.falconmamba.loader.ModelConfig config = io.falconmamba.loader.ModelConfig.fromJson(dir.resolve("config.json"));
-        io.falconmamba.loader.Checkpoint cp = io.falconmamba.loader.Checkpoint.open(dir);
-        try {
-            io.falconmamba.loader.CheckpointValidator.validate(config.toMambaConfig(), cp);
-            io.falconmamba.core.FalconMambaModel model = io.falconmamba.core.FalconMambaModel.create(config.toMambaConfig(), cp,
-                    threads != null ? threads : opts.threads(), quantization());
-            Progress.note(String.format("loaded %s%s in %.3f s", dir,
-                    model.quantization() == io.falconmamba.core.Quantization.NONE ? "" : " (" + model.quantization().label() + ")",
-                    (System.nanoTime() - t0) / 1e9));
-            return new Engine(dir, cp, model);
-        } catch (RuntimeException e) {
-            cp.close();
-            throw e;
+        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization()).withDownload(download, null);
+        if (threads != null) {
+            opts = opts.withThreads(threads);
         }
+        long t0 = System.nanoTime();
+        Engine engine = Engine.open(modelName(), opts);
+        Quantization q = engine.model().quantization();
+        Progress.note(String.format("loaded %s%s in %.3f s", engine.directory(),
+                q == Quantization.NONE ? "" : " (" + q.label() + ")", (System.nanoTime() - t0) / 1e9));
+        return engine;
     }
 
     FalconMamba load() {
