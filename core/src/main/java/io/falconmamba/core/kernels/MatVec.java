@@ -33,10 +33,12 @@ public final class MatVec {
         int outOff;
         float[] even = new float[0];
         float[] odd = new float[0];
+        int f16Exp;
 
+        /** Runs blocks of {@link #ROWS_PER_PASS} rows, so every chunk but the last is whole passes. */
         @Override
         public void run(int from, int to) {
-            rows(w, x, xOff, even, odd, out, outOff, from, to);
+            rows(w, x, xOff, even, odd, f16Exp, out, outOff, from * ROWS_PER_PASS, Math.min(to * ROWS_PER_PASS, w.rows()));
         }
     }
 
@@ -57,18 +59,19 @@ public final class MatVec {
                 job.even = new float[pairs];
                 job.odd = new float[pairs];
             }
-            split(x, xOff, pairs, job.even, job.odd);
+            job.f16Exp = split(w.type(), x, xOff, pairs, job.even, job.odd);
         }
         job.w = w;
         job.x = x;
         job.xOff = xOff;
         job.out = out;
         job.outOff = outOff;
+        int blocks = (w.rows() + ROWS_PER_PASS - 1) / ROWS_PER_PASS;
         try {
             if (w.data().byteSize() < INLINE_BYTES) {
-                job.run(0, w.rows());
+                job.run(0, blocks);
             } else {
-                pool.parallelFor(w.rows(), job);
+                pool.parallelFor(blocks, job);
             }
         } finally {
             job.w = null;
@@ -77,11 +80,22 @@ public final class MatVec {
         }
     }
 
+    /*
+     * STREAM_LOOPS: the four-row loops are written as a while over a long byte offset so that C2 does not see
+     * a counted int loop and unroll it. Unrolled, they stream from DRAM far worse: BF16 8192×4096 with two
+     * threads measured 13-16 GB/s as a counted loop and 29 GB/s (the plain-sum bandwidth) as this while loop;
+     * one thread 9.8 → 15.2 GB/s, and even from L2 44 → 58 GB/s (-XX:LoopUnrollLimit=1 gives the same gain).
+     */
+
     /** Rows handled together: each x load feeds this many weight rows (more independent memory streams too). */
     static final int ROWS_PER_PASS = 4;
 
-    /** Single-threaded over rows {@code [from, to)}; {@code even}/{@code odd} must hold x split (16-bit types only). */
-    static void rows(Matrix w, float[] x, int xOff, float[] even, float[] odd, float[] out, int outOff, int from, int to) {
+    /**
+     * Single-threaded over rows {@code [from, to)}. For the 16-bit types {@code even}/{@code odd} must hold x as
+     * {@link #split} left it, and {@code f16Exp} is what it returned.
+     */
+    static void rows(Matrix w, float[] x, int xOff, float[] even, float[] odd, int f16Exp, float[] out, int outOff,
+                     int from, int to) {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
@@ -104,13 +118,12 @@ public final class MatVec {
                 }
             }
             case F16 -> {
-                // Two rows per pass: the four-row form is too large for C2 to keep the widened vectors in
-                // registers (it boxes them, ~20x slower), measured with JMH -prof gc.
-                for (; r + 2 <= to; r += 2) {
-                    dot2F16(data, r * rb, rb, x, xOff, even, odd, n, out, outOff + r);
+                float rescale = Math.scalb(1f, f16Exp);
+                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
+                    dot4F16(data, r * rb, rb, x, xOff, even, odd, rescale, n, out, outOff + r);
                 }
                 for (; r < to; r++) {
-                    out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, n);
+                    out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, rescale, n);
                 }
             }
         }
@@ -126,15 +139,18 @@ public final class MatVec {
         long b1 = base + rb;
         long b2 = base + 2 * rb;
         long b3 = base + 3 * rb;
-        int step = F.length();
         int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += step) {
+        // A while over a long byte offset, not a counted int loop: see STREAM_LOOPS.
+        long off = 0;
+        long end = (long) F.loopBound(n) * 4;
+        while (off < end) {
             FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-            long off = (long) i * 4;
             a0 = FloatVector.fromMemorySegment(F, w, b0 + off, LE).fma(xv, a0);
             a1 = FloatVector.fromMemorySegment(F, w, b1 + off, LE).fma(xv, a1);
             a2 = FloatVector.fromMemorySegment(F, w, b2 + off, LE).fma(xv, a2);
             a3 = FloatVector.fromMemorySegment(F, w, b3 + off, LE).fma(xv, a3);
+            i += F.length();
+            off += F.vectorByteSize();
         }
         float s0 = a0.reduceLanes(VectorOperators.ADD);
         float s1 = a1.reduceLanes(VectorOperators.ADD);
@@ -142,11 +158,11 @@ public final class MatVec {
         float s3 = a3.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
             float xi = x[xOff + i];
-            long off = (long) i * 4;
-            s0 += w.get(Convert.F32, b0 + off) * xi;
-            s1 += w.get(Convert.F32, b1 + off) * xi;
-            s2 += w.get(Convert.F32, b2 + off) * xi;
-            s3 += w.get(Convert.F32, b3 + off) * xi;
+            long at = (long) i * 4;
+            s0 += w.get(Convert.F32, b0 + at) * xi;
+            s1 += w.get(Convert.F32, b1 + at) * xi;
+            s2 += w.get(Convert.F32, b2 + at) * xi;
+            s3 += w.get(Convert.F32, b3 + at) * xi;
         }
         out[o] = s0;
         out[o + 1] = s1;
@@ -170,12 +186,12 @@ public final class MatVec {
         long b2 = base + 2 * rb;
         long b3 = base + 3 * rb;
         int pairs = n / 2;
-        int step = I.length();
         int p = 0;
-        for (int bound = I.loopBound(pairs); p < bound; p += step) {
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) { // not a counted loop: see STREAM_LOOPS
             FloatVector xe = FloatVector.fromArray(F, even, p);
             FloatVector xo = FloatVector.fromArray(F, odd, p);
-            long off = (long) p * 4;
             IntVector t0 = IntVector.fromMemorySegment(I, w, b0 + off, LE);
             IntVector t1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
             IntVector t2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
@@ -188,6 +204,8 @@ public final class MatVec {
             d2 = t2.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d2);
             e3 = t3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
             d3 = t3.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d3);
+            p += I.length();
+            off += I.vectorByteSize();
         }
         float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD);
         float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD);
@@ -195,11 +213,11 @@ public final class MatVec {
         float s3 = e3.add(d3).reduceLanes(VectorOperators.ADD);
         for (int i = 2 * p; i < n; i++) {
             float xi = x[xOff + i];
-            long off = (long) i * 2;
-            s0 += Convert.bf16ToFloat(w.get(Convert.I16, b0 + off)) * xi;
-            s1 += Convert.bf16ToFloat(w.get(Convert.I16, b1 + off)) * xi;
-            s2 += Convert.bf16ToFloat(w.get(Convert.I16, b2 + off)) * xi;
-            s3 += Convert.bf16ToFloat(w.get(Convert.I16, b3 + off)) * xi;
+            long at = (long) i * 2;
+            s0 += Convert.bf16ToFloat(w.get(Convert.I16, b0 + at)) * xi;
+            s1 += Convert.bf16ToFloat(w.get(Convert.I16, b1 + at)) * xi;
+            s2 += Convert.bf16ToFloat(w.get(Convert.I16, b2 + at)) * xi;
+            s3 += Convert.bf16ToFloat(w.get(Convert.I16, b3 + at)) * xi;
         }
         out[o] = s0;
         out[o + 1] = s1;
@@ -207,12 +225,32 @@ public final class MatVec {
         out[o + 3] = s3;
     }
 
-    /** x[2p] into even[p], x[2p+1] into odd[p]. */
-    static void split(float[] x, int xOff, int pairs, float[] even, float[] odd) {
+    /**
+     * x[2p] into even[p], x[2p+1] into odd[p]. For F16 weights both halves are also scaled by 2^(112 - e), and
+     * e is returned: the F16 kernels then need no per-weight rebias multiply (see {@link #F16_FIELDS}) and
+     * multiply each row's sum by 2^e instead. e follows x's largest exponent so that x·2^(112-e) stays below
+     * 2^101 (no overflow in the products or sums) and as far above the float underflow as it can.
+     */
+    static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, float[] even, float[] odd) {
         for (int p = 0; p < pairs; p++) {
             even[p] = x[xOff + 2 * p];
             odd[p] = x[xOff + 2 * p + 1];
         }
+        if (type != io.falconmamba.core.WeightType.F16) {
+            return 0;
+        }
+        float max = 0;
+        for (int p = 0; p < pairs; p++) {
+            max = Math.max(max, Math.max(Math.abs(even[p]), Math.abs(odd[p])));
+        }
+        // NaN or infinite x makes every product non-finite whatever the scale; keep the scale neutral.
+        int e = Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : 112;
+        float up = Math.scalb(1f, 112 - e);
+        for (int p = 0; p < pairs; p++) {
+            even[p] *= up;
+            odd[p] *= up;
+        }
+        return e;
     }
 
     static float dotF32(MemorySegment w, long base, float[] x, int xOff, int n) {
@@ -257,63 +295,84 @@ public final class MatVec {
 
     /**
      * Sign, exponent and mantissa of the half in the top 16 bits of each lane, moved to float position
-     * ({@code >> 3} arithmetic keeps the sign at bit 31; the mask drops the smeared copies). Multiplying by
-     * 2^112 then rebias the exponent, which is exact for normal and subnormal halves. Halves with the
-     * all-ones exponent (inf, NaN) come out as finite ±65536·(1+m): weights hold none, and keeping them would
-     * cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact for them).
+     * ({@code >> 3} arithmetic keeps the sign at bit 31; the mask drops the smeared copies). The float that
+     * gives is the half times 2^-112, exactly, for normal and subnormal halves; {@link #split} puts the 2^112
+     * into x (and a power of two back per row), so the inner loop is three integer ops and an FMA per
+     * vector. Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping
+     * them would cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact
+     * for them).
+     *
+     * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
+     * own C2 may decline to inline it into the four-row loop, and then it boxes every vector (JMH -prof gc:
+     * 50 MB allocated per 8192×4096 pass, 4× slower).
      */
     private static final int F16_FIELDS = 0x8FFFE000;
-    private static final float F16_REBIAS = 0x1p112f;
 
-    /** Two consecutive F16 rows: pairs read as ints; the odd half is already on top, the even one shifted up. */
-    static void dot2F16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd, int n,
-                        float[] out, int o) {
+    /** Four consecutive F16 rows against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
+    static void dot4F16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd,
+                        float rescale, int n, float[] out, int o) {
         FloatVector e0 = FloatVector.zero(F);
         FloatVector e1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
         FloatVector d0 = FloatVector.zero(F);
         FloatVector d1 = FloatVector.zero(F);
+        FloatVector d2 = FloatVector.zero(F);
+        FloatVector d3 = FloatVector.zero(F);
         long b1 = base + rb;
+        long b2 = base + 2 * rb;
+        long b3 = base + 3 * rb;
         int pairs = n / 2;
         int p = 0;
-        for (int bound = I.loopBound(pairs); p < bound; p += I.length()) {
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) { // not a counted loop: see STREAM_LOOPS
             FloatVector xe = FloatVector.fromArray(F, even, p);
             FloatVector xo = FloatVector.fromArray(F, odd, p);
-            long off = (long) p * 4;
             IntVector t0 = IntVector.fromMemorySegment(I, w, base + off, LE);
             IntVector t1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
-            e0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS)
-                    .reinterpretAsFloats().mul(F16_REBIAS).fma(xe, e0);
-            d0 = t0.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().mul(F16_REBIAS).fma(xo, d0);
-            e1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS)
-                    .reinterpretAsFloats().mul(F16_REBIAS).fma(xe, e1);
-            d1 = t1.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().mul(F16_REBIAS).fma(xo, d1);
+            IntVector t2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
+            IntVector t3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
+            e0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e0);
+            d0 = t0.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d0);
+            e1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e1);
+            d1 = t1.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d1);
+            e2 = t2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e2);
+            d2 = t2.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d2);
+            e3 = t3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e3);
+            d3 = t3.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d3);
+            p += I.length();
+            off += I.vectorByteSize();
         }
-        float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD);
-        float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD);
+        float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD) * rescale;
+        float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD) * rescale;
+        float s2 = e2.add(d2).reduceLanes(VectorOperators.ADD) * rescale;
+        float s3 = e3.add(d3).reduceLanes(VectorOperators.ADD) * rescale;
         for (int i = 2 * p; i < n; i++) {
             float xi = x[xOff + i];
-            long off = (long) i * 2;
-            s0 += Float.float16ToFloat(w.get(Convert.I16, base + off)) * xi;
-            s1 += Float.float16ToFloat(w.get(Convert.I16, b1 + off)) * xi;
+            long at = (long) i * 2;
+            s0 += Float.float16ToFloat(w.get(Convert.I16, base + at)) * xi;
+            s1 += Float.float16ToFloat(w.get(Convert.I16, b1 + at)) * xi;
+            s2 += Float.float16ToFloat(w.get(Convert.I16, b2 + at)) * xi;
+            s3 += Float.float16ToFloat(w.get(Convert.I16, b3 + at)) * xi;
         }
         out[o] = s0;
         out[o + 1] = s1;
+        out[o + 2] = s2;
+        out[o + 3] = s3;
     }
 
-    static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, int n) {
+    static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, float rescale, int n) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         int pairs = n / 2;
         int p = 0;
         for (int bound = I.loopBound(pairs); p < bound; p += I.length()) {
             IntVector two = IntVector.fromMemorySegment(I, w, base + (long) p * 4, LE);
-            FloatVector we = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS)
-                    .reinterpretAsFloats().mul(F16_REBIAS);
-            FloatVector wo = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().mul(F16_REBIAS);
-            accEven = we.fma(FloatVector.fromArray(F, even, p), accEven);
-            accOdd = wo.fma(FloatVector.fromArray(F, odd, p), accOdd);
+            accEven = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromArray(F, even, p), accEven);
+            accOdd = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromArray(F, odd, p), accOdd);
         }
-        float sum = accEven.add(accOdd).reduceLanes(VectorOperators.ADD);
+        float sum = accEven.add(accOdd).reduceLanes(VectorOperators.ADD) * rescale;
         for (int i = 2 * p; i < n; i++) {
             sum += Float.float16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }

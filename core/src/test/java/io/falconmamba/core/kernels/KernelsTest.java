@@ -118,6 +118,42 @@ class KernelsTest {
         }
     }
 
+    /**
+     * The F16 kernels move the half's 2^112 rebias into x, scaled by a power of two chosen from x's largest
+     * magnitude: x from 2^-100 to 2^100 against halves from subnormal to 65504 must keep float32 relative
+     * accuracy (a fixed scale would overflow x at the top or lose the small products at the bottom).
+     */
+    @ParameterizedTest(name = "x scale 2^{0}")
+    @ValueSource(ints = {-100, -40, -12, 0, 12, 40, 100})
+    void matVecF16KeepsAccuracyAcrossInputScales(int scale) {
+        Random rnd = new Random(7 + scale);
+        int rows = 9;
+        int cols = 257;
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
+        float[][] values = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                // magnitudes 2^-24 (the smallest subnormal half) to 2^15, both signs
+                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
+                short bits = Float.floatToFloat16(v);
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
+                values[r][c] = Float.float16ToFloat(bits);
+            }
+        }
+        float[] x = new float[cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = Math.scalb(rnd.nextFloat() * 2 - 1, scale);
+        }
+        float[] out = new float[rows];
+        MatVec.multiply(new Matrix("w", rows, cols, WeightType.F16, seg), x, 0, out, 0, POOL);
+        float[] want = ScalarKernels.matVec(values, x);
+        for (int r = 0; r < rows; r++) {
+            double tol = 1e-5 * absDot(values[r], x);
+            assertTrue(Math.abs(want[r] - out[r]) <= tol,
+                    "row " + r + ": expected " + want[r] + " got " + out[r] + " (tol " + tol + ")");
+        }
+    }
+
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
     void matMulMatchesScalar(WeightType type, int cols) {
