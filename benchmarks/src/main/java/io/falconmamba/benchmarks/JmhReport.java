@@ -110,8 +110,14 @@ public final class JmhReport {
         return "";
     }
 
-    static int bytes(String dtype) {
-        return dtype.equalsIgnoreCase("f32") ? 4 : 2;
+    /** Bytes per weight: Q8_0 and Q4_0 are 34 and 18 bytes per block of 32. */
+    static double bytes(String dtype) {
+        return switch (dtype.toLowerCase(java.util.Locale.ROOT)) {
+            case "f32" -> 4;
+            case "q8_0" -> 34.0 / 32;
+            case "q4_0" -> 18.0 / 32;
+            default -> 2;
+        };
     }
 
     /** Bytes of weight matrices read per decoded token: the per-layer projections and lm_head. */

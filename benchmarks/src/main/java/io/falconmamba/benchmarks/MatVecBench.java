@@ -1,8 +1,11 @@
 package io.falconmamba.benchmarks;
 
+import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightType;
 import io.falconmamba.core.kernels.MatVec;
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.QMatVec;
+import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -33,7 +36,8 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatVecBench {
 
-    @Param({"F32", "F16", "BF16"})
+    /** A stored weight type, or Q8_0 / Q4_0: quantized at setup from an F32 matrix of the same values. */
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     public String dtype;
 
     @Param({"1", "2"})
@@ -47,6 +51,7 @@ public class MatVecBench {
 
     private Arena arena;
     private Matrix w;
+    private QuantizedMatrix q;
     private float[] x;
     private float[] out;
     private ThreadPool pool;
@@ -54,7 +59,14 @@ public class MatVecBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        w = Bench.randomMatrix(arena, WeightType.valueOf(dtype), rows, cols, 1);
+        if (dtype.startsWith("Q")) {
+            try (ThreadPool setupPool = ThreadPool.ofAvailableProcessors()) {
+                q = QuantizedMatrix.quantize(Bench.randomMatrix(arena, WeightType.F32, rows, cols, 1),
+                        Quantization.valueOf(dtype), arena, setupPool);
+            }
+        } else {
+            w = Bench.randomMatrix(arena, WeightType.valueOf(dtype), rows, cols, 1);
+        }
         x = Bench.randomVector(cols, 2);
         out = new float[rows];
         pool = new ThreadPool(threads);
@@ -68,7 +80,11 @@ public class MatVecBench {
 
     @Benchmark
     public float[] matVec() {
-        MatVec.multiply(w, x, 0, out, 0, pool);
+        if (q != null) {
+            QMatVec.multiply(q, x, 0, out, 0, pool);
+        } else {
+            MatVec.multiply(w, x, 0, out, 0, pool);
+        }
         return out;
     }
 }

@@ -124,9 +124,10 @@ public final class QMatVec {
         long b1 = base + rb;
         long b2 = base + 2 * rb;
         long b3 = base + 3 * rb;
-        for (int b = 0; b < blocks; b++) {
-            long off = (long) b * 34;
-            int xb = xOff + b * 32;
+        long off = 0;
+        long end = (long) blocks * 34;
+        int xb = xOff;
+        while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
             FloatVector xv = FloatVector.fromArray(F, x, xb);
             FloatVector s0 = q8(w, b0 + off + 2).mul(xv);
             FloatVector s1 = q8(w, b1 + off + 2).mul(xv);
@@ -143,6 +144,8 @@ public final class QMatVec {
             a1 = s1.fma(FloatVector.broadcast(F, scale(w, b1 + off)), a1);
             a2 = s2.fma(FloatVector.broadcast(F, scale(w, b2 + off)), a2);
             a3 = s3.fma(FloatVector.broadcast(F, scale(w, b3 + off)), a3);
+            off += 34;
+            xb += 32;
         }
         out[o] = a0.reduceLanes(VectorOperators.ADD);
         out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
