@@ -37,7 +37,8 @@ public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, 
         Checkpoint checkpoint = Checkpoint.open(modelDir);
         try {
             CheckpointValidator.validate(config.toMambaConfig(), checkpoint);
-            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads(), options.quantization());
+            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads(),
+                    options.quantization(), options.storage());
             return new Engine(modelDir, config, checkpoint, model);
         } catch (RuntimeException e) {
             checkpoint.close();

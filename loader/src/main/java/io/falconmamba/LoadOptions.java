@@ -1,6 +1,7 @@
 package io.falconmamba;
 
 import io.falconmamba.core.Quantization;
+import io.falconmamba.core.WeightStorage;
 import io.falconmamba.loader.hub.DownloadListener;
 import io.falconmamba.loader.hub.ResolveOptions;
 
@@ -13,8 +14,11 @@ import java.util.Objects;
  * @param resolve  where to look for a repo id and whether downloading from the Hub is allowed (default: no download)
  * @param quantization block format the projection matrices are quantized to at load, off-heap (default:
  *                     {@link Quantization#NONE}, the weights as stored)
+ * @param storage  whether the projection matrices are read in place from the mapped files (default,
+ *                 {@link WeightStorage#MAPPED}) or copied into memory at load ({@link WeightStorage#IN_MEMORY}:
+ *                 faster decode, like llama.cpp's {@code --no-mmap})
  */
-public record LoadOptions(int threads, ResolveOptions resolve, Quantization quantization) {
+public record LoadOptions(int threads, ResolveOptions resolve, Quantization quantization, WeightStorage storage) {
 
     public LoadOptions {
         if (threads < 1) {
@@ -22,6 +26,11 @@ public record LoadOptions(int threads, ResolveOptions resolve, Quantization quan
         }
         Objects.requireNonNull(resolve, "resolve");
         Objects.requireNonNull(quantization, "quantization");
+        Objects.requireNonNull(storage, "storage");
+    }
+
+    public LoadOptions(int threads, ResolveOptions resolve, Quantization quantization) {
+        this(threads, resolve, quantization, WeightStorage.MAPPED);
     }
 
     public LoadOptions(int threads, ResolveOptions resolve) {
@@ -33,7 +42,7 @@ public record LoadOptions(int threads, ResolveOptions resolve, Quantization quan
     }
 
     public LoadOptions withThreads(int threads) {
-        return new LoadOptions(threads, resolve, quantization);
+        return new LoadOptions(threads, resolve, quantization, storage);
     }
 
     /**
@@ -41,7 +50,12 @@ public record LoadOptions(int threads, ResolveOptions resolve, Quantization quan
      * (matrices whose rows are not a multiple of 32 stay as stored; the embedding lookup stays exact).
      */
     public LoadOptions withQuantization(Quantization quantization) {
-        return new LoadOptions(threads, resolve, quantization);
+        return new LoadOptions(threads, resolve, quantization, storage);
+    }
+
+    /** Reads the projection matrices in place from the mapped files, or copies them into memory at load. */
+    public LoadOptions withStorage(WeightStorage storage) {
+        return new LoadOptions(threads, resolve, quantization, storage);
     }
 
     /** Allows (or forbids) downloading a repo id that is not in the local Hugging Face cache. */
@@ -50,10 +64,10 @@ public record LoadOptions(int threads, ResolveOptions resolve, Quantization quan
         if (progress != null) {
             b.listener(progress);
         }
-        return new LoadOptions(threads, b.build(), quantization);
+        return new LoadOptions(threads, b.build(), quantization, storage);
     }
 
     public LoadOptions withResolve(ResolveOptions resolve) {
-        return new LoadOptions(threads, resolve, quantization);
+        return new LoadOptions(threads, resolve, quantization, storage);
     }
 }

@@ -68,6 +68,19 @@ class FalconMambaDemoTest {
         }
     }
 
+    /** LoadOptions.withStorage(IN_MEMORY): the copied weights give the reference continuations too. */
+    @Test
+    void inMemoryWeightsGiveTheReferenceContinuations() {
+        LoadOptions opts = LoadOptions.defaults().withThreads(2).withStorage(io.falconmamba.core.WeightStorage.IN_MEMORY);
+        try (FalconMamba copied = FalconMamba.load(TestModels.demo(), opts)) {
+            assertEquals(io.falconmamba.core.WeightStorage.IN_MEMORY, copied.model().weightStorage());
+            for (JsonNode ref : references) {
+                Completion c = copied.generate(ref.get("prompt").asText(), greedy48());
+                assertArrayEquals(TestModels.ints(ref.get("generated_ids")), c.ids(), "generated ids of " + ref.get("prompt"));
+            }
+        }
+    }
+
     @Test
     void parallelAndChunkedPrefillGiveTheSameIds() {
         for (JsonNode ref : references) {

@@ -27,13 +27,13 @@ public final class FalconMambaModel implements AutoCloseable {
     /** The output projection: the embedding (tied) or lm_head, quantized when asked (a copy: lookups stay exact). */
     private final Weight lmHead;
     private final ThreadPool pool;
-    /** Owns the off-heap quantized weights (none for {@link Quantization#NONE}). */
-    private final Quantizer quantizer;
+    /** Owns the off-heap quantized or copied matrices (none when they are read in place). */
+    private final ProjectionLoader projections;
     private final ThreadLocal<Workspace> batchWorkspace = new ThreadLocal<>();
 
-    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool, Quantizer q) {
+    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool, ProjectionLoader q) {
         this.config = config;
-        this.quantizer = q;
+        this.projections = q;
         int v = config.vocabSize();
         int d = config.hiddenSize();
         embeddings = Weights.matrix(weights, "backbone.embeddings.weight", v, d);
@@ -65,14 +65,25 @@ public final class FalconMambaModel implements AutoCloseable {
      * @throws IllegalArgumentException naming the tensor that is missing or has the wrong shape
      */
     public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads, Quantization quantization) {
+        return create(config, weights, threads, quantization, WeightStorage.MAPPED);
+    }
+
+    /**
+     * As {@link #create(MambaConfig, WeightSource, int, Quantization)}, and with {@link WeightStorage#IN_MEMORY}
+     * the projection matrices that are not quantized are copied into off-heap memory at load (faster decode,
+     * slower load, a private copy of the weights).
+     */
+    public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads, Quantization quantization,
+                                          WeightStorage storage) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(quantization, "quantization");
+        Objects.requireNonNull(storage, "storage");
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         ThreadPool pool = new ThreadPool(threads);
-        Quantizer q = new Quantizer(quantization, pool);
+        ProjectionLoader q = new ProjectionLoader(quantization, storage, pool);
         try {
             return new FalconMambaModel(config, weights, pool, q);
         } catch (RuntimeException e) {
@@ -93,7 +104,12 @@ public final class FalconMambaModel implements AutoCloseable {
 
     /** The block format the projections were quantized to at load ({@link Quantization#NONE}: as stored). */
     public Quantization quantization() {
-        return quantizer.type();
+        return projections.type();
+    }
+
+    /** Whether the projection matrices are read from the mapped checkpoint or from a copy in memory. */
+    public WeightStorage weightStorage() {
+        return projections.storage();
     }
 
     /** Kernel threads (including the caller). */
@@ -285,6 +301,6 @@ public final class FalconMambaModel implements AutoCloseable {
     @Override
     public void close() {
         pool.close();
-        quantizer.close();
+        projections.close();
     }
 }

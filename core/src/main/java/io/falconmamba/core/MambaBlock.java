@@ -33,7 +33,7 @@ final class MambaBlock {
     private final Weight outProj;
     private final float[] outBias;
 
-    MambaBlock(MambaConfig c, WeightSource w, int layer, Quantizer q) {
+    MambaBlock(MambaConfig c, WeightSource w, int layer, ProjectionLoader q) {
         this.c = c;
         String p = "backbone.layers." + layer + ".";
         String m = p + "mixer.";

@@ -30,7 +30,7 @@ final class Weights {
     }
 
     /** A projection weight: quantized by {@code q} when it asks for it and the rows split into blocks, else as stored. */
-    static Weight weight(WeightSource w, String name, int rows, int cols, Quantizer q) {
+    static Weight weight(WeightSource w, String name, int rows, int cols, ProjectionLoader q) {
         return q.apply(matrix(w, name, rows, cols));
     }
 

@@ -102,6 +102,7 @@ final class BenchCommand implements Callable<Integer> {
                 shape.put("vocab_size", c.vocabSize());
                 o.put("dtype", dtype);
                 o.put("quantization", model.quantization().label());
+                o.put("weight_storage", model.weightStorage().name().toLowerCase(Locale.ROOT));
                 o.put("threads", model.threads());
                 o.put("prefill_mode", mode.toString());
                 o.put("prompt_tokens", promptTokens);
@@ -113,8 +114,9 @@ final class BenchCommand implements Callable<Integer> {
                 putStats(o.putObject("decode_tokens_per_s"), decodeRates);
                 System.out.println(m.writeValueAsString(o));
             } else {
-                System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s, %d threads%n", fm.directory(),
-                        c.architecture().modelType(), c.hiddenSize(), c.numLayers(), dtype, model.threads());
+                System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s%s, %d threads%n", fm.directory(),
+                        c.architecture().modelType(), c.hiddenSize(), c.numLayers(), dtype,
+                        model.weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY ? " in memory" : "", model.threads());
                 System.out.printf(Locale.ROOT, "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n", promptTokens, mode,
                         median(prefillRates), min(prefillRates), max(prefillRates));
                 System.out.printf(Locale.ROOT, "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f)%n", genTokens, batch,

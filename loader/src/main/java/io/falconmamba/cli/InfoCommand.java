@@ -51,6 +51,9 @@ final class InfoCommand implements Callable<Integer> {
             if (fm.model().quantization() != io.falconmamba.core.Quantization.NONE) {
                 System.out.printf("quantized:        %s at load (off-heap)%n", fm.model().quantization().label());
             }
+            if (fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY) {
+                System.out.printf("storage:          matrices copied into memory at load (--no-mmap)%n");
+            }
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf("state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
             System.out.printf("chat template:    %s%n", fm.tokenizer().chatTemplate().isPresent() ? "yes" : "no");

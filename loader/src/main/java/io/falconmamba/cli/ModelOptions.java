@@ -4,6 +4,7 @@ import io.falconmamba.Engine;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
 import io.falconmamba.core.Quantization;
+import io.falconmamba.core.WeightStorage;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -25,6 +26,14 @@ final class ModelOptions {
     @Option(names = "--quant", paramLabel = "TYPE",
             description = "Quantize the weight matrices at load to llama.cpp's q8_0 or q4_0 blocks (default: none, as stored).")
     String quant;
+
+    @Option(names = "--no-mmap", description = "Copy the weight matrices into memory at load instead of reading them "
+            + "from the mapped files: slower load, faster decode (as llama.cpp's --no-mmap).")
+    boolean noMmap;
+
+    WeightStorage storage() {
+        return noMmap ? WeightStorage.IN_MEMORY : WeightStorage.MAPPED;
+    }
 
     Quantization quantization() {
         return quant == null ? Quantization.NONE : Quantization.parse(quant);
@@ -49,15 +58,16 @@ final class ModelOptions {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization()).withDownload(download, null);
+        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization()).withStorage(storage()).withDownload(download, null);
         if (threads != null) {
             opts = opts.withThreads(threads);
         }
         long t0 = System.nanoTime();
         Engine engine = Engine.open(modelName(), opts);
         Quantization q = engine.model().quantization();
-        Progress.note(String.format("loaded %s%s in %.3f s", engine.directory(),
-                q == Quantization.NONE ? "" : " (" + q.label() + ")", (System.nanoTime() - t0) / 1e9));
+        Progress.note(String.format("loaded %s%s%s in %.3f s", engine.directory(),
+                q == Quantization.NONE ? "" : " (" + q.label() + ")",
+                engine.model().weightStorage() == WeightStorage.IN_MEMORY ? " into memory" : "", (System.nanoTime() - t0) / 1e9));
         return engine;
     }
 
@@ -65,7 +75,7 @@ final class ModelOptions {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization());
+        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization()).withStorage(storage());
         if (threads != null) {
             opts = opts.withThreads(threads);
         }

@@ -140,6 +140,17 @@ class CliTest {
     }
 
     @Test
+    void benchCopiesWeightsIntoMemoryWithNoMmap() throws Exception {
+        Run r = run(null, "bench", "--no-mmap", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = JSON.readTree(r.out());
+        assertEquals("in_memory", o.get("weight_storage").asText());
+        assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
+        Run plain = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+        assertEquals("mapped", JSON.readTree(plain.out()).get("weight_storage").asText());
+    }
+
+    @Test
     void infoDescribesTheModel() {
         Run r = run(null, "info", "--model", TINY.toString());
         assertEquals(0, r.code(), r.err());

@@ -1,0 +1,69 @@
+package io.falconmamba.core;
+
+import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.QuantizedMatrix;
+import io.falconmamba.core.kernels.ThreadPool;
+import io.falconmamba.core.kernels.Weight;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Prepares the projection matrices at load: quantized ({@link Quantization}), copied into memory
+ * ({@link WeightStorage#IN_MEMORY}) or left in place in the mapped checkpoint. Quantized and copied matrices live
+ * in one shared off-heap arena, which the model frees when it closes. Matrices
+ * whose rows do not split into 32-weight blocks (a small dt_proj) are not quantized; they are still copied when
+ * the storage asks for it.
+ */
+final class ProjectionLoader implements AutoCloseable {
+
+    private final Quantization type;
+    private final WeightStorage storage;
+    private final ThreadPool pool;
+    private final Arena arena;
+
+    ProjectionLoader(Quantization type, WeightStorage storage, ThreadPool pool) {
+        this.type = type;
+        this.storage = storage;
+        this.pool = pool;
+        this.arena = type == Quantization.NONE && storage == WeightStorage.MAPPED ? null : Arena.ofShared();
+    }
+
+    Quantization type() {
+        return type;
+    }
+
+    WeightStorage storage() {
+        return storage;
+    }
+
+    Weight apply(Matrix m) {
+        if (type != Quantization.NONE && QuantizedMatrix.quantizable(m.cols())) {
+            return QuantizedMatrix.quantize(m, type, arena, pool);
+        }
+        if (storage == WeightStorage.IN_MEMORY) {
+            return new Matrix(m.name(), m.rows(), m.cols(), m.type(), copy(m.data()));
+        }
+        return m;
+    }
+
+    /** Copies in 1 MiB pieces spread over the pool: faulting in the source and the copy is most of the cost. */
+    private MemorySegment copy(MemorySegment src) {
+        long bytes = src.byteSize();
+        MemorySegment dst = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+        long piece = 1L << 20;
+        int pieces = (int) ((bytes + piece - 1) / piece);
+        pool.parallelFor(pieces, (from, to) -> {
+            long start = from * piece;
+            MemorySegment.copy(src, start, dst, start, Math.min(to * piece, bytes) - start);
+        });
+        return dst;
+    }
+
+    @Override
+    public void close() {
+        if (arena != null) {
+            arena.close();
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package io.falconmamba.core;
+
+import io.falconmamba.core.testutil.Fixtures;
+import io.falconmamba.core.testutil.Fixtures.Reference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link WeightStorage#IN_MEMORY}: the projection matrices are copied at load, so the model matches the Hugging
+ * Face reference exactly as the mapped one does (same tolerance as {@link ModelReferenceTest}: 1e-4 against the
+ * float64 logits), and it no longer reads the source's bytes for them.
+ */
+class WeightStorageTest {
+
+    static List<String> models() {
+        return Fixtures.ALL_MODELS;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void inMemoryModelMatchesReference(String name) {
+        Reference ref = Reference.of(name);
+        try (FalconMambaModel m = FalconMambaModel.create(Fixtures.config(name), Fixtures.weights(name), 2,
+                Quantization.NONE, WeightStorage.IN_MEMORY)) {
+            assertEquals(WeightStorage.IN_MEMORY, m.weightStorage());
+            for (int s = 0; s < ref.sequences(); s++) {
+                float[][] logits = m.prefillAllLogits(m.newState(), ref.inputIds(s), PrefillMode.PARALLEL);
+                float[][] want = ref.tensors().rows("seq" + s + ".logits");
+                for (int t = 0; t < logits.length; t++) {
+                    double diff = Fixtures.maxAbsDiff(want[t], logits[t]);
+                    assertTrue(diff <= ModelReferenceTest.LOGIT_TOL, name + " seq " + s + " position " + t + ": " + diff);
+                }
+            }
+        }
+    }
+
+    /**
+     * Weights in writable memory; after both models are built every in_proj is zeroed. The mapped model sees the
+     * change, the in-memory one must not.
+     */
+    @Test
+    void inMemoryModelNoLongerReadsTheSource() {
+        String name = "tiny-falcon-mamba";
+        Fixtures.Tensors src = Fixtures.weights(name);
+        Arena arena = Arena.ofConfined();
+        Map<String, Tensor> copies = new HashMap<>();
+        WeightSource writable = new WeightSource() {
+            @Override
+            public boolean contains(String n) {
+                return src.contains(n);
+            }
+
+            @Override
+            public Tensor tensor(String n) {
+                return copies.computeIfAbsent(n, k -> {
+                    Tensor t = src.tensor(k);
+                    MemorySegment seg = arena.allocate(t.data().byteSize(), 64);
+                    seg.copyFrom(t.data());
+                    return new Tensor(k, t.type(), t.shape(), seg);
+                });
+            }
+        };
+        MambaConfig config = Fixtures.config(name);
+        int[] ids = Reference.of(name).inputIds(0);
+        try (arena;
+             FalconMambaModel mapped = FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.MAPPED);
+             FalconMambaModel copied = FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.IN_MEMORY)) {
+            float[] before = copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL).clone();
+            assertEquals(0.0, Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)));
+            for (int l = 0; l < config.numLayers(); l++) {
+                copies.get("backbone.layers." + l + ".mixer.in_proj.weight").data().fill((byte) 0);
+            }
+            assertEquals(0.0, Fixtures.maxAbsDiff(before, copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL)));
+            assertTrue(Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) > 1e-3,
+                    "the mapped model reads the source in place");
+        }
+    }
+
+    @Test
+    void nullStorageIsRejected() {
+        String name = "tiny-mamba";
+        NullPointerException e = assertThrows(NullPointerException.class, () -> FalconMambaModel.create(
+                Fixtures.config(name), Fixtures.weights(name), 1, Quantization.NONE, null));
+        assertTrue(e.getMessage().contains("storage"), e.getMessage());
+    }
+}
