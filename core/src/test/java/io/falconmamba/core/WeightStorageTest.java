@@ -23,6 +23,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class WeightStorageTest {
 
+    /**
+     * Same bytes through the same kernels, but not always bit-identical: the JIT tier a kernel runs in moves the
+     * last bits of the Vector API's exp and lane sums (measured 3e-7). Zeroing in_proj moves logits by > 1e-3.
+     */
+    static final double SAME = 1e-5;
+
     static List<String> models() {
         return Fixtures.ALL_MODELS;
     }
@@ -77,11 +83,11 @@ class WeightStorageTest {
              FalconMambaModel mapped = FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.MAPPED);
              FalconMambaModel copied = FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.IN_MEMORY)) {
             float[] before = copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL).clone();
-            assertEquals(0.0, Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)));
+            assertTrue(Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) <= SAME);
             for (int l = 0; l < config.numLayers(); l++) {
                 copies.get("backbone.layers." + l + ".mixer.in_proj.weight").data().fill((byte) 0);
             }
-            assertEquals(0.0, Fixtures.maxAbsDiff(before, copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL)));
+            assertTrue(Fixtures.maxAbsDiff(before, copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL)) <= SAME);
             assertTrue(Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) > 1e-3,
                     "the mapped model reads the source in place");
         }
