@@ -37,13 +37,17 @@ public class DecodeBench {
     @Param({"2"})
     public int threads;
 
+    /** MAPPED (read in place, the default) or IN_MEMORY (copied at load, {@code --no-mmap}). */
+    @Param({"MAPPED", "IN_MEMORY"})
+    public String storage;
+
     private ModelBench m;
     private SequenceState state;
     private int next;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads);
+        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage));
         state = m.model.newState();
         m.model.prefill(state, new int[]{1, 2, 3, 4}, PrefillMode.parallel());
     }
