@@ -137,7 +137,8 @@ class QuantizedModelTest {
             int[] ids = Reference.of("tiny-mamba").inputIds(0);
             float[] a = base.prefill(base.newState(), ids, PrefillMode.PARALLEL).clone();
             float[] b = none.prefill(none.newState(), ids, PrefillMode.PARALLEL).clone();
-            assertEquals(0.0, Fixtures.maxAbsDiff(a, b));
+            // Same bytes, same kernels; only the JIT tier can move the last bits (see WeightStorageTest.SAME).
+            assertTrue(Fixtures.maxAbsDiff(a, b) <= WeightStorageTest.SAME);
             assertEquals(Quantization.NONE, none.quantization());
         }
     }
