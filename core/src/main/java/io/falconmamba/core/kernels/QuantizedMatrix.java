@@ -39,11 +39,6 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
 
     /** Bytes of one row. */
     public long rowBytes() {
-        return rowBytes(type, cols);
-    }
-
-    /** Bytes of one row of {@code cols} columns in {@code type}'s blocks. */
-    public static long rowBytes(Quantization type, int cols) {
         return (long) (cols / Quantization.BLOCK) * type.blockBytes();
     }
 
@@ -57,23 +52,14 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
      * as floats (F32, F16 or BF16 widened exactly), then each block is quantized as llama.cpp's reference does.
      */
     public static QuantizedMatrix quantize(Matrix src, Quantization type, Arena arena, ThreadPool pool) {
-        long bytes = src.rows() * rowBytes(type, src.cols());
-        return quantizeInto(src, type, arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes), pool);
-    }
-
-    /** Quantizes {@code src} into {@code data}, which must hold exactly {@code rows × rowBytes(type, cols)} bytes. */
-    public static QuantizedMatrix quantizeInto(Matrix src, Quantization type, MemorySegment data, ThreadPool pool) {
         if (!quantizable(src.cols())) {
             throw new IllegalArgumentException("matrix " + src.name() + ": " + src.cols() + " columns are not a multiple of "
                     + Quantization.BLOCK);
         }
         int rows = src.rows();
         int cols = src.cols();
-        long rowBytes = rowBytes(type, cols);
-        if (data.byteSize() != rows * rowBytes) {
-            throw new IllegalArgumentException("matrix " + src.name() + ": destination of " + data.byteSize()
-                    + " bytes, " + type + " needs " + rows * rowBytes);
-        }
+        long rowBytes = (long) (cols / Quantization.BLOCK) * type.blockBytes();
+        MemorySegment data = arena.allocate(Math.max(1, rows * rowBytes), 64).asSlice(0, rows * rowBytes);
         pool.parallelFor(rows, (from, to) -> {
             float[] row = new float[cols];
             for (int r = from; r < to; r++) {
