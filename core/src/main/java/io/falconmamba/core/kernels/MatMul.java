@@ -26,7 +26,7 @@ public final class MatMul {
 
     /**
      * Below this many tokens (batch decode, short chunks) a transposed tile is not reused enough to pay for
-     * itself: rows are widened into L1 two at a time and dotted against every token instead.
+     * itself: {@link BatchMatVec} streams the rows in place against every token instead.
      */
     static final int SMALL_BATCH = 40;
 
@@ -42,11 +42,7 @@ public final class MatMul {
 
         @Override
         public void run(int from, int to) {
-            if (tokens < SMALL_BATCH) {
-                rowPairs(w, x, xOff, xStride, tokens, out, outOff, outStride, 2 * from, Math.min(w.rows(), 2 * to));
-            } else {
-                tiles(w, x, xOff, xStride, tokens, out, outOff, outStride, from, to);
-            }
+            tiles(w, x, xOff, xStride, tokens, out, outOff, outStride, from, to);
         }
     }
 
@@ -60,6 +56,10 @@ public final class MatMul {
      */
     public static void multiply(Matrix w, float[] x, int xOff, int xStride, int tokens,
                                 float[] out, int outOff, int outStride, ThreadPool pool) {
+        if (tokens < SMALL_BATCH) {
+            BatchMatVec.multiply(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+            return;
+        }
         Job job = JOBS.get();
         job.w = w;
         job.x = x;
@@ -70,101 +70,13 @@ public final class MatMul {
         job.outOff = outOff;
         job.outStride = outStride;
         try {
-            int parts = tokens < SMALL_BATCH ? (w.rows() + 1) / 2 : (w.rows() + ROW_TILE - 1) / ROW_TILE;
+            int parts = (w.rows() + ROW_TILE - 1) / ROW_TILE;
             pool.parallelFor(parts, job);
         } finally {
             job.w = null;
             job.x = null;
             job.out = null;
         }
-    }
-
-    /** Few tokens: rows {@code [from, to)} widened two at a time into L1, each pair dotted with every token. */
-    static void rowPairs(Matrix w, float[] x, int xOff, int xStride, int tokens,
-                         float[] out, int outOff, int outStride, int from, int to) {
-        int n = w.cols();
-        float[][] scratch = SCRATCH.get();
-        if (scratch[1].length < 2 * n) {
-            scratch[1] = new float[2 * n];
-        }
-        float[] pair = scratch[1];
-        int r = from;
-        for (; r + 2 <= to; r += 2) {
-            w.rowToFloats(r, pair, 0);
-            w.rowToFloats(r + 1, pair, n);
-            int t = 0;
-            for (; t + 4 <= tokens; t += 4) {
-                dot2x4(pair, n, x, xOff + t * xStride, xStride, out, outOff + t * outStride + r, outStride);
-            }
-            for (; t < tokens; t++) {
-                int o = outOff + t * outStride + r;
-                out[o] = dot(pair, 0, x, xOff + t * xStride, n);
-                out[o + 1] = dot(pair, n, x, xOff + t * xStride, n);
-            }
-        }
-        if (r < to) {
-            w.rowToFloats(r, pair, 0);
-            for (int t = 0; t < tokens; t++) {
-                out[outOff + t * outStride + r] = dot(pair, 0, x, xOff + t * xStride, n);
-            }
-        }
-    }
-
-    /** Two widened rows against four tokens: eight accumulators, reduced once at the end. */
-    private static void dot2x4(float[] pair, int n, float[] x, int xOff, int xStride, float[] out, int o, int outStride) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
-        int c = 0;
-        for (int bound = F.loopBound(n); c < bound; c += L) {
-            FloatVector wa = FloatVector.fromArray(F, pair, c);
-            FloatVector wb = FloatVector.fromArray(F, pair, n + c);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + c);
-            a0 = wa.fma(v, a0);
-            b0 = wb.fma(v, b0);
-            v = FloatVector.fromArray(F, x, x1 + c);
-            a1 = wa.fma(v, a1);
-            b1 = wb.fma(v, b1);
-            v = FloatVector.fromArray(F, x, x2 + c);
-            a2 = wa.fma(v, a2);
-            b2 = wb.fma(v, b2);
-            v = FloatVector.fromArray(F, x, x3 + c);
-            a3 = wa.fma(v, a3);
-            b3 = wb.fma(v, b3);
-        }
-        int o1 = o + outStride, o2 = o1 + outStride, o3 = o2 + outStride;
-        out[o] = a0.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x0, c, n);
-        out[o + 1] = b0.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x0, c, n);
-        out[o1] = a1.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x1, c, n);
-        out[o1 + 1] = b1.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x1, c, n);
-        out[o2] = a2.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x2, c, n);
-        out[o2 + 1] = b2.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x2, c, n);
-        out[o3] = a3.reduceLanes(VectorOperators.ADD) + tail(pair, 0, x, x3, c, n);
-        out[o3 + 1] = b3.reduceLanes(VectorOperators.ADD) + tail(pair, n, x, x3, c, n);
-    }
-
-    /** The scalar remainder {@code Σ a[aOff+c] x[xOff+c]} for {@code c} in {@code [from, n)}. */
-    private static float tail(float[] a, int aOff, float[] x, int xOff, int from, int n) {
-        float s = 0;
-        for (int c = from; c < n; c++) {
-            s += a[aOff + c] * x[xOff + c];
-        }
-        return s;
-    }
-
-    private static float dot(float[] a, int aOff, float[] x, int xOff, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int c = 0;
-        for (int bound = n - 2 * L; c <= bound; c += 2 * L) {
-            acc0 = FloatVector.fromArray(F, a, aOff + c).fma(FloatVector.fromArray(F, x, xOff + c), acc0);
-            acc1 = FloatVector.fromArray(F, a, aOff + c + L).fma(FloatVector.fromArray(F, x, xOff + c + L), acc1);
-        }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; c < n; c++) {
-            s += a[aOff + c] * x[xOff + c];
-        }
-        return s;
     }
 
     /** Single-threaded over row tiles {@code [fromTile, toTile)}. */

@@ -306,7 +306,7 @@ public final class MatVec {
      * own C2 may decline to inline it into the four-row loop, and then it boxes every vector (JMH -prof gc:
      * 50 MB allocated per 8192×4096 pass, 4× slower).
      */
-    private static final int F16_FIELDS = 0x8FFFE000;
+    static final int F16_FIELDS = 0x8FFFE000;
 
     /** Four consecutive F16 rows against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
     static void dot4F16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd,

@@ -13,6 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -154,12 +155,51 @@ class KernelsTest {
         }
     }
 
+    /** The batch kernel scales each token on its own: tokens 2^200 apart in one call keep float32 accuracy. */
+    @Test
+    void batchF16ScalesEachTokenOnItsOwn() {
+        Random rnd = new Random(11);
+        int rows = 8;
+        int cols = 257;
+        int[] scales = {-100, 100, 0, -40, 40, 12, -12, 3};
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
+        float[][] values = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
+                short bits = Float.floatToFloat16(v);
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
+                values[r][c] = Float.float16ToFloat(bits);
+            }
+        }
+        int tokens = scales.length;
+        float[] x = new float[tokens * cols];
+        for (int t = 0; t < tokens; t++) {
+            for (int c = 0; c < cols; c++) {
+                x[t * cols + c] = Math.scalb(rnd.nextFloat() * 2 - 1, scales[t]);
+            }
+        }
+        float[] out = new float[tokens * rows];
+        MatMul.multiply(new Matrix("w", rows, cols, WeightType.F16, seg), x, 0, cols, tokens, out, 0, rows, POOL);
+        for (int t = 0; t < tokens; t++) {
+            float[] xt = Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+            float[] want = ScalarKernels.matVec(values, xt);
+            for (int r = 0; r < rows; r++) {
+                double tol = 1e-5 * absDot(values[r], xt);
+                assertTrue(Math.abs(want[r] - out[t * rows + r]) <= tol,
+                        "token " + t + " (x scale 2^" + scales[t] + ") row " + r + ": expected " + want[r] + " got "
+                                + out[t * rows + r] + " (tol " + tol + ")");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
     void matMulMatchesScalar(WeightType type, int cols) {
         Random rnd = new Random(cols * 17L + type.ordinal());
-        int rows = 11; // not a multiple of the row tile
-        for (int tokens : new int[] {1, 3, 40}) { // 40 spans two token blocks
+        int rows = 11; // not a multiple of the row tile, nor of BatchMatVec's four rows
+        // 1-9: BatchMatVec (four-token passes and the tokens left over); 40: transposed tiles, two token blocks
+        for (int tokens : new int[] {1, 3, 4, 8, 9, 40}) {
             Stored w = randomMatrix(rnd, rows, cols, type);
             int xStride = cols + 5;
             float[] x = randomVector(rnd, tokens * xStride);

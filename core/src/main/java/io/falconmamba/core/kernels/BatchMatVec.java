@@ -1,0 +1,370 @@
+package io.falconmamba.core.kernels;
+
+import io.falconmamba.core.WeightType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
+/**
+ * Matrix × a few vectors, the batch-decode and short-chunk path of {@link MatMul}:
+ * {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for fewer than {@link MatMul#SMALL_BATCH} tokens.
+ *
+ * <p>Too few tokens to pay for a transposed tile, so W is streamed in place as {@link MatVec} streams it, four
+ * rows at a time widened in registers (16-bit pairs split by shift and mask against x pre-split into even and
+ * odd halves), and each group of four rows is dotted against four tokens at once: sixteen accumulators, so
+ * every weight load and widening feeds four FMAs. The four rows (a few KiB) stay in cache for the next four
+ * tokens, so W is read from memory once per call whatever the token count.
+ */
+public final class BatchMatVec {
+
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final int ROWS = 4;
+    static final int TOKENS = 4;
+
+    private BatchMatVec() {
+    }
+
+    /** One call's arguments and x split per token, reused per calling thread. */
+    private static final class Job implements ThreadPool.RangeTask {
+        Matrix w;
+        float[] x;
+        int xOff;
+        int xStride;
+        int tokens;
+        float[] out;
+        int outOff;
+        int outStride;
+        float[][] even = new float[0][];
+        float[][] odd = new float[0][];
+        /** Per token, 2^e from {@link MatVec#split} (F16 only). */
+        float[] rescale = new float[0];
+
+        @Override
+        public void run(int from, int to) {
+            rows(this, from * ROWS, Math.min(to * ROWS, w.rows()));
+        }
+
+        void prepare() {
+            if (even.length < tokens) {
+                even = new float[tokens][];
+                odd = new float[tokens][];
+                rescale = new float[tokens];
+            }
+            if (w.type() == WeightType.F32) {
+                return;
+            }
+            int pairs = w.cols() / 2;
+            for (int t = 0; t < tokens; t++) {
+                if (even[t] == null || even[t].length < pairs) {
+                    even[t] = new float[pairs];
+                    odd[t] = new float[pairs];
+                }
+                int e = MatVec.split(w.type(), x, xOff + t * xStride, pairs, even[t], odd[t]);
+                rescale[t] = Math.scalb(1f, e);
+            }
+        }
+    }
+
+    private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    /** Per thread: the sixteen sums of one four-by-four pass. */
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS]);
+
+    /**
+     * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
+     * split by groups of four rows across the pool's threads.
+     */
+    public static void multiply(Matrix w, float[] x, int xOff, int xStride, int tokens,
+                                float[] out, int outOff, int outStride, ThreadPool pool) {
+        Job job = JOBS.get();
+        job.w = w;
+        job.x = x;
+        job.xOff = xOff;
+        job.xStride = xStride;
+        job.tokens = tokens;
+        job.out = out;
+        job.outOff = outOff;
+        job.outStride = outStride;
+        try {
+            job.prepare();
+            pool.parallelFor((w.rows() + ROWS - 1) / ROWS, job);
+        } finally {
+            job.w = null;
+            job.x = null;
+            job.out = null;
+        }
+    }
+
+    /** Single-threaded over rows {@code [from, to)}. */
+    private static void rows(Job j, int from, int to) {
+        Matrix w = j.w;
+        MemorySegment data = w.data();
+        long rb = w.rowBytes();
+        int n = w.cols();
+        float[] sums = SUMS.get();
+        int r = from;
+        for (; r + ROWS <= to; r += ROWS) {
+            int t = 0;
+            for (; t + TOKENS <= j.tokens; t += TOKENS) {
+                int p = switch (w.type()) {
+                    case F32 -> dot4x4F32(data, r * rb, rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums);
+                    case BF16 -> dot4x4BF16(data, r * rb, rb, j.even, j.odd, t, n / 2, sums);
+                    case F16 -> dot4x4F16(data, r * rb, rb, j.even, j.odd, t, n / 2, sums);
+                };
+                for (int k = 0; k < TOKENS; k++) {
+                    int xt = j.xOff + (t + k) * j.xStride;
+                    float scale = w.type() == WeightType.F16 ? j.rescale[t + k] : 1f;
+                    int o = j.outOff + (t + k) * j.outStride + r;
+                    for (int i = 0; i < ROWS; i++) {
+                        j.out[o + i] = sums[i * TOKENS + k] * scale + tail(w, r + i, j.x, xt, p, n);
+                    }
+                }
+            }
+            for (; t < j.tokens; t++) {
+                for (int i = 0; i < ROWS; i++) {
+                    j.out[j.outOff + t * j.outStride + r + i] = dot(j, r + i, t);
+                }
+            }
+        }
+        for (; r < to; r++) {
+            for (int t = 0; t < j.tokens; t++) {
+                j.out[j.outOff + t * j.outStride + r] = dot(j, r, t);
+            }
+        }
+    }
+
+    /** One row against one token, with MatVec's single-row kernels. */
+    private static float dot(Job j, int r, int t) {
+        Matrix w = j.w;
+        long base = r * w.rowBytes();
+        int xt = j.xOff + t * j.xStride;
+        return switch (w.type()) {
+            case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols());
+            case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], w.cols());
+            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], j.rescale[t], w.cols());
+        };
+    }
+
+    /** Columns {@code [from, n)} of row {@code r} against unsplit x, scalar: the part the vector loop left. */
+    private static float tail(Matrix w, int r, float[] x, int xOff, int from, int n) {
+        float s = 0;
+        long base = r * w.rowBytes();
+        for (int c = from; c < n; c++) {
+            s += Convert.load(w.type(), w.data(), base, c) * x[xOff + c];
+        }
+        return s;
+    }
+
+    /*
+     * The kernels below return the first column they did not cover. Their loops are a while over a long byte
+     * offset for the reason MatVec's STREAM_LOOPS gives, and the widening is written out in each (a helper
+     * makes C2 box vectors, see MatVec.F16_FIELDS). Sums land in sums[row * 4 + token],
+     * reduced in place rather than in a helper for the same reason.
+     */
+
+    /** Four F32 rows against tokens at {@code x[xOff + k*xStride ..]}, k < 4. */
+    static int dot4x4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int xStride, int n, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        long r1 = base + rb, r2 = r1 + rb, r3 = r2 + rb;
+        int i = 0;
+        long off = 0;
+        long end = (long) F.loopBound(n) * 4;
+        while (off < end) {
+            FloatVector wa = FloatVector.fromMemorySegment(F, w, base + off, LE);
+            FloatVector wb = FloatVector.fromMemorySegment(F, w, r1 + off, LE);
+            FloatVector wc = FloatVector.fromMemorySegment(F, w, r2 + off, LE);
+            FloatVector wd = FloatVector.fromMemorySegment(F, w, r3 + off, LE);
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a0 = wa.fma(v, a0);
+            b0 = wb.fma(v, b0);
+            c0 = wc.fma(v, c0);
+            d0 = wd.fma(v, d0);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a1 = wa.fma(v, a1);
+            b1 = wb.fma(v, b1);
+            c1 = wc.fma(v, c1);
+            d1 = wd.fma(v, d1);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a2 = wa.fma(v, a2);
+            b2 = wb.fma(v, b2);
+            c2 = wc.fma(v, c2);
+            d2 = wd.fma(v, d2);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a3 = wa.fma(v, a3);
+            b3 = wb.fma(v, b3);
+            c3 = wc.fma(v, c3);
+            d3 = wd.fma(v, d3);
+            i += F.length();
+            off += F.vectorByteSize();
+        }
+        sums[0] = a0.reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.reduceLanes(VectorOperators.ADD);
+        sums[4] = b0.reduceLanes(VectorOperators.ADD);
+        sums[5] = b1.reduceLanes(VectorOperators.ADD);
+        sums[6] = b2.reduceLanes(VectorOperators.ADD);
+        sums[7] = b3.reduceLanes(VectorOperators.ADD);
+        sums[8] = c0.reduceLanes(VectorOperators.ADD);
+        sums[9] = c1.reduceLanes(VectorOperators.ADD);
+        sums[10] = c2.reduceLanes(VectorOperators.ADD);
+        sums[11] = c3.reduceLanes(VectorOperators.ADD);
+        sums[12] = d0.reduceLanes(VectorOperators.ADD);
+        sums[13] = d1.reduceLanes(VectorOperators.ADD);
+        sums[14] = d2.reduceLanes(VectorOperators.ADD);
+        sums[15] = d3.reduceLanes(VectorOperators.ADD);
+        return i;
+    }
+
+    /** Four BF16 rows against tokens {@code t .. t+3} split into {@code even}/{@code odd}. */
+    static int dot4x4BF16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+        float[] e0 = even[t], e1 = even[t + 1], e2 = even[t + 2], e3 = even[t + 3];
+        float[] o0 = odd[t], o1 = odd[t + 1], o2 = odd[t + 2], o3 = odd[t + 3];
+        long r1 = base + rb, r2 = r1 + rb, r3 = r2 + rb;
+        int p = 0;
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) {
+            IntVector ta = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector tb = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            IntVector tc = IntVector.fromMemorySegment(I, w, r2 + off, LE);
+            IntVector td = IntVector.fromMemorySegment(I, w, r3 + off, LE);
+            FloatVector ea = ta.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector oa = ta.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector eb = tb.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector ob = tb.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector ec = tc.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector oc = tc.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector ed = td.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector od = td.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector xe = FloatVector.fromArray(F, e0, p);
+            FloatVector xo = FloatVector.fromArray(F, o0, p);
+            a0 = oa.fma(xo, ea.fma(xe, a0));
+            b0 = ob.fma(xo, eb.fma(xe, b0));
+            c0 = oc.fma(xo, ec.fma(xe, c0));
+            d0 = od.fma(xo, ed.fma(xe, d0));
+            xe = FloatVector.fromArray(F, e1, p);
+            xo = FloatVector.fromArray(F, o1, p);
+            a1 = oa.fma(xo, ea.fma(xe, a1));
+            b1 = ob.fma(xo, eb.fma(xe, b1));
+            c1 = oc.fma(xo, ec.fma(xe, c1));
+            d1 = od.fma(xo, ed.fma(xe, d1));
+            xe = FloatVector.fromArray(F, e2, p);
+            xo = FloatVector.fromArray(F, o2, p);
+            a2 = oa.fma(xo, ea.fma(xe, a2));
+            b2 = ob.fma(xo, eb.fma(xe, b2));
+            c2 = oc.fma(xo, ec.fma(xe, c2));
+            d2 = od.fma(xo, ed.fma(xe, d2));
+            xe = FloatVector.fromArray(F, e3, p);
+            xo = FloatVector.fromArray(F, o3, p);
+            a3 = oa.fma(xo, ea.fma(xe, a3));
+            b3 = ob.fma(xo, eb.fma(xe, b3));
+            c3 = oc.fma(xo, ec.fma(xe, c3));
+            d3 = od.fma(xo, ed.fma(xe, d3));
+            p += I.length();
+            off += I.vectorByteSize();
+        }
+        sums[0] = a0.reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.reduceLanes(VectorOperators.ADD);
+        sums[4] = b0.reduceLanes(VectorOperators.ADD);
+        sums[5] = b1.reduceLanes(VectorOperators.ADD);
+        sums[6] = b2.reduceLanes(VectorOperators.ADD);
+        sums[7] = b3.reduceLanes(VectorOperators.ADD);
+        sums[8] = c0.reduceLanes(VectorOperators.ADD);
+        sums[9] = c1.reduceLanes(VectorOperators.ADD);
+        sums[10] = c2.reduceLanes(VectorOperators.ADD);
+        sums[11] = c3.reduceLanes(VectorOperators.ADD);
+        sums[12] = d0.reduceLanes(VectorOperators.ADD);
+        sums[13] = d1.reduceLanes(VectorOperators.ADD);
+        sums[14] = d2.reduceLanes(VectorOperators.ADD);
+        sums[15] = d3.reduceLanes(VectorOperators.ADD);
+        return 2 * p;
+    }
+
+    /** Four F16 rows against tokens {@code t .. t+3} split and scaled by {@link MatVec#split}; sums not yet rescaled. */
+    static int dot4x4F16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+        float[] e0 = even[t], e1 = even[t + 1], e2 = even[t + 2], e3 = even[t + 3];
+        float[] o0 = odd[t], o1 = odd[t + 1], o2 = odd[t + 2], o3 = odd[t + 3];
+        long r1 = base + rb, r2 = r1 + rb, r3 = r2 + rb;
+        int fields = MatVec.F16_FIELDS;
+        int p = 0;
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) {
+            IntVector ta = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector tb = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            IntVector tc = IntVector.fromMemorySegment(I, w, r2 + off, LE);
+            IntVector td = IntVector.fromMemorySegment(I, w, r3 + off, LE);
+            FloatVector ea = ta.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector oa = ta.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector eb = tb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector ob = tb.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector ec = tc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector oc = tc.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector ed = td.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector od = td.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector xe = FloatVector.fromArray(F, e0, p);
+            FloatVector xo = FloatVector.fromArray(F, o0, p);
+            a0 = oa.fma(xo, ea.fma(xe, a0));
+            b0 = ob.fma(xo, eb.fma(xe, b0));
+            c0 = oc.fma(xo, ec.fma(xe, c0));
+            d0 = od.fma(xo, ed.fma(xe, d0));
+            xe = FloatVector.fromArray(F, e1, p);
+            xo = FloatVector.fromArray(F, o1, p);
+            a1 = oa.fma(xo, ea.fma(xe, a1));
+            b1 = ob.fma(xo, eb.fma(xe, b1));
+            c1 = oc.fma(xo, ec.fma(xe, c1));
+            d1 = od.fma(xo, ed.fma(xe, d1));
+            xe = FloatVector.fromArray(F, e2, p);
+            xo = FloatVector.fromArray(F, o2, p);
+            a2 = oa.fma(xo, ea.fma(xe, a2));
+            b2 = ob.fma(xo, eb.fma(xe, b2));
+            c2 = oc.fma(xo, ec.fma(xe, c2));
+            d2 = od.fma(xo, ed.fma(xe, d2));
+            xe = FloatVector.fromArray(F, e3, p);
+            xo = FloatVector.fromArray(F, o3, p);
+            a3 = oa.fma(xo, ea.fma(xe, a3));
+            b3 = ob.fma(xo, eb.fma(xe, b3));
+            c3 = oc.fma(xo, ec.fma(xe, c3));
+            d3 = od.fma(xo, ed.fma(xe, d3));
+            p += I.length();
+            off += I.vectorByteSize();
+        }
+        sums[0] = a0.reduceLanes(VectorOperators.ADD);
+        sums[1] = a1.reduceLanes(VectorOperators.ADD);
+        sums[2] = a2.reduceLanes(VectorOperators.ADD);
+        sums[3] = a3.reduceLanes(VectorOperators.ADD);
+        sums[4] = b0.reduceLanes(VectorOperators.ADD);
+        sums[5] = b1.reduceLanes(VectorOperators.ADD);
+        sums[6] = b2.reduceLanes(VectorOperators.ADD);
+        sums[7] = b3.reduceLanes(VectorOperators.ADD);
+        sums[8] = c0.reduceLanes(VectorOperators.ADD);
+        sums[9] = c1.reduceLanes(VectorOperators.ADD);
+        sums[10] = c2.reduceLanes(VectorOperators.ADD);
+        sums[11] = c3.reduceLanes(VectorOperators.ADD);
+        sums[12] = d0.reduceLanes(VectorOperators.ADD);
+        sums[13] = d1.reduceLanes(VectorOperators.ADD);
+        sums[14] = d2.reduceLanes(VectorOperators.ADD);
+        sums[15] = d3.reduceLanes(VectorOperators.ADD);
+        return 2 * p;
+    }
+}
