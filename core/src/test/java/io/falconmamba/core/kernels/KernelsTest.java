@@ -198,8 +198,8 @@ class KernelsTest {
     void matMulMatchesScalar(WeightType type, int cols) {
         Random rnd = new Random(cols * 17L + type.ordinal());
         int rows = 11; // not a multiple of the row tile, nor of BatchMatVec's four rows
-        // 1-9: BatchMatVec (four-token passes and the tokens left over); 40: transposed tiles, two token blocks
-        for (int tokens : new int[] {1, 3, 4, 8, 9, 40}) {
+        // 1-40: BatchMatVec (four-token passes and the tokens left over); 100: transposed tiles
+        for (int tokens : new int[] {1, 3, 4, 8, 9, 40, 100}) {
             Stored w = randomMatrix(rnd, rows, cols, type);
             int xStride = cols + 5;
             float[] x = randomVector(rnd, tokens * xStride);
