@@ -3,6 +3,7 @@ package io.falconmamba.core.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -232,26 +233,45 @@ public final class MatVec {
      * 2^101 (no overflow in the products or sums) and as far above the float underflow as it can.
      */
     static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, float[] even, float[] odd) {
-        for (int p = 0; p < pairs; p++) {
+        int step = F.length();
+        FloatVector maxv = FloatVector.zero(F);
+        int p = 0;
+        for (int bound = pairs - step; p <= bound; p += step) {
+            FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * p);
+            FloatVector b = FloatVector.fromArray(F, x, xOff + 2 * p + step);
+            FloatVector e = a.rearrange(EVEN, b);
+            FloatVector o = a.rearrange(ODD, b);
+            e.intoArray(even, p);
+            o.intoArray(odd, p);
+            maxv = maxv.max(e.abs()).max(o.abs());
+        }
+        float max = maxv.reduceLanes(VectorOperators.MAX);
+        for (; p < pairs; p++) {
             even[p] = x[xOff + 2 * p];
             odd[p] = x[xOff + 2 * p + 1];
+            max = Math.max(max, Math.max(Math.abs(even[p]), Math.abs(odd[p])));
         }
         if (type != io.falconmamba.core.WeightType.F16) {
             return 0;
         }
-        float max = 0;
-        for (int p = 0; p < pairs; p++) {
-            max = Math.max(max, Math.max(Math.abs(even[p]), Math.abs(odd[p])));
-        }
         // NaN or infinite x makes every product non-finite whatever the scale; keep the scale neutral.
         int e = Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : 112;
         float up = Math.scalb(1f, 112 - e);
-        for (int p = 0; p < pairs; p++) {
+        p = 0;
+        for (int bound = F.loopBound(pairs); p < bound; p += step) {
+            FloatVector.fromArray(F, even, p).mul(up).intoArray(even, p);
+            FloatVector.fromArray(F, odd, p).mul(up).intoArray(odd, p);
+        }
+        for (; p < pairs; p++) {
             even[p] *= up;
             odd[p] *= up;
         }
         return e;
     }
+
+    /** Lane i takes element 2i (or 2i+1) of the two vectors {@code a, b} laid end to end: a de-interleave. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(F, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(F, i -> 2 * i + 1);
 
     static float dotF32(MemorySegment w, long base, float[] x, int xOff, int n) {
         FloatVector acc0 = FloatVector.zero(F);
