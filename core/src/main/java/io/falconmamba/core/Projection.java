@@ -3,6 +3,8 @@ package io.falconmamba.core;
 import io.falconmamba.core.kernels.MatMul;
 import io.falconmamba.core.kernels.MatVec;
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.PackedMatMul;
+import io.falconmamba.core.kernels.PackedMatrix;
 import io.falconmamba.core.kernels.QMatMul;
 import io.falconmamba.core.kernels.QMatVec;
 import io.falconmamba.core.kernels.QuantizedMatrix;
@@ -37,6 +39,13 @@ final class Projection {
                     MatVec.multiply(m, in, inOff, out, outOff, pool);
                 } else {
                     MatMul.multiply(m, in, inOff, inStride, rows, out, outOff, outStride, pool);
+                }
+            }
+            case PackedMatrix p -> {
+                if (rows < MatMul.SMALL_BATCH) {
+                    PackedMatMul.multiply(p, in, inOff, inStride, rows, out, outOff, outStride, pool);
+                } else {
+                    MatMul.multiply(p, in, inOff, inStride, rows, out, outOff, outStride, pool);
                 }
             }
             case QuantizedMatrix q -> {

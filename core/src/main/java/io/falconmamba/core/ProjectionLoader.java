@@ -1,6 +1,7 @@
 package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.PackedMatrix;
 import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
@@ -10,7 +11,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Prepares the projection matrices at load: quantized ({@link Quantization}), copied into memory
- * ({@link WeightStorage#IN_MEMORY}) or left in place in the mapped checkpoint. Quantized and copied matrices live
+ * ({@link WeightStorage#IN_MEMORY}: F16/BF16 repacked into row tiles, {@link PackedMatrix}; F32 as stored) or
+ * left in place in the mapped checkpoint. Quantized and copied matrices live
  * in one shared off-heap arena, which the model frees when it closes. Matrices
  * whose rows do not split into 32-weight blocks (a small dt_proj) are not quantized; they are still copied when
  * the storage asks for it.
@@ -42,7 +44,8 @@ final class ProjectionLoader implements AutoCloseable {
             return QuantizedMatrix.quantize(m, type, arena, pool);
         }
         if (storage == WeightStorage.IN_MEMORY) {
-            return new Matrix(m.name(), m.rows(), m.cols(), m.type(), copy(m.data()));
+            return PackedMatrix.packable(m) ? PackedMatrix.pack(m, arena, pool)
+                    : new Matrix(m.name(), m.rows(), m.cols(), m.type(), copy(m.data()));
         }
         return m;
     }

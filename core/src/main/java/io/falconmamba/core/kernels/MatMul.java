@@ -30,10 +30,10 @@ public final class MatMul {
      * 40, 2 threads, F16/BF16/F32, 8192×2048, 2048×4096 and 65024×2048): BatchMatVec is 12-40 % faster at 40
      * and 64 tokens, about even at 80-96, and 12 % slower at 128.
      */
-    static final int SMALL_BATCH = 96;
+    public static final int SMALL_BATCH = 96;
 
     private static final class Job implements ThreadPool.RangeTask {
-        Matrix w;
+        Weight w;
         float[] x;
         int xOff;
         int xStride;
@@ -62,6 +62,17 @@ public final class MatMul {
             BatchMatVec.multiply(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
             return;
         }
+        tiled(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+    }
+
+    /** The same product over a {@link PackedMatrix}, always through transposed tiles (few tokens: {@link PackedMatMul}). */
+    public static void multiply(PackedMatrix w, float[] x, int xOff, int xStride, int tokens,
+                                float[] out, int outOff, int outStride, ThreadPool pool) {
+        tiled(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+    }
+
+    private static void tiled(Weight w, float[] x, int xOff, int xStride, int tokens,
+                              float[] out, int outOff, int outStride, ThreadPool pool) {
         Job job = JOBS.get();
         job.w = w;
         job.x = x;
@@ -82,7 +93,7 @@ public final class MatMul {
     }
 
     /** Single-threaded over row tiles {@code [fromTile, toTile)}. */
-    static void tiles(Matrix w, float[] x, int xOff, int xStride, int tokens,
+    static void tiles(Weight w, float[] x, int xOff, int xStride, int tokens,
                       float[] out, int outOff, int outStride, int fromTile, int toTile) {
         int n = w.cols();
         float[][] scratch = SCRATCH.get();
@@ -95,17 +106,10 @@ public final class MatMul {
         for (int tile = fromTile; tile < toTile; tile++) {
             int r0 = tile * ROW_TILE;
             int count = Math.min(ROW_TILE, w.rows() - r0);
-            for (int k = 0; k < ROW_TILE; k++) {
-                if (k < count) {
-                    w.rowToFloats(r0 + k, row, 0);
-                    for (int c = 0; c < n; c++) {
-                        tileT[c * ROW_TILE + k] = row[c];
-                    }
-                } else {
-                    for (int c = 0; c < n; c++) {
-                        tileT[c * ROW_TILE + k] = 0f;
-                    }
-                }
+            switch (w) {
+                case PackedMatrix p -> fillTile(p, tile, tileT, n);
+                case Matrix m -> fillTile(m, r0, count, tileT, row, n);
+                default -> throw new IllegalArgumentException("matrix " + w.name() + ": not a stored or packed matrix");
             }
             VectorMask<Float> lo = F.indexInRange(0, count);
             VectorMask<Float> hi = F.indexInRange(L, count);
@@ -116,6 +120,34 @@ public final class MatMul {
             }
             for (; t < tokens; t++) {
                 kernel1(tileT, n, x, xOff + t * xStride, out, o + t * outStride, lo, hi);
+            }
+        }
+    }
+
+    /** Rows {@code r0 .. r0+count} of a row-major matrix widened and transposed into the tile; the rest zero. */
+    private static void fillTile(Matrix w, int r0, int count, float[] tileT, float[] row, int n) {
+        for (int k = 0; k < ROW_TILE; k++) {
+            if (k < count) {
+                w.rowToFloats(r0 + k, row, 0);
+                for (int c = 0; c < n; c++) {
+                    tileT[c * ROW_TILE + k] = row[c];
+                }
+            } else {
+                for (int c = 0; c < n; c++) {
+                    tileT[c * ROW_TILE + k] = 0f;
+                }
+            }
+        }
+    }
+
+    /** Two packed tiles are this tile's two vectors of rows, already by column (their padding rows are zero). */
+    private static void fillTile(PackedMatrix w, int tile, float[] tileT, int n) {
+        w.tileToFloats(2 * tile, tileT, 0, ROW_TILE);
+        if (2 * tile + 1 < w.tiles()) {
+            w.tileToFloats(2 * tile + 1, tileT, L, ROW_TILE);
+        } else {
+            for (int c = 0; c < n; c++) {
+                java.util.Arrays.fill(tileT, c * ROW_TILE + L, (c + 1) * ROW_TILE, 0f);
             }
         }
     }

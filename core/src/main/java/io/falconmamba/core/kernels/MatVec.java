@@ -254,19 +254,42 @@ public final class MatVec {
         if (type != io.falconmamba.core.WeightType.F16) {
             return 0;
         }
-        // NaN or infinite x makes every product non-finite whatever the scale; keep the scale neutral.
-        int e = Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : 112;
+        int e = exponentFor(max);
         float up = Math.scalb(1f, 112 - e);
-        p = 0;
-        for (int bound = F.loopBound(pairs); p < bound; p += step) {
-            FloatVector.fromArray(F, even, p).mul(up).intoArray(even, p);
-            FloatVector.fromArray(F, odd, p).mul(up).intoArray(odd, p);
-        }
-        for (; p < pairs; p++) {
-            even[p] *= up;
-            odd[p] *= up;
-        }
+        scale(even, 0, pairs, up);
+        scale(odd, 0, pairs, up);
         return e;
+    }
+
+    /** The e of {@link #split} for x of largest magnitude {@code max}. */
+    static int exponentFor(float max) {
+        // NaN or infinite x makes every product non-finite whatever the scale; keep the scale neutral.
+        return Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : 112;
+    }
+
+    /** The e of {@link #split} for {@code x[off .. off+n)}. */
+    static int scaleExponent(float[] x, int off, int n) {
+        FloatVector maxv = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            maxv = maxv.max(FloatVector.fromArray(F, x, off + i).abs());
+        }
+        float max = maxv.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, Math.abs(x[off + i]));
+        }
+        return exponentFor(max);
+    }
+
+    /** {@code a[off .. off+n) *= f}. */
+    static void scale(float[] a, int off, int n, float f) {
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
+            FloatVector.fromArray(F, a, off + i).mul(f).intoArray(a, off + i);
+        }
+        for (; i < n; i++) {
+            a[off + i] *= f;
+        }
     }
 
     /** Lane i takes element 2i (or 2i+1) of the two vectors {@code a, b} laid end to end: a de-interleave. */

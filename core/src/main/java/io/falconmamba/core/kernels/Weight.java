@@ -1,7 +1,10 @@
 package io.falconmamba.core.kernels;
 
-/** A weight matrix a projection multiplies by: stored as read ({@link Matrix}) or block-quantized ({@link QuantizedMatrix}). */
-public sealed interface Weight permits Matrix, QuantizedMatrix {
+/**
+ * A weight matrix a projection multiplies by: stored as read ({@link Matrix}), repacked into row tiles
+ * ({@link PackedMatrix}) or block-quantized ({@link QuantizedMatrix}).
+ */
+public sealed interface Weight permits Matrix, PackedMatrix, QuantizedMatrix {
 
     String name();
 

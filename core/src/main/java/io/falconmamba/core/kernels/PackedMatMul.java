@@ -1,0 +1,264 @@
+package io.falconmamba.core.kernels;
+
+import io.falconmamba.core.WeightType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
+/**
+ * Matrix × vectors over a {@link PackedMatrix}: {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for one token (decode)
+ * or a few (batch decode, short prefill chunks); from {@link MatMul#SMALL_BATCH} tokens on, the row-major
+ * source goes through {@link MatMul}'s transposed tiles instead.
+ *
+ * <p>Each vector load of a tile holds its rows at two adjacent columns; they are widened in registers (the
+ * 16-bit halves moved to float position by shifts and masks, as {@link MatVec} does; F16 against x scaled by
+ * 2^(112-e) per token, see {@link MatVec#split}) and multiplied by broadcasts of the two x values of every
+ * token in the pass, accumulating a vector of outputs per token: no horizontal sums, one contiguous stream per
+ * tile, and each widening shared by up to eight tokens.
+ */
+public final class PackedMatMul {
+
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final int L = F.length();
+
+    private PackedMatMul() {
+    }
+
+    private static final class Job implements ThreadPool.RangeTask {
+        PackedMatrix w;
+        int tokens;
+        float[] out;
+        int outOff;
+        int outStride;
+        /** x of every token, F16-scaled, padded to an even width: token t at {@code t * stride}. */
+        float[] xs = new float[0];
+        int stride;
+        float[] rescale = new float[0];
+
+        @Override
+        public void run(int from, int to) {
+            tiles(this, from, to);
+        }
+
+        void prepare(float[] x, int xOff, int xStride) {
+            int cols = w.cols();
+            stride = 2 * w.steps();
+            if (xs.length < tokens * stride) {
+                xs = new float[tokens * stride];
+            }
+            if (rescale.length < tokens) {
+                rescale = new float[tokens];
+            }
+            for (int t = 0; t < tokens; t++) {
+                int at = t * stride;
+                System.arraycopy(x, xOff + t * xStride, xs, at, cols);
+                if (stride > cols) {
+                    xs[at + cols] = 0f;
+                }
+                rescale[t] = 1f;
+                if (w.type() == WeightType.F16) {
+                    int e = MatVec.scaleExponent(xs, at, cols);
+                    MatVec.scale(xs, at, cols, Math.scalb(1f, 112 - e));
+                    rescale[t] = Math.scalb(1f, e);
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    /** Per thread: up to eight vectors of accumulated outputs. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[8 * L]);
+
+    /** {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row. */
+    public static void multiply(PackedMatrix w, float[] x, int xOff, int xStride, int tokens,
+                                float[] out, int outOff, int outStride, ThreadPool pool) {
+        Job job = JOBS.get();
+        job.w = w;
+        job.tokens = tokens;
+        job.out = out;
+        job.outOff = outOff;
+        job.outStride = outStride;
+        try {
+            job.prepare(x, xOff, xStride);
+            pool.parallelFor(w.tiles(), job);
+        } finally {
+            job.w = null;
+            job.out = null;
+        }
+    }
+
+    /** Single-threaded over tiles {@code [from, to)}. */
+    private static void tiles(Job j, int from, int to) {
+        PackedMatrix w = j.w;
+        MemorySegment data = w.data();
+        long tb = w.tileBytes();
+        int steps = w.steps();
+        boolean f16 = w.type() == WeightType.F16;
+        // F16: the half's fields moved to float position (see MatVec.F16_FIELDS); BF16: shift and mask only.
+        int shift = f16 ? 3 : 0;
+        int evenMask = f16 ? MatVec.F16_FIELDS : -1;
+        int oddMask = f16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+        float[] acc = ACC.get();
+        int tile = from;
+        if (j.tokens == 1) {
+            for (; tile + 4 <= to; tile += 4) {
+                tiles4(data, tile * tb, tb, steps, shift, evenMask, oddMask, j.xs, 0, acc);
+                for (int k = 0; k < 4; k++) {
+                    store(j, acc, k, tile + k, 0);
+                }
+            }
+        }
+        for (; tile < to; tile++) {
+            long base = tile * tb;
+            int t = 0;
+            for (; t + 8 <= j.tokens; t += 8) {
+                tile8(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+                for (int k = 0; k < 8; k++) {
+                    store(j, acc, k, tile, t + k);
+                }
+            }
+            if (t + 4 <= j.tokens) {
+                tile4(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+                for (int k = 0; k < 4; k++) {
+                    store(j, acc, k, tile, t + k);
+                }
+                t += 4;
+            }
+            for (; t < j.tokens; t++) {
+                tile1(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+                store(j, acc, 0, tile, t);
+            }
+        }
+    }
+
+    /** Vector {@code k} of acc, rescaled, into token t's outputs for the tile's rows (masked at the last tile). */
+    private static void store(Job j, float[] acc, int k, int tile, int t) {
+        int r0 = tile * L;
+        FloatVector v = FloatVector.fromArray(F, acc, k * L).mul(j.rescale[t]);
+        int o = j.outOff + t * j.outStride + r0;
+        int rows = j.w.rows();
+        if (r0 + L <= rows) {
+            v.intoArray(j.out, o);
+        } else {
+            VectorMask<Float> m = F.indexInRange(r0, rows);
+            v.intoArray(j.out, o, m);
+        }
+    }
+
+    /** One tile against tokens {@code t .. t+7}: 8 accumulators, each weight vector widened once for all. */
+    private static void tile8(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
+                               float[] xs, int x0, int stride, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        long off = 0;
+        long end = (long) steps * F.vectorByteSize();
+        int c = x0;
+        while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
+            IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
+            a1 = o.fma(FloatVector.broadcast(F, xs[c + 1 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 1 * stride]), a1));
+            a2 = o.fma(FloatVector.broadcast(F, xs[c + 2 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 2 * stride]), a2));
+            a3 = o.fma(FloatVector.broadcast(F, xs[c + 3 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 3 * stride]), a3));
+            a4 = o.fma(FloatVector.broadcast(F, xs[c + 4 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 4 * stride]), a4));
+            a5 = o.fma(FloatVector.broadcast(F, xs[c + 5 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 5 * stride]), a5));
+            a6 = o.fma(FloatVector.broadcast(F, xs[c + 6 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 6 * stride]), a6));
+            a7 = o.fma(FloatVector.broadcast(F, xs[c + 7 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 7 * stride]), a7));
+            c += 2;
+            off += F.vectorByteSize();
+        }
+        a0.intoArray(acc, 0 * L);
+        a1.intoArray(acc, 1 * L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+        a4.intoArray(acc, 4 * L);
+        a5.intoArray(acc, 5 * L);
+        a6.intoArray(acc, 6 * L);
+        a7.intoArray(acc, 7 * L);
+    }
+
+    /** One tile against tokens {@code t .. t+3}: 4 accumulators, each weight vector widened once for all. */
+    private static void tile4(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
+                               float[] xs, int x0, int stride, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long off = 0;
+        long end = (long) steps * F.vectorByteSize();
+        int c = x0;
+        while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
+            IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
+            a1 = o.fma(FloatVector.broadcast(F, xs[c + 1 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 1 * stride]), a1));
+            a2 = o.fma(FloatVector.broadcast(F, xs[c + 2 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 2 * stride]), a2));
+            a3 = o.fma(FloatVector.broadcast(F, xs[c + 3 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 3 * stride]), a3));
+            c += 2;
+            off += F.vectorByteSize();
+        }
+        a0.intoArray(acc, 0 * L);
+        a1.intoArray(acc, 1 * L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /** One tile against tokens {@code t .. t+0}: 1 accumulators, each weight vector widened once for all. */
+    private static void tile1(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
+                               float[] xs, int x0, int stride, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F);
+        long off = 0;
+        long end = (long) steps * F.vectorByteSize();
+        int c = x0;
+        while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
+            IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
+            c += 2;
+            off += F.vectorByteSize();
+        }
+        a0.intoArray(acc, 0 * L);
+    }
+
+    /** Four tiles against one token (decode): four independent streams and accumulators. */
+    private static void tiles4(MemorySegment w, long base, long tileBytes, int steps, int shift, int evenMask, int oddMask,
+                               float[] xs, int x0, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long b1 = base + tileBytes, b2 = b1 + tileBytes, b3 = b2 + tileBytes;
+        long off = 0;
+        long end = (long) steps * F.vectorByteSize();
+        int c = x0;
+        while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
+            FloatVector xe = FloatVector.broadcast(F, xs[c]);
+            FloatVector xo = FloatVector.broadcast(F, xs[c + 1]);
+            IntVector v0 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
+            IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
+            IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
+            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o2 = v2.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector o3 = v3.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            a0 = o0.fma(xo, e0.fma(xe, a0));
+            a1 = o1.fma(xo, e1.fma(xe, a1));
+            a2 = o2.fma(xo, e2.fma(xe, a2));
+            a3 = o3.fma(xo, e3.fma(xe, a3));
+            c += 2;
+            off += F.vectorByteSize();
+        }
+        a0.intoArray(acc, 0 * L);
+        a1.intoArray(acc, 1 * L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+}

@@ -1,0 +1,128 @@
+package io.falconmamba.core.kernels;
+
+import io.falconmamba.core.WeightType;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.I16;
+
+/**
+ * An F16 or BF16 weight matrix repacked at load into tiles of {@link #TILE} rows (one float vector's lanes),
+ * each tile stored by column pairs: one vector load gives the tile's rows at two adjacent columns (lane {@code i}
+ * holds row {@code r0+i}'s element {@code 2p} in its low half and {@code 2p+1} in its high half). {@link PackedMatMul} then multiplies with broadcasts of x and no horizontal sums, one contiguous
+ * stream per tile, whatever the number of tokens. Rows past the end of the last tile, and the column that pads
+ * an odd width, are zero.
+ * Long prompts go through {@link MatMul}'s transposed tiles, which this layout fills with plain vector widening.
+ */
+public record PackedMatrix(String name, int rows, int cols, WeightType type, MemorySegment data) implements Weight {
+
+    public static final int TILE = F.length();
+
+    public PackedMatrix {
+        if (type == WeightType.F32) {
+            throw new IllegalArgumentException("matrix " + name + ": only F16 and BF16 matrices are packed");
+        }
+        if (rows < 0 || cols < 0 || data.byteSize() != bytesFor(rows, cols)) {
+            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize()
+                    + " packed bytes do not hold " + rows + "×" + cols + " " + type);
+        }
+    }
+
+    public int tiles() {
+        return (rows() + TILE - 1) / TILE;
+    }
+
+    /** Column pairs per tile. */
+    int steps() {
+        return (cols() + 1) / 2;
+    }
+
+    /** Bytes of one tile: a vector per step. */
+    long tileBytes() {
+        return (long) steps() * F.vectorByteSize();
+    }
+
+    @Override
+    public long byteSize() {
+        return data.byteSize();
+    }
+
+    private static long bytesFor(int rows, int cols) {
+        return (long) ((rows + TILE - 1) / TILE) * ((cols + 1) / 2) * F.vectorByteSize();
+    }
+
+    /** Whether {@code m} can be packed (F16 or BF16). */
+    public static boolean packable(Matrix m) {
+        return m.type() != WeightType.F32;
+    }
+
+    /** Packs {@code m} into a segment of {@code arena}, tiles split across {@code pool}. */
+    public static PackedMatrix pack(Matrix m, Arena arena, ThreadPool pool) {
+        if (!packable(m)) {
+            throw new IllegalArgumentException("matrix " + m.name() + ": only F16 and BF16 matrices are packed, not " + m.type());
+        }
+        long bytes = bytesFor(m.rows(), m.cols());
+        MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+        int tiles = (m.rows() + TILE - 1) / TILE;
+        int cols = m.cols();
+        long rb = m.rowBytes();
+        long tileBytes = tiles == 0 ? 0 : bytes / tiles;
+        MemorySegment src = m.data();
+        pool.parallelFor(tiles, (from, to) -> {
+            for (int t = from; t < to; t++) {
+                long base = t * tileBytes;
+                for (int i = 0; i < TILE; i++) {
+                    int r = t * TILE + i;
+                    if (r >= m.rows()) {
+                        continue; // allocate() zeroed it
+                    }
+                    long row = r * rb;
+                    for (int c = 0; c < cols; c++) {
+                        long at = base + ((long) (c / 2) * TILE + i) * 4 + (c & 1) * 2;
+                        data.set(I16, at, src.get(I16, row + (long) c * 2));
+                    }
+                }
+            }
+        });
+        return new PackedMatrix(m.name(), m.rows(), m.cols(), m.type(), data);
+    }
+
+    /**
+     * Rows {@code [tile·L, tile·L + L)} ({@code L} = {@link #TILE}) as floats into {@code out}, transposed: column
+     * {@code c} at {@code out[c·stride + lane ..]}, for {@link MatMul}'s tiles. Exact for finite values (F16:
+     * the fields widened as the kernels do, times 2^112).
+     */
+    void tileToFloats(int tile, float[] out, int lane, int stride) {
+        boolean f16 = type == WeightType.F16;
+        int shift = f16 ? 3 : 0;
+        int evenMask = f16 ? MatVec.F16_FIELDS : -1;
+        int oddMask = f16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+        float rebias = f16 ? 0x1p112f : 1f;
+        long base = tile * tileBytes();
+        int steps = steps();
+        for (int p = 0; p < steps; p++) {
+            IntVector v = IntVector.fromMemorySegment(I, data, base + (long) p * F.vectorByteSize(), Convert.LE);
+            v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats()
+                    .mul(rebias).intoArray(out, 2 * p * stride + lane);
+            if (2 * p + 1 < cols) {
+                v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats()
+                        .mul(rebias).intoArray(out, (2 * p + 1) * stride + lane);
+            }
+        }
+    }
+
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    /** Element {@code (r, c)} read back from the packed layout, as float. */
+    public float get(int r, int c) {
+        long base = (long) (r / TILE) * tileBytes();
+        int i = r % TILE;
+        short bits = data.get(I16, base + ((long) (c / 2) * TILE + i) * 4 + (c & 1) * 2);
+        return type == WeightType.F16 ? Float.float16ToFloat(bits) : Convert.bf16ToFloat(bits);
+    }
+}

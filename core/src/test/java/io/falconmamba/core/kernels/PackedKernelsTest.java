@@ -1,0 +1,143 @@
+package io.falconmamba.core.kernels;
+
+import io.falconmamba.core.WeightType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static io.falconmamba.core.kernels.KernelsTest.absDot;
+import static io.falconmamba.core.kernels.KernelsTest.assertClose;
+import static io.falconmamba.core.kernels.KernelsTest.randomMatrix;
+import static io.falconmamba.core.kernels.KernelsTest.randomVector;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link PackedMatrix} holds exactly the source's elements, and {@link PackedMatMul} (few tokens) and
+ * {@link MatMul} over it (many tokens) match a scalar double-precision product, for row counts that leave a
+ * partial tile and odd widths that leave a padding column.
+ */
+class PackedKernelsTest {
+
+    private static final ThreadPool POOL = new ThreadPool(3);
+    private static final int[] ROWS = {1, 5, 16, 37};
+    private static final int[] COLS = {1, 2, 7, 33, 64, 257};
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> out = new ArrayList<>();
+        for (WeightType t : new WeightType[] {WeightType.F16, WeightType.BF16}) {
+            for (int rows : ROWS) {
+                for (int cols : COLS) {
+                    out.add(Arguments.of(t, rows, cols));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}×{2}")
+    @MethodSource("shapes")
+    void packingKeepsEveryElement(WeightType type, int rows, int cols) {
+        KernelsTest.Stored w = randomMatrix(new Random(rows * 1000L + cols), rows, cols, type);
+        PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
+        assertEquals(rows, p.rows());
+        assertEquals(cols, p.cols());
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                assertEquals(w.values()[r][c], p.get(r, c), "element " + r + "," + c);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}×{2}")
+    @MethodSource("shapes")
+    void productsMatchScalar(WeightType type, int rows, int cols) {
+        Random rnd = new Random(rows * 31L + cols + type.ordinal());
+        KernelsTest.Stored w = randomMatrix(rnd, rows, cols, type);
+        PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
+        // 1: the four-tile decode pass; 3, 4, 8, 13: eight-, four- and one-token passes; 100: MatMul's tiles
+        for (int tokens : new int[] {1, 3, 4, 8, 13, 100}) {
+            int xStride = cols + 3;
+            float[] x = randomVector(rnd, tokens * xStride);
+            int outStride = rows + 2;
+            float[] out = new float[tokens * outStride + 1];
+            Arrays.fill(out, Float.NaN);
+            if (tokens < MatMul.SMALL_BATCH) {
+                PackedMatMul.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
+            } else {
+                MatMul.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
+            }
+            for (int t = 0; t < tokens; t++) {
+                float[] xt = Arrays.copyOfRange(x, t * xStride, t * xStride + cols);
+                float[] want = ScalarKernels.matVec(w.values(), xt);
+                for (int r = 0; r < rows; r++) {
+                    assertClose(want[r], out[1 + t * outStride + r], absDot(w.values()[r], xt),
+                            type + " " + tokens + " tokens: token " + t + " row " + r);
+                }
+                // nothing written between one token's rows and the next
+                for (int r = rows; r < outStride && 1 + t * outStride + r < out.length; r++) {
+                    assertTrue(Float.isNaN(out[1 + t * outStride + r]), "wrote past row " + rows + " of token " + t);
+                }
+            }
+        }
+    }
+
+    /** Tokens 2^200 apart in one F16 call: each is scaled on its own, as in MatVec.split. */
+    @Test
+    void f16TokensAreScaledOnTheirOwn() {
+        Random rnd = new Random(3);
+        int rows = 21;
+        int cols = 130;
+        int[] scales = {-100, 100, 0, -40, 40, 12, -12, 3, 90};
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
+        float[][] values = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
+                short bits = Float.floatToFloat16(v);
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
+                values[r][c] = Float.float16ToFloat(bits);
+            }
+        }
+        PackedMatrix p = PackedMatrix.pack(new Matrix("w", rows, cols, WeightType.F16, seg), Arena.ofAuto(), POOL);
+        int tokens = scales.length;
+        float[] x = new float[tokens * cols];
+        for (int t = 0; t < tokens; t++) {
+            for (int c = 0; c < cols; c++) {
+                x[t * cols + c] = Math.scalb(rnd.nextFloat() * 2 - 1, scales[t]);
+            }
+        }
+        float[] out = new float[tokens * rows];
+        PackedMatMul.multiply(p, x, 0, cols, tokens, out, 0, rows, POOL);
+        for (int t = 0; t < tokens; t++) {
+            float[] xt = Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+            float[] want = ScalarKernels.matVec(values, xt);
+            for (int r = 0; r < rows; r++) {
+                double tol = 1e-5 * absDot(values[r], xt);
+                assertTrue(Math.abs(want[r] - out[t * rows + r]) <= tol, "token " + t + " (x scale 2^" + scales[t]
+                        + ") row " + r + ": expected " + want[r] + " got " + out[t * rows + r]);
+            }
+        }
+    }
+
+    @Test
+    void f32IsNotPacked() {
+        KernelsTest.Stored w = randomMatrix(new Random(1), 4, 8, WeightType.F32);
+        assertTrue(!PackedMatrix.packable(w.matrix()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL));
+        assertTrue(e.getMessage().contains("F16 and BF16"), e.getMessage());
+    }
+}
