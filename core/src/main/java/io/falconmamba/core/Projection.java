@@ -42,7 +42,7 @@ final class Projection {
                 }
             }
             case PackedMatrix p -> {
-                if (rows < MatMul.SMALL_BATCH) {
+                if (rows < PackedMatMul.MAX_TOKENS) {
                     PackedMatMul.multiply(p, in, inOff, inStride, rows, out, outOff, outStride, pool);
                 } else {
                     MatMul.multiply(p, in, inOff, inStride, rows, out, outOff, outStride, pool);

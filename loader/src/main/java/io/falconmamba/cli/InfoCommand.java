@@ -52,7 +52,7 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("quantized:        %s at load (off-heap)%n", fm.model().quantization().label());
             }
             if (fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY) {
-                System.out.printf("storage:          matrices copied into memory at load (--no-mmap)%n");
+                System.out.printf("storage:          matrices copied into memory at load, F16/BF16 repacked into row tiles (--no-mmap)%n");
             }
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf("state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());

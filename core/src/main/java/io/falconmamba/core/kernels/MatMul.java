@@ -30,7 +30,7 @@ public final class MatMul {
      * 40, 2 threads, F16/BF16/F32, 8192×2048, 2048×4096 and 65024×2048): BatchMatVec is 12-40 % faster at 40
      * and 64 tokens, about even at 80-96, and 12 % slower at 128.
      */
-    public static final int SMALL_BATCH = 96;
+    static final int SMALL_BATCH = 96;
 
     private static final class Job implements ThreadPool.RangeTask {
         Weight w;

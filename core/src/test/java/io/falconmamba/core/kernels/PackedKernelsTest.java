@@ -67,14 +67,14 @@ class PackedKernelsTest {
         Random rnd = new Random(rows * 31L + cols + type.ordinal());
         KernelsTest.Stored w = randomMatrix(rnd, rows, cols, type);
         PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
-        // 1: the four-tile decode pass; 3, 4, 8, 13: eight-, four- and one-token passes; 100: MatMul's tiles
-        for (int tokens : new int[] {1, 3, 4, 8, 13, 100}) {
+        // 1: the four-tile decode pass; 3, 4, 8, 13: eight-, four- and one-token passes; 30, 100: MatMul's tiles
+        for (int tokens : new int[] {1, 3, 4, 8, 13, 30, 100}) {
             int xStride = cols + 3;
             float[] x = randomVector(rnd, tokens * xStride);
             int outStride = rows + 2;
             float[] out = new float[tokens * outStride + 1];
             Arrays.fill(out, Float.NaN);
-            if (tokens < MatMul.SMALL_BATCH) {
+            if (tokens < PackedMatMul.MAX_TOKENS) {
                 PackedMatMul.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
             } else {
                 MatMul.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
