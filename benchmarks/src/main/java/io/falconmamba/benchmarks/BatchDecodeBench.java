@@ -40,13 +40,17 @@ public class BatchDecodeBench {
     @Param({"1", "4", "8"})
     public int batch;
 
+    /** MAPPED (read in place, the default) or IN_MEMORY (repacked at load, {@code --no-mmap}). */
+    @Param({"MAPPED"})
+    public String storage;
+
     private ModelBench m;
     private SequenceState[] states;
     private int[] tokens;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads);
+        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage));
         states = new SequenceState[batch];
         tokens = new int[batch];
         for (int i = 0; i < batch; i++) {

@@ -43,13 +43,17 @@ public class PrefillBench {
     @Param({"parallel", "chunked:64", "chunked:256"})
     public String mode;
 
+    /** MAPPED (read in place, the default) or IN_MEMORY (repacked at load, {@code --no-mmap}). */
+    @Param({"MAPPED"})
+    public String storage;
+
     private ModelBench m;
     private PrefillMode prefillMode;
     private int[] prompt;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads);
+        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage));
         prefillMode = PrefillMode.parse(mode);
         SplittableRandom r = new SplittableRandom(5);
         prompt = new int[PROMPT];
