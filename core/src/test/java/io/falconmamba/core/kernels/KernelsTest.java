@@ -70,6 +70,21 @@ class KernelsTest {
         return new Stored(new Matrix("w", rows, cols, type, seg), values);
     }
 
+    /** An F16 matrix of magnitudes 2^-24 (the smallest subnormal half) to 2^15, both signs. */
+    static Stored wideRangeF16(Random rnd, int rows, int cols) {
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
+        float[][] values = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
+                short bits = Float.floatToFloat16(v);
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
+                values[r][c] = Float.float16ToFloat(bits);
+            }
+        }
+        return new Stored(new Matrix("w", rows, cols, WeightType.F16, seg), values);
+    }
+
     static float[] randomVector(Random rnd, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
@@ -130,23 +145,14 @@ class KernelsTest {
         Random rnd = new Random(7 + scale);
         int rows = 9;
         int cols = 257;
-        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
-        float[][] values = new float[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                // magnitudes 2^-24 (the smallest subnormal half) to 2^15, both signs
-                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
-                short bits = Float.floatToFloat16(v);
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
-                values[r][c] = Float.float16ToFloat(bits);
-            }
-        }
+        Stored w = wideRangeF16(rnd, rows, cols);
+        float[][] values = w.values();
         float[] x = new float[cols];
         for (int i = 0; i < cols; i++) {
             x[i] = Math.scalb(rnd.nextFloat() * 2 - 1, scale);
         }
         float[] out = new float[rows];
-        MatVec.multiply(new Matrix("w", rows, cols, WeightType.F16, seg), x, 0, out, 0, POOL);
+        MatVec.multiply(w.matrix(), x, 0, out, 0, POOL);
         float[] want = ScalarKernels.matVec(values, x);
         for (int r = 0; r < rows; r++) {
             double tol = 1e-5 * absDot(values[r], x);
@@ -162,16 +168,8 @@ class KernelsTest {
         int rows = 8;
         int cols = 257;
         int[] scales = {-100, 100, 0, -40, 40, 12, -12, 3};
-        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
-        float[][] values = new float[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
-                short bits = Float.floatToFloat16(v);
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
-                values[r][c] = Float.float16ToFloat(bits);
-            }
-        }
+        Stored w = wideRangeF16(rnd, rows, cols);
+        float[][] values = w.values();
         int tokens = scales.length;
         float[] x = new float[tokens * cols];
         for (int t = 0; t < tokens; t++) {
@@ -180,7 +178,7 @@ class KernelsTest {
             }
         }
         float[] out = new float[tokens * rows];
-        MatMul.multiply(new Matrix("w", rows, cols, WeightType.F16, seg), x, 0, cols, tokens, out, 0, rows, POOL);
+        MatMul.multiply(w.matrix(), x, 0, cols, tokens, out, 0, rows, POOL);
         for (int t = 0; t < tokens; t++) {
             float[] xt = Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
             float[] want = ScalarKernels.matVec(values, xt);

@@ -7,9 +7,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -101,17 +98,9 @@ class PackedKernelsTest {
         int rows = 21;
         int cols = 130;
         int[] scales = {-100, 100, 0, -40, 40, 12, -12, 3, 90};
-        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
-        float[][] values = new float[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
-                short bits = Float.floatToFloat16(v);
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
-                values[r][c] = Float.float16ToFloat(bits);
-            }
-        }
-        PackedMatrix p = PackedMatrix.pack(new Matrix("w", rows, cols, WeightType.F16, seg), Arena.ofAuto(), POOL);
+        KernelsTest.Stored w = KernelsTest.wideRangeF16(rnd, rows, cols);
+        float[][] values = w.values();
+        PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
         int tokens = scales.length;
         float[] x = new float[tokens * cols];
         for (int t = 0; t < tokens; t++) {
