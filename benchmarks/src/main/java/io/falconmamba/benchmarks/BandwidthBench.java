@@ -55,7 +55,8 @@ public class BandwidthBench {
     private Arena arena;
     private MemorySegment seg;
     private ThreadPool pool;
-    private final float[] partial = new float[64];
+    /** One sum per 64 KiB block, so the result depends on every byte. */
+    private final float[] partial = new float[(int) (SIZE / BLOCK)];
     private Path file;
 
     @Setup(Level.Trial)
@@ -95,17 +96,14 @@ public class BandwidthBench {
 
     @Benchmark
     public float sum() {
-        int blocks = (int) (SIZE / BLOCK);
-        pool.parallelFor(threads, (from, to) -> {
-            for (int part = from; part < to; part++) {
-                long lo = (long) blocks * part / threads * BLOCK;
-                long hi = (long) blocks * (part + 1) / threads * BLOCK;
-                partial[part * 16] = sumRange(seg, lo, hi);
-            }
+        // Split in 64 KiB blocks the pool hands out like the kernels' rows, so a thread that starts late (or is
+        // descheduled) does not leave half the segment to the other one.
+        pool.parallelFor(partial.length, (from, to) -> {
+            partial[from] = sumRange(seg, (long) from * BLOCK, (long) to * BLOCK);
         });
         float s = 0;
-        for (int p = 0; p < threads; p++) {
-            s += partial[p * 16];
+        for (float p : partial) {
+            s += p;
         }
         return s;
     }
