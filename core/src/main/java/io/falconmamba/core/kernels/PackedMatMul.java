@@ -50,9 +50,12 @@ public final class PackedMatMul {
         int stride;
         float[] rescale = new float[0];
 
+        /** Units the pool hands out: tiles, or pairs of tiles when the two-tile pass applies. */
+        int unit;
+
         @Override
         public void run(int from, int to) {
-            tiles(this, from, to);
+            tiles(this, from * unit, Math.min(to * unit, w.tiles()));
         }
 
         void prepare(float[] x, int xOff, int xStride) {
@@ -95,7 +98,9 @@ public final class PackedMatMul {
         job.outStride = outStride;
         try {
             job.prepare(x, xOff, xStride);
-            pool.parallelFor(w.tiles(), job);
+            // Pairs for eight tokens or more, so no thread's share ends on a lone tile (the slower one-tile pass).
+            job.unit = tokens >= 8 ? 2 : 1;
+            pool.parallelFor((w.tiles() + job.unit - 1) / job.unit, job);
         } finally {
             job.w = null;
             job.out = null;
