@@ -113,11 +113,9 @@ public final class PackedMatMul {
         MemorySegment data = w.data();
         long tb = w.tileBytes();
         int steps = w.steps();
-        boolean f16 = w.type() == WeightType.F16;
-        // F16: the half's fields moved to float position (see MatVec.F16_FIELDS); BF16: shift and mask only.
-        int shift = f16 ? 3 : 0;
-        int evenMask = f16 ? MatVec.F16_FIELDS : -1;
-        int oddMask = f16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+        int shift = w.shift();
+        int evenMask = w.evenMask();
+        int oddMask = w.oddMask();
         float[] acc = ACC.get();
         int tile = from;
         if (j.tokens == 1) {
@@ -143,25 +141,14 @@ public final class PackedMatMul {
             }
         }
         for (; tile < to; tile++) {
-            long base = tile * tb;
             int t = 0;
             for (; t + 8 <= j.tokens; t += 8) {
-                tile8(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+                tile8(data, tile * tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
                 for (int k = 0; k < 8; k++) {
                     store(j, acc, k, tile, t + k);
                 }
             }
-            if (t + 4 <= j.tokens) {
-                tile4(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
-                for (int k = 0; k < 4; k++) {
-                    store(j, acc, k, tile, t + k);
-                }
-                t += 4;
-            }
-            for (; t < j.tokens; t++) {
-                tile1(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
-                store(j, acc, 0, tile, t);
-            }
+            rest(j, data, tile, t, steps, shift, evenMask, oddMask, acc);
         }
     }
 

@@ -103,11 +103,10 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
      * the fields widened as the kernels do, times 2^112).
      */
     void tileToFloats(int tile, float[] out, int lane, int stride) {
-        boolean f16 = type == WeightType.F16;
-        int shift = f16 ? 3 : 0;
-        int evenMask = f16 ? MatVec.F16_FIELDS : -1;
-        int oddMask = f16 ? MatVec.F16_FIELDS : 0xFFFF0000;
-        float rebias = f16 ? 0x1p112f : 1f;
+        int shift = shift();
+        int evenMask = evenMask();
+        int oddMask = oddMask();
+        float rebias = type == WeightType.F16 ? 0x1p112f : 1f;
         long base = tile * tileBytes();
         int steps = steps();
         for (int p = 0; p < steps; p++) {
@@ -119,6 +118,24 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
                         .mul(rebias).intoArray(out, (2 * p + 1) * stride + lane);
             }
         }
+    }
+
+    /*
+     * The widening of a lane holding two halves: even = ((v << 16) >> shift) & evenMask, odd = (v >> shift) &
+     * oddMask (arithmetic shifts). F16: the half's fields moved to float position, the float being the half
+     * times 2^-112 (see MatVec.F16_FIELDS); BF16: the half is the top of a float, shift and mask only.
+     */
+
+    int shift() {
+        return type == WeightType.F16 ? 3 : 0;
+    }
+
+    int evenMask() {
+        return type == WeightType.F16 ? MatVec.F16_FIELDS : -1;
+    }
+
+    int oddMask() {
+        return type == WeightType.F16 ? MatVec.F16_FIELDS : 0xFFFF0000;
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());

@@ -164,10 +164,20 @@ class KernelsTest {
     /** The batch kernel scales each token on its own: tokens 2^200 apart in one call keep float32 accuracy. */
     @Test
     void batchF16ScalesEachTokenOnItsOwn() {
-        Random rnd = new Random(11);
-        int rows = 8;
-        int cols = 257;
-        int[] scales = {-100, 100, 0, -40, 40, 12, -12, 3};
+        assertTokensScaledOnTheirOwn(new Random(11), 8, 257, new int[] {-100, 100, 0, -40, 40, 12, -12, 3},
+                (w, x, tokens, out) -> MatMul.multiply(w, x, 0, w.cols(), tokens, out, 0, w.rows(), POOL));
+    }
+
+    /** A product of {@code tokens} rows of x (stride cols) into out (stride rows). */
+    interface TokensProduct {
+        void multiply(Matrix w, float[] x, int tokens, float[] out);
+    }
+
+    /**
+     * A wide-range F16 matrix against one token per entry of {@code scales}, token t's x of magnitude
+     * 2^scales[t], all in one call: each token must keep float32 relative accuracy (1e-5 of Σ|w·x|).
+     */
+    static void assertTokensScaledOnTheirOwn(Random rnd, int rows, int cols, int[] scales, TokensProduct product) {
         Stored w = wideRangeF16(rnd, rows, cols);
         float[][] values = w.values();
         int tokens = scales.length;
@@ -178,7 +188,7 @@ class KernelsTest {
             }
         }
         float[] out = new float[tokens * rows];
-        MatMul.multiply(w.matrix(), x, 0, cols, tokens, out, 0, rows, POOL);
+        product.multiply(w.matrix(), x, tokens, out);
         for (int t = 0; t < tokens; t++) {
             float[] xt = Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
             float[] want = ScalarKernels.matVec(values, xt);

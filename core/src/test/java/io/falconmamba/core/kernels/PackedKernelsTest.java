@@ -94,31 +94,9 @@ class PackedKernelsTest {
     /** Tokens 2^200 apart in one F16 call: each is scaled on its own, as in MatVec.split. */
     @Test
     void f16TokensAreScaledOnTheirOwn() {
-        Random rnd = new Random(3);
-        int rows = 21;
-        int cols = 130;
-        int[] scales = {-100, 100, 0, -40, 40, 12, -12, 3, 90};
-        KernelsTest.Stored w = KernelsTest.wideRangeF16(rnd, rows, cols);
-        float[][] values = w.values();
-        PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
-        int tokens = scales.length;
-        float[] x = new float[tokens * cols];
-        for (int t = 0; t < tokens; t++) {
-            for (int c = 0; c < cols; c++) {
-                x[t * cols + c] = Math.scalb(rnd.nextFloat() * 2 - 1, scales[t]);
-            }
-        }
-        float[] out = new float[tokens * rows];
-        PackedMatMul.multiply(p, x, 0, cols, tokens, out, 0, rows, POOL);
-        for (int t = 0; t < tokens; t++) {
-            float[] xt = Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
-            float[] want = ScalarKernels.matVec(values, xt);
-            for (int r = 0; r < rows; r++) {
-                double tol = 1e-5 * absDot(values[r], xt);
-                assertTrue(Math.abs(want[r] - out[t * rows + r]) <= tol, "token " + t + " (x scale 2^" + scales[t]
-                        + ") row " + r + ": expected " + want[r] + " got " + out[t * rows + r]);
-            }
-        }
+        KernelsTest.assertTokensScaledOnTheirOwn(new Random(3), 21, 130, new int[] {-100, 100, 0, -40, 40, 12, -12, 3, 90},
+                (w, x, tokens, out) -> PackedMatMul.multiply(PackedMatrix.pack(w, Arena.ofAuto(), POOL), x, 0, w.cols(),
+                        tokens, out, 0, w.rows(), POOL));
     }
 
     @Test
