@@ -71,6 +71,12 @@ public final class MatMul {
         tiled(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
+    /** The same product over a {@link QuantizedMatrix}, always through transposed tiles (few tokens: {@link QMatMul}). */
+    public static void multiply(QuantizedMatrix w, float[] x, int xOff, int xStride, int tokens,
+                                float[] out, int outOff, int outStride, ThreadPool pool) {
+        tiled(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+    }
+
     private static void tiled(Weight w, float[] x, int xOff, int xStride, int tokens,
                               float[] out, int outOff, int outStride, ThreadPool pool) {
         Job job = JOBS.get();
@@ -107,9 +113,9 @@ public final class MatMul {
             int r0 = tile * ROW_TILE;
             int count = Math.min(ROW_TILE, w.rows() - r0);
             switch (w) {
-                case PackedMatrix p -> fillTile(p, tile, tileT, n);
                 case Matrix m -> fillTile(m, r0, count, tileT, row, n);
-                default -> throw new IllegalArgumentException("matrix " + w.name() + ": not a stored or packed matrix");
+                case RowTiles p -> fillTile(p, tile, tileT, n);
+                default -> throw new IllegalArgumentException("matrix " + w.name() + ": not a stored or tiled matrix");
             }
             VectorMask<Float> lo = F.indexInRange(0, count);
             VectorMask<Float> hi = F.indexInRange(L, count);
@@ -140,8 +146,8 @@ public final class MatMul {
         }
     }
 
-    /** Two packed tiles are this tile's two vectors of rows, already by column (their padding rows are zero). */
-    private static void fillTile(PackedMatrix w, int tile, float[] tileT, int n) {
+    /** Two stored tiles are this tile's two vectors of rows, already by column (their padding rows are zero). */
+    private static void fillTile(RowTiles w, int tile, float[] tileT, int n) {
         w.tileToFloats(2 * tile, tileT, 0, ROW_TILE);
         if (2 * tile + 1 < w.tiles()) {
             w.tileToFloats(2 * tile + 1, tileT, L, ROW_TILE);

@@ -20,7 +20,7 @@ import static io.falconmamba.core.kernels.Convert.I16;
  * an odd width, are zero.
  * Long prompts go through {@link MatMul}'s transposed tiles, which this layout fills with plain vector widening.
  */
-public record PackedMatrix(String name, int rows, int cols, WeightType type, MemorySegment data) implements Weight {
+public record PackedMatrix(String name, int rows, int cols, WeightType type, MemorySegment data) implements Weight, RowTiles {
 
     public static final int TILE = F.length();
 
@@ -34,6 +34,7 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
         }
     }
 
+    @Override
     public int tiles() {
         return (rows() + TILE - 1) / TILE;
     }
@@ -102,7 +103,8 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
      * {@code c} at {@code out[c·stride + lane ..]}, for {@link MatMul}'s tiles. Exact for finite values (F16:
      * the fields widened as the kernels do, times 2^112).
      */
-    void tileToFloats(int tile, float[] out, int lane, int stride) {
+    @Override
+    public void tileToFloats(int tile, float[] out, int lane, int stride) {
         int shift = shift();
         int evenMask = evenMask();
         int oddMask = oddMask();

@@ -3,28 +3,34 @@ package io.falconmamba.core.kernels;
 import io.falconmamba.core.Quantization;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.I16;
-import static io.falconmamba.core.kernels.Convert.LE;
-import static io.falconmamba.core.kernels.QMatVec.B;
 import static io.falconmamba.core.kernels.QMatVec.L;
 import static io.falconmamba.core.kernels.QMatVec.VECTOR;
+import static io.falconmamba.core.kernels.QMatVec.hi;
+import static io.falconmamba.core.kernels.QMatVec.lo;
+import static io.falconmamba.core.kernels.QMatVec.nibbles;
+import static io.falconmamba.core.kernels.QMatVec.q8;
+import static io.falconmamba.core.kernels.QMatVec.scales;
 
 /**
- * Quantized matrix × matrix, the prefill and batch path over {@link QuantizedMatrix}: a tile of rows is
- * dequantized to float once per block of tokens and reused across it, four rows against four tokens per pass
- * (sixteen accumulators), as {@link MatMul} does for stored types.
+ * Quantized matrix × matrix, the prefill and batch path over {@link QuantizedMatrix}:
+ * {@code out[t, r] = Σ_c Ŵ[r, c] · X[t, c]}.
+ *
+ * <p>Few tokens (batch decode, small chunks): each column of a tile is widened and scaled once and multiplied by
+ * broadcasts of four tokens' x, as {@link QMatVec} does for one. From {@link #MAX_TOKENS} on, {@link MatMul}'s
+ * transposed float tiles (each tile dequantized once per call, by the same widening) reuse every weight across
+ * all tokens.
  */
 public final class QMatMul {
 
-    static final int ROW_TILE = 4;
-    static final int TOKEN_BLOCK = 32;
-    private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
+    /**
+     * Fewer tokens than this go through the few-token kernels. Best of 40 calls, Q8_0 8192×2048, 2 threads,
+     * GFLOP/s here against MatMul's tiles: see the figures in benchmarks/README.md (third session onward).
+     */
+    public static final int MAX_TOKENS = 32;
 
     private QMatMul() {
     }
@@ -40,17 +46,22 @@ public final class QMatMul {
         int outStride;
 
         @Override
-        public void run(int fromTile, int toTile) {
-            rows(w, x, xOff, xStride, tokens, out, outOff, outStride, fromTile * ROW_TILE, Math.min(w.rows(), toTile * ROW_TILE));
+        public void run(int from, int to) {
+            tiles(this, from, to);
         }
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
-    private static final ThreadLocal<float[]> TILES = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per thread: four vectors of outputs. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[4 * L]);
 
     /** {@code out[outOff + t*outStride + r] = Ŵ[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row. */
     public static void multiply(QuantizedMatrix w, float[] x, int xOff, int xStride, int tokens,
                                 float[] out, int outOff, int outStride, ThreadPool pool) {
+        if (tokens >= MAX_TOKENS || !VECTOR) {
+            MatMul.multiply(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+            return;
+        }
         Job job = JOBS.get();
         job.w = w;
         job.x = x;
@@ -61,7 +72,7 @@ public final class QMatMul {
         job.outOff = outOff;
         job.outStride = outStride;
         try {
-            pool.parallelFor((w.rows() + ROW_TILE - 1) / ROW_TILE, job);
+            pool.parallelFor(w.tiles(), job);
         } finally {
             job.w = null;
             job.x = null;
@@ -69,157 +80,81 @@ public final class QMatMul {
         }
     }
 
-    static void rows(QuantizedMatrix w, float[] x, int xOff, int xStride, int tokens,
-                     float[] out, int outOff, int outStride, int from, int to) {
-        int n = w.cols();
-        float[] tile = TILES.get();
-        if (tile.length < ROW_TILE * n) {
-            tile = new float[ROW_TILE * n];
-            TILES.set(tile);
-        }
-        // Token blocks outside, so a block of X stays in cache while the row tiles stream past it; each tile is
-        // dequantized once per token block and reused for its (up to 32) tokens.
-        for (int t0 = 0; t0 < tokens; t0 += TOKEN_BLOCK) {
-            int t1 = Math.min(tokens, t0 + TOKEN_BLOCK);
-            for (int r = from; r < to; r += ROW_TILE) {
-                int count = Math.min(ROW_TILE, to - r);
-                for (int k = 0; k < count; k++) {
-                    dequantizeRow(w, r + k, tile, k * n);
-                }
-                if (count == ROW_TILE) {
-                    int t = t0;
-                    for (; t + 4 <= t1; t += 4) {
-                        dot4x4(tile, n, x, xOff + t * xStride, xStride, out, outOff + t * outStride + r, outStride);
-                    }
-                    for (; t < t1; t++) {
-                        for (int k = 0; k < ROW_TILE; k++) {
-                            out[outOff + t * outStride + r + k] = dot(tile, k * n, x, xOff + t * xStride, n);
-                        }
-                    }
-                } else {
-                    for (int t = t0; t < t1; t++) {
-                        for (int k = 0; k < count; k++) {
-                            out[outOff + t * outStride + r + k] = dot(tile, k * n, x, xOff + t * xStride, n);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /** Row {@code r} of {@code w} as floats into {@code out[off .. off+cols)}. */
-    static void dequantizeRow(QuantizedMatrix w, int r, float[] out, int off) {
+    /** Single-threaded over tiles {@code [from, to)}: four tokens per pass, then one at a time. */
+    private static void tiles(Job j, int from, int to) {
+        QuantizedMatrix w = j.w;
         MemorySegment data = w.data();
-        long base = r * w.rowBytes();
-        int blocks = w.cols() / Quantization.BLOCK;
-        int bb = w.type().blockBytes();
+        long tb = w.tileBytes();
+        int blocks = w.blocks();
         boolean q8 = w.type() == Quantization.Q8_0;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + (long) b * bb;
-            float d = Float.float16ToFloat(data.get(I16, at));
-            int o = off + b * 32;
-            if (VECTOR) {
+        float[] acc = ACC.get();
+        for (int tile = from; tile < to; tile++) {
+            long base = tile * tb;
+            int t = 0;
+            for (; t + 4 <= j.tokens; t += 4) {
+                int x0 = j.xOff + t * j.xStride;
                 if (q8) {
-                    for (int j = 0; j < 32; j += L) {
-                        ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0))
-                                .mul(d).intoArray(out, o + j);
-                    }
+                    q8Tokens4(data, base, blocks, j.x, x0, j.xStride, acc);
                 } else {
-                    for (int j = 0; j < 16; j += L) {
-                        ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + j, LE);
-                        QMatVec.lo(q).mul(d).intoArray(out, o + j);
-                        QMatVec.hi(q).mul(d).intoArray(out, o + 16 + j);
-                    }
+                    q4Tokens4(data, base, blocks, j.x, x0, j.xStride, acc);
                 }
-            } else if (q8) {
-                for (int j = 0; j < 32; j++) {
-                    out[o + j] = data.get(I8, at + 2 + j) * d;
-                }
-            } else {
-                for (int j = 0; j < 16; j++) {
-                    int byt = data.get(I8, at + 2 + j) & 0xFF;
-                    out[o + j] = ((byt & 0xF) - 8) * d;
-                    out[o + 16 + j] = ((byt >>> 4) - 8) * d;
-                }
-            }
-        }
-    }
-
-    /** Four tile rows against four activation rows ({@code n} is a multiple of 32, so no column tail). */
-    private static void dot4x4(float[] tile, int n, float[] x, int xOff, int xStride, float[] out, int o, int outStride) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
-        int x1 = xOff + xStride;
-        int x2 = xOff + 2 * xStride;
-        int x3 = xOff + 3 * xStride;
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector w0 = FloatVector.fromArray(F, tile, i);
-            FloatVector w1 = FloatVector.fromArray(F, tile, n + i);
-            FloatVector w2 = FloatVector.fromArray(F, tile, 2 * n + i);
-            FloatVector w3 = FloatVector.fromArray(F, tile, 3 * n + i);
-            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
-            a00 = w0.fma(v, a00);
-            a10 = w1.fma(v, a10);
-            a20 = w2.fma(v, a20);
-            a30 = w3.fma(v, a30);
-            v = FloatVector.fromArray(F, x, x1 + i);
-            a01 = w0.fma(v, a01);
-            a11 = w1.fma(v, a11);
-            a21 = w2.fma(v, a21);
-            a31 = w3.fma(v, a31);
-            v = FloatVector.fromArray(F, x, x2 + i);
-            a02 = w0.fma(v, a02);
-            a12 = w1.fma(v, a12);
-            a22 = w2.fma(v, a22);
-            a32 = w3.fma(v, a32);
-            v = FloatVector.fromArray(F, x, x3 + i);
-            a03 = w0.fma(v, a03);
-            a13 = w1.fma(v, a13);
-            a23 = w2.fma(v, a23);
-            a33 = w3.fma(v, a33);
-        }
-        int o1 = o + outStride;
-        int o2 = o + 2 * outStride;
-        int o3 = o + 3 * outStride;
-        out[o] = a00.reduceLanes(VectorOperators.ADD);
-        out[o + 1] = a10.reduceLanes(VectorOperators.ADD);
-        out[o + 2] = a20.reduceLanes(VectorOperators.ADD);
-        out[o + 3] = a30.reduceLanes(VectorOperators.ADD);
-        out[o1] = a01.reduceLanes(VectorOperators.ADD);
-        out[o1 + 1] = a11.reduceLanes(VectorOperators.ADD);
-        out[o1 + 2] = a21.reduceLanes(VectorOperators.ADD);
-        out[o1 + 3] = a31.reduceLanes(VectorOperators.ADD);
-        out[o2] = a02.reduceLanes(VectorOperators.ADD);
-        out[o2 + 1] = a12.reduceLanes(VectorOperators.ADD);
-        out[o2 + 2] = a22.reduceLanes(VectorOperators.ADD);
-        out[o2 + 3] = a32.reduceLanes(VectorOperators.ADD);
-        out[o3] = a03.reduceLanes(VectorOperators.ADD);
-        out[o3 + 1] = a13.reduceLanes(VectorOperators.ADD);
-        out[o3 + 2] = a23.reduceLanes(VectorOperators.ADD);
-        out[o3 + 3] = a33.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            for (int t = 0; t < 4; t++) {
-                float xi = x[xOff + t * xStride + i];
                 for (int k = 0; k < 4; k++) {
-                    out[o + t * outStride + k] += tile[k * n + i] * xi;
+                    QMatVec.store(FloatVector.fromArray(F, acc, k * L), w.rows(), tile, j.out, j.outOff + (t + k) * j.outStride);
                 }
+            }
+            for (; t < j.tokens; t++) {
+                int x0 = j.xOff + t * j.xStride;
+                FloatVector v = q8 ? QMatVec.q8Tile(data, base, blocks, j.x, x0) : QMatVec.q4Tile(data, base, blocks, j.x, x0);
+                QMatVec.store(v, w.rows(), tile, j.out, j.outOff + t * j.outStride);
             }
         }
     }
 
-    private static float dot(float[] a, int aOff, float[] x, int xOff, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+    /** One Q8_0 tile against four tokens: each column widened and scaled once, four accumulators. */
+    private static void q8Tokens4(MemorySegment w, long base, int blocks, float[] x, int x0, int xStride, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long blockBytes = 34L * L;
+        int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + b * blockBytes;
+            FloatVector d = scales(w, at);
+            int c = b * 32;
+            for (int j = 0; j < 32; j++, c++) {
+                FloatVector wv = q8(w, at, j).mul(d);
+                a0 = wv.fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+                a1 = wv.fma(FloatVector.broadcast(F, x[x1 + c]), a1);
+                a2 = wv.fma(FloatVector.broadcast(F, x[x2 + c]), a2);
+                a3 = wv.fma(FloatVector.broadcast(F, x[x3 + c]), a3);
+            }
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a[aOff + i] * x[xOff + i];
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /** One Q4_0 tile against four tokens. */
+    private static void q4Tokens4(MemorySegment w, long base, int blocks, float[] x, int x0, int xStride, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long blockBytes = 18L * L;
+        int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + b * blockBytes;
+            FloatVector d = scales(w, at);
+            int c = b * 32;
+            for (int p = 0; p < 16; p++, c++) {
+                ByteVector q = nibbles(w, at, p);
+                FloatVector wl = lo(q).mul(d);
+                FloatVector wh = hi(q).mul(d);
+                a0 = wh.fma(FloatVector.broadcast(F, x[x0 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x0 + c]), a0));
+                a1 = wh.fma(FloatVector.broadcast(F, x[x1 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x1 + c]), a1));
+                a2 = wh.fma(FloatVector.broadcast(F, x[x2 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x2 + c]), a2));
+                a3 = wh.fma(FloatVector.broadcast(F, x[x3 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x3 + c]), a3));
+            }
         }
-        return s;
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
     }
 }

@@ -3,35 +3,37 @@ package io.falconmamba.core.kernels;
 import io.falconmamba.core.Quantization;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.I16;
 import static io.falconmamba.core.kernels.Convert.LE;
 
 /**
  * Quantized matrix × vector, the decode path over {@link QuantizedMatrix}: {@code out[r] = Σ_c Ŵ[r, c] · x[c]}.
  *
- * <p>Per block the quants are widened straight to float lanes (bytes → float for Q8_0; a nibble mask, a shift
- * and {@code - 8} for Q4_0), multiplied into a per-block accumulator against x, and that accumulator is scaled
- * by the block's half scale into the row's running sum: one scale FMA per 32 weights. Several rows per pass
- * share each x load. Rows are split across the pool like {@link MatVec}.
+ * <p>Works a tile (one float vector of rows) at a time. Per block of 32 columns, each column's quants for the
+ * tile's rows are one small load widened straight to a float vector (bytes → float for Q8_0; a nibble mask or
+ * shift, {@code - 8} and bytes → float for Q4_0) and multiplied by a broadcast of x into the block's sum; the
+ * block's sum is scaled by the vector of the tile's half scales into the tile's outputs. No horizontal sums,
+ * one contiguous stream per tile, four tiles per pass sharing every broadcast. Tiles are split across the pool.
  */
 public final class QMatVec {
 
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    /** Bytes at a quarter of the float vector's size: one load widens to one float vector. */
+    /** Bytes at a quarter of the float vector's size: one load widens to one float vector (a tile's column). */
     static final VectorSpecies<Byte> B = F.vectorBitSize() >= 256
             ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
-    /** The vector kernels need 8 or 16 float lanes (a block is 32 weights, half a Q4_0 block 16). */
+    /** The vector kernels need 8 or 16 float lanes (a tile's column of bytes is then a 64- or 128-bit load). */
     static final boolean VECTOR = F.length() == 8 || F.length() == 16;
     static final int L = F.length();
-    private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
+    static final int TILES_PER_PASS = 4;
 
     private QMatVec() {
     }
@@ -43,15 +45,18 @@ public final class QMatVec {
         float[] out;
         int outOff;
 
+        /** The pool hands out groups of four tiles, so no thread's share ends in single-tile passes. */
         @Override
         public void run(int from, int to) {
-            rows(w, x, xOff, out, outOff, from, to);
+            tiles(w, x, xOff, out, outOff, from * TILES_PER_PASS, Math.min(w.tiles(), to * TILES_PER_PASS));
         }
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    /** Per thread: four vectors of outputs. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[TILES_PER_PASS * L]);
 
-    /** {@code out[outOff + r] = Ŵ[r] · x[xOff ..]} for every row, split across the pool's threads. */
+    /** {@code out[outOff + r] = Ŵ[r] · x[xOff ..]} for every row, split by tiles across the pool's threads. */
     public static void multiply(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
         Job job = JOBS.get();
         job.w = w;
@@ -60,10 +65,11 @@ public final class QMatVec {
         job.out = out;
         job.outOff = outOff;
         try {
+            int groups = (w.tiles() + TILES_PER_PASS - 1) / TILES_PER_PASS;
             if (w.byteSize() < MatVec.INLINE_BYTES) {
-                job.run(0, w.rows());
+                job.run(0, groups);
             } else {
-                pool.parallelFor(w.rows(), job);
+                pool.parallelFor(groups, job);
             }
         } finally {
             job.w = null;
@@ -72,103 +78,64 @@ public final class QMatVec {
         }
     }
 
-    static final int ROWS_PER_PASS = 4;
-
-    /** Single-threaded over rows {@code [from, to)}. */
-    static void rows(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, int from, int to) {
-        MemorySegment data = w.data();
-        long rb = w.rowBytes();
-        int blocks = w.cols() / Quantization.BLOCK;
-        int r = from;
+    /** Single-threaded over tiles {@code [from, to)}. */
+    static void tiles(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, int from, int to) {
         if (!VECTOR) {
-            for (; r < to; r++) {
+            for (int r = from * QuantizedMatrix.TILE; r < Math.min(w.rows(), to * QuantizedMatrix.TILE); r++) {
                 out[outOff + r] = dotScalar(w, r, x, xOff);
             }
             return;
         }
-        switch (w.type()) {
-            case Q8_0 -> {
-                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
-                    dot4Q8(data, r * rb, rb, x, xOff, blocks, out, outOff + r);
-                }
-                for (; r < to; r++) {
-                    out[outOff + r] = dotQ8(data, r * rb, x, xOff, blocks);
-                }
+        MemorySegment data = w.data();
+        long tb = w.tileBytes();
+        int blocks = w.blocks();
+        float[] acc = ACC.get();
+        boolean q8 = w.type() == Quantization.Q8_0;
+        int tile = from;
+        for (; tile + TILES_PER_PASS <= to; tile += TILES_PER_PASS) {
+            if (q8) {
+                q8Tiles4(data, tile * tb, tb, blocks, x, xOff, acc);
+            } else {
+                q4Tiles4(data, tile * tb, tb, blocks, x, xOff, acc);
             }
-            case Q4_0 -> {
-                // One row per pass: the four-row form (dot4Q4) is too large for C2 to keep in registers and runs
-                // ~4x slower (boxed vectors), measured on 8192×2048.
-                for (; r < to; r++) {
-                    out[outOff + r] = dotQ4(data, r * rb, x, xOff, blocks);
-                }
+            for (int k = 0; k < TILES_PER_PASS; k++) {
+                store(FloatVector.fromArray(F, acc, k * L), w.rows(), tile + k, out, outOff);
             }
-            case NONE -> throw new IllegalStateException();
+        }
+        for (; tile < to; tile++) {
+            FloatVector v = q8 ? q8Tile(data, tile * tb, blocks, x, xOff) : q4Tile(data, tile * tb, blocks, x, xOff);
+            store(v, w.rows(), tile, out, outOff);
         }
     }
 
-    private static FloatVector q8(MemorySegment w, long at) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, w, at, LE).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    private static float scale(MemorySegment w, long at) {
-        return Float.float16ToFloat(w.get(I16, at));
-    }
-
-    /** Four consecutive Q8_0 rows from {@code base} (row stride {@code rb}). */
-    static void dot4Q8(MemorySegment w, long base, long rb, float[] x, int xOff, int blocks, float[] out, int o) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        long b0 = base;
-        long b1 = base + rb;
-        long b2 = base + 2 * rb;
-        long b3 = base + 3 * rb;
-        long off = 0;
-        long end = (long) blocks * 34;
-        int xb = xOff;
-        while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
-            FloatVector xv = FloatVector.fromArray(F, x, xb);
-            FloatVector s0 = q8(w, b0 + off + 2).mul(xv);
-            FloatVector s1 = q8(w, b1 + off + 2).mul(xv);
-            FloatVector s2 = q8(w, b2 + off + 2).mul(xv);
-            FloatVector s3 = q8(w, b3 + off + 2).mul(xv);
-            for (int j = L; j < 32; j += L) {
-                xv = FloatVector.fromArray(F, x, xb + j);
-                s0 = q8(w, b0 + off + 2 + j).fma(xv, s0);
-                s1 = q8(w, b1 + off + 2 + j).fma(xv, s1);
-                s2 = q8(w, b2 + off + 2 + j).fma(xv, s2);
-                s3 = q8(w, b3 + off + 2 + j).fma(xv, s3);
-            }
-            a0 = s0.fma(FloatVector.broadcast(F, scale(w, b0 + off)), a0);
-            a1 = s1.fma(FloatVector.broadcast(F, scale(w, b1 + off)), a1);
-            a2 = s2.fma(FloatVector.broadcast(F, scale(w, b2 + off)), a2);
-            a3 = s3.fma(FloatVector.broadcast(F, scale(w, b3 + off)), a3);
-            off += 34;
-            xb += 32;
+    /** A tile's outputs into {@code out[outOff + tile·L ..]}, masked at the last tile. */
+    static void store(FloatVector v, int rows, int tile, float[] out, int outOff) {
+        int r0 = tile * L;
+        if (r0 + L <= rows) {
+            v.intoArray(out, outOff + r0);
+        } else {
+            VectorMask<Float> m = F.indexInRange(r0, rows);
+            v.intoArray(out, outOff + r0, m);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2] = a2.reduceLanes(VectorOperators.ADD);
-        out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
-    static float dotQ8(MemorySegment w, long base, float[] x, int xOff, int blocks) {
-        FloatVector a = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long off = base + (long) b * 34;
-            int xb = xOff + b * 32;
-            FloatVector s = q8(w, off + 2).mul(FloatVector.fromArray(F, x, xb));
-            for (int j = L; j < 32; j += L) {
-                s = q8(w, off + 2 + j).fma(FloatVector.fromArray(F, x, xb + j), s);
-            }
-            a = s.fma(FloatVector.broadcast(F, scale(w, off)), a);
-        }
-        return a.reduceLanes(VectorOperators.ADD);
+    /** Column {@code j}'s Q8_0 quants of a tile block starting at {@code at}, as floats. */
+    static FloatVector q8(MemorySegment w, long at, int j) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, w, at + 2L * L + (long) j * L, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    private static ByteVector nibbles(MemorySegment w, long at) {
-        return ByteVector.fromMemorySegment(B, w, at, LE);
+    /**
+     * The tile's half scales of the block at {@code at}, widened: the half's sign, exponent and mantissa moved to
+     * float position (the half as a float times 2^-112, exact for every finite half) and rebiased by 2^112.
+     */
+    static FloatVector scales(MemorySegment w, long at) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, at, LE).convertShape(VectorOperators.S2I, I, 0);
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    /** Byte-pair group {@code p} of a Q4_0 tile block: columns {@code p} (low nibbles) and {@code p + 16} (high). */
+    static ByteVector nibbles(MemorySegment w, long at, int p) {
+        return ByteVector.fromMemorySegment(B, w, at + 2L * L + (long) p * L, LE);
     }
 
     /** Low nibbles minus 8, widened straight from bytes (byte-lane ops then one B2F: no int round trip). */
@@ -180,37 +147,118 @@ public final class QMatVec {
         return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    static float dotQ4(MemorySegment w, long base, float[] x, int xOff, int blocks) {
-        FloatVector a = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long off = base + (long) b * 18;
-            int xb = xOff + b * 32;
-            FloatVector s = FloatVector.zero(F);
-            for (int j = 0; j < 16; j += L) {
-                ByteVector q = nibbles(w, off + 2 + j);
-                s = hi(q).fma(FloatVector.fromArray(F, x, xb + 16 + j), lo(q).fma(FloatVector.fromArray(F, x, xb + j), s));
+    /** Four consecutive Q8_0 tiles from {@code base}: four block sums and four outputs, each broadcast shared. */
+    static void q8Tiles4(MemorySegment w, long base, long tileBytes, int blocks, float[] x, int xOff, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long t1 = base + tileBytes, t2 = t1 + tileBytes, t3 = t2 + tileBytes;
+        long blockBytes = 34L * L;
+        long off = 0;
+        long end = blocks * blockBytes;
+        int xb = xOff;
+        while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            for (int j = 0; j < 32; j++) {
+                FloatVector xv = FloatVector.broadcast(F, x[xb + j]);
+                s0 = q8(w, base + off, j).fma(xv, s0);
+                s1 = q8(w, t1 + off, j).fma(xv, s1);
+                s2 = q8(w, t2 + off, j).fma(xv, s2);
+                s3 = q8(w, t3 + off, j).fma(xv, s3);
             }
-            a = s.fma(FloatVector.broadcast(F, scale(w, off)), a);
+            a0 = s0.fma(scales(w, base + off), a0);
+            a1 = s1.fma(scales(w, t1 + off), a1);
+            a2 = s2.fma(scales(w, t2 + off), a2);
+            a3 = s3.fma(scales(w, t3 + off), a3);
+            off += blockBytes;
+            xb += 32;
         }
-        return a.reduceLanes(VectorOperators.ADD);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
     }
 
-    /** Plain scalar row dot, for species the vector kernels do not cover. */
-    static float dotScalar(QuantizedMatrix w, int r, float[] x, int xOff) {
-        MemorySegment data = w.data();
-        long base = r * w.rowBytes();
-        int bb = w.type().blockBytes();
-        float sum = 0f;
-        for (int b = 0; b < w.cols() / 32; b++) {
-            long at = base + (long) b * bb;
-            float d = scale(data, at);
-            float s = 0f;
-            for (int j = 0; j < 32; j++) {
-                int q = w.type() == Quantization.Q8_0 ? data.get(I8, at + 2 + j)
-                        : (((data.get(I8, at + 2 + (j & 15)) & 0xFF) >>> (j < 16 ? 0 : 4)) & 0xF) - 8;
-                s += q * x[xOff + b * 32 + j];
+    /** One Q8_0 tile: two block sums (even and odd columns) so two FMA chains run at once. */
+    static FloatVector q8Tile(MemorySegment w, long base, int blocks, float[] x, int xOff) {
+        FloatVector a = FloatVector.zero(F);
+        long blockBytes = 34L * L;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + b * blockBytes;
+            int xb = xOff + b * 32;
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += 2) {
+                s0 = q8(w, at, j).fma(FloatVector.broadcast(F, x[xb + j]), s0);
+                s1 = q8(w, at, j + 1).fma(FloatVector.broadcast(F, x[xb + j + 1]), s1);
             }
-            sum += s * d;
+            a = s0.add(s1).fma(scales(w, at), a);
+        }
+        return a;
+    }
+
+    /** Four consecutive Q4_0 tiles from {@code base}. */
+    static void q4Tiles4(MemorySegment w, long base, long tileBytes, int blocks, float[] x, int xOff, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long t1 = base + tileBytes, t2 = t1 + tileBytes, t3 = t2 + tileBytes;
+        long blockBytes = 18L * L;
+        long off = 0;
+        long end = blocks * blockBytes;
+        int xb = xOff;
+        while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            for (int p = 0; p < 16; p++) {
+                FloatVector xl = FloatVector.broadcast(F, x[xb + p]);
+                FloatVector xh = FloatVector.broadcast(F, x[xb + 16 + p]);
+                ByteVector q0 = nibbles(w, base + off, p);
+                ByteVector q1 = nibbles(w, t1 + off, p);
+                ByteVector q2 = nibbles(w, t2 + off, p);
+                ByteVector q3 = nibbles(w, t3 + off, p);
+                s0 = hi(q0).fma(xh, lo(q0).fma(xl, s0));
+                s1 = hi(q1).fma(xh, lo(q1).fma(xl, s1));
+                s2 = hi(q2).fma(xh, lo(q2).fma(xl, s2));
+                s3 = hi(q3).fma(xh, lo(q3).fma(xl, s3));
+            }
+            a0 = s0.fma(scales(w, base + off), a0);
+            a1 = s1.fma(scales(w, t1 + off), a1);
+            a2 = s2.fma(scales(w, t2 + off), a2);
+            a3 = s3.fma(scales(w, t3 + off), a3);
+            off += blockBytes;
+            xb += 32;
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /** One Q4_0 tile. */
+    static FloatVector q4Tile(MemorySegment w, long base, int blocks, float[] x, int xOff) {
+        FloatVector a = FloatVector.zero(F);
+        long blockBytes = 18L * L;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + b * blockBytes;
+            int xb = xOff + b * 32;
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (int p = 0; p < 16; p++) {
+                ByteVector q = nibbles(w, at, p);
+                s0 = lo(q).fma(FloatVector.broadcast(F, x[xb + p]), s0);
+                s1 = hi(q).fma(FloatVector.broadcast(F, x[xb + 16 + p]), s1);
+            }
+            a = s0.add(s1).fma(scales(w, at), a);
+        }
+        return a;
+    }
+
+    /** Plain scalar row dot through the matrix's accessors, for species the vector kernels do not cover. */
+    static float dotScalar(QuantizedMatrix w, int r, float[] x, int xOff) {
+        float sum = 0f;
+        boolean q8 = w.type() == Quantization.Q8_0;
+        for (int b = 0; b < w.cols() / Quantization.BLOCK; b++) {
+            float s = 0f;
+            for (int j = 0; j < Quantization.BLOCK; j++) {
+                int c = b * Quantization.BLOCK + j;
+                int q = w.quant(r, c);
+                s += (q8 ? q : q - 8) * x[xOff + c];
+            }
+            sum += s * w.scale(r, b);
         }
         return sum;
     }

@@ -1,21 +1,35 @@
 package io.falconmamba.core.kernels;
 
 import io.falconmamba.core.Quantization;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.I16;
 
 /**
- * A row-major {@code rows × cols} matrix in llama.cpp's Q8_0 or Q4_0 blocks (see {@link Quantization}), held
- * off-heap. Row {@code r} is {@code cols / 32} consecutive blocks starting at byte {@code r * rowBytes()}; each
- * block starts with its little-endian IEEE half scale.
+ * A {@code rows × cols} matrix in llama.cpp's Q8_0 or Q4_0 blocks (see {@link Quantization}), held off-heap and
+ * arranged in tiles for the kernels. The numbers are llama.cpp's (same scales, same quants; {@link #block} gives
+ * a block's bytes exactly as llama.cpp stores it); only their order in memory differs.
+ *
+ * <p>Rows go in tiles of {@link #TILE} (one float vector's lanes). For each block of 32 columns a tile stores
+ * the transpose of its rows' llama.cpp blocks: the {@code TILE} half scales (2 bytes each), then for every
+ * further byte position {@code p} of the block, {@code TILE} bytes (row {@code i}'s byte at {@code i}). So one
+ * small load gives a column's quants for all the tile's rows (Q8_0: column {@code p}; Q4_0: columns {@code p}
+ * and {@code p + 16} in the two nibbles), and the kernels multiply by broadcasts of x with no horizontal sums,
+ * one contiguous stream per tile, as {@link PackedMatrix} does for F16/BF16. Rows past the end of the last tile
+ * are zero (scale 0). The tile size follows the vector width, so this layout exists in memory only.
  */
-public record QuantizedMatrix(String name, int rows, int cols, Quantization type, MemorySegment data) implements Weight {
+public record QuantizedMatrix(String name, int rows, int cols, Quantization type, MemorySegment data) implements Weight, RowTiles {
 
     private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
+
+    /** Rows per tile. */
+    public static final int TILE = F.length();
 
     public QuantizedMatrix {
         if (type == Quantization.NONE) {
@@ -25,11 +39,15 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
             throw new IllegalArgumentException("matrix " + name + ": " + rows + "×" + cols + " does not split into blocks of "
                     + Quantization.BLOCK);
         }
-        long need = (long) rows * (cols / Quantization.BLOCK) * type.blockBytes();
+        long need = bytesFor(rows, cols, type);
         if (data.byteSize() != need) {
             throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " bytes do not hold "
-                    + rows + "×" + cols + " " + type);
+                    + rows + "×" + cols + " " + type + " in tiles of " + TILE + " rows");
         }
+    }
+
+    private static long bytesFor(int rows, int cols, Quantization type) {
+        return (long) ((rows + TILE - 1) / TILE) * (cols / Quantization.BLOCK) * TILE * type.blockBytes();
     }
 
     /** Whether a matrix of {@code cols} columns can be quantized (whole blocks per row). */
@@ -37,9 +55,24 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         return cols > 0 && cols % Quantization.BLOCK == 0;
     }
 
-    /** Bytes of one row. */
-    public long rowBytes() {
-        return (long) (cols / Quantization.BLOCK) * type.blockBytes();
+    @Override
+    public int tiles() {
+        return (rows + TILE - 1) / TILE;
+    }
+
+    /** Blocks per row. */
+    int blocks() {
+        return cols / Quantization.BLOCK;
+    }
+
+    /** Bytes of one block of a tile: {@code TILE} llama.cpp blocks, transposed. */
+    long tileBlockBytes() {
+        return (long) TILE * type.blockBytes();
+    }
+
+    /** Bytes of one tile (all its blocks). */
+    long tileBytes() {
+        return blocks() * tileBlockBytes();
     }
 
     @Override
@@ -47,27 +80,53 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         return data.byteSize();
     }
 
+    /** Where byte {@code p} of row {@code r}'s block {@code b} lies ({@code p} 0 and 1 are the half scale). */
+    private long at(int r, int b, int p) {
+        long base = (r / TILE) * tileBytes() + b * tileBlockBytes();
+        int i = r % TILE;
+        return p < 2 ? base + 2L * i + p : base + 2L * TILE + (long) (p - 2) * TILE + i;
+    }
+
     /**
-     * Quantizes {@code src} into a segment of {@code arena}, rows split across {@code pool}. The source is read
+     * Quantizes {@code src} into a segment of {@code arena}, tiles split across {@code pool}. The source is read
      * as floats (F32, F16 or BF16 widened exactly), then each block is quantized as llama.cpp's reference does.
      */
     public static QuantizedMatrix quantize(Matrix src, Quantization type, Arena arena, ThreadPool pool) {
+        if (type == Quantization.NONE) {
+            throw new IllegalArgumentException("matrix " + src.name() + ": NONE is not a block format");
+        }
         if (!quantizable(src.cols())) {
             throw new IllegalArgumentException("matrix " + src.name() + ": " + src.cols() + " columns are not a multiple of "
                     + Quantization.BLOCK);
         }
         int rows = src.rows();
         int cols = src.cols();
-        long rowBytes = (long) (cols / Quantization.BLOCK) * type.blockBytes();
-        MemorySegment data = arena.allocate(Math.max(1, rows * rowBytes), 64).asSlice(0, rows * rowBytes);
-        pool.parallelFor(rows, (from, to) -> {
+        int bb = type.blockBytes();
+        int blocks = cols / Quantization.BLOCK;
+        long bytes = bytesFor(rows, cols, type);
+        MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+        QuantizedMatrix m = new QuantizedMatrix(src.name(), rows, cols, type, data);
+        pool.parallelFor(m.tiles(), (from, to) -> {
             float[] row = new float[cols];
-            for (int r = from; r < to; r++) {
-                src.rowToFloats(r, row, 0);
-                quantizeRow(type, row, 0, cols, data, r * rowBytes);
+            // One row's llama.cpp blocks, then scattered into the tile's transposed blocks.
+            MemorySegment blocksOfRow = MemorySegment.ofArray(new byte[blocks * bb]);
+            for (int t = from; t < to; t++) {
+                for (int i = 0; i < TILE && t * TILE + i < rows; i++) {
+                    int r = t * TILE + i;
+                    src.rowToFloats(r, row, 0);
+                    quantizeRow(type, row, 0, cols, blocksOfRow, 0);
+                    for (int b = 0; b < blocks; b++) {
+                        long src0 = (long) b * bb;
+                        long dst0 = m.at(r, b, 2);
+                        data.set(I16, m.at(r, b, 0), blocksOfRow.get(I16, src0));
+                        for (int p = 2; p < bb; p++) {
+                            data.set(I8, dst0 + (long) (p - 2) * TILE, blocksOfRow.get(I8, src0 + p));
+                        }
+                    }
+                }
             }
         });
-        return new QuantizedMatrix(src.name(), rows, cols, type, data);
+        return m;
     }
 
     /** Quantizes {@code x[off .. off+n)} ({@code n} a multiple of 32) into blocks at {@code dst[base ..)}. */
@@ -134,25 +193,79 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
 
     /** The scale of block {@code b} of row {@code r}. */
     public float scale(int r, int b) {
-        return Float.float16ToFloat(data.get(I16, r * rowBytes() + (long) b * type.blockBytes()));
+        return Float.float16ToFloat(data.get(I16, at(r, b, 0)));
     }
 
     /** The quant of element {@code c} of row {@code r}: the int8 for Q8_0, the nibble 0..15 for Q4_0. */
     public int quant(int r, int c) {
-        long at = r * rowBytes() + (long) (c / Quantization.BLOCK) * type.blockBytes() + 2;
+        int b = c / Quantization.BLOCK;
         int j = c % Quantization.BLOCK;
         return switch (type) {
-            case Q8_0 -> data.get(I8, at + j);
+            case Q8_0 -> data.get(I8, at(r, b, 2 + j));
             case Q4_0 -> {
-                int byt = data.get(I8, at + (j % 16)) & 0xFF;
+                int byt = data.get(I8, at(r, b, 2 + j % 16)) & 0xFF;
                 yield j < 16 ? byt & 0xF : byt >>> 4;
             }
             case NONE -> throw new IllegalStateException();
         };
     }
 
+    /** Block {@code b} of row {@code r} as llama.cpp stores it: the little-endian half scale, then the quants. */
+    public byte[] block(int r, int b) {
+        if (r < 0 || r >= rows || b < 0 || b >= blocks()) {
+            throw new IndexOutOfBoundsException("matrix " + name + ": no block " + b + " in row " + r + " of " + rows + "×" + cols);
+        }
+        byte[] out = new byte[type.blockBytes()];
+        for (int p = 0; p < out.length; p++) {
+            out[p] = data.get(I8, at(r, b, p));
+        }
+        return out;
+    }
+
+    @Override
+    public void tileToFloats(int tile, float[] out, int lane, int stride) {
+        if (!QMatVec.VECTOR) {
+            float[] row = new float[cols];
+            for (int i = 0; i < TILE; i++) {
+                int r = tile * TILE + i;
+                if (r < rows) {
+                    rowToFloats(r, row, 0);
+                } else {
+                    java.util.Arrays.fill(row, 0f);
+                }
+                for (int c = 0; c < cols; c++) {
+                    out[c * stride + lane + i] = row[c];
+                }
+            }
+            return;
+        }
+        long base = tile * tileBytes();
+        for (int b = 0; b < blocks(); b++) {
+            long at = base + b * tileBlockBytes();
+            FloatVector d = QMatVec.scales(data, at);
+            int c0 = b * Quantization.BLOCK;
+            if (type == Quantization.Q8_0) {
+                for (int j = 0; j < Quantization.BLOCK; j++) {
+                    QMatVec.q8(data, at, j).mul(d).intoArray(out, (c0 + j) * stride + lane);
+                }
+            } else {
+                for (int p = 0; p < Quantization.BLOCK / 2; p++) {
+                    ByteVector q = QMatVec.nibbles(data, at, p);
+                    QMatVec.lo(q).mul(d).intoArray(out, (c0 + p) * stride + lane);
+                    QMatVec.hi(q).mul(d).intoArray(out, (c0 + 16 + p) * stride + lane);
+                }
+            }
+        }
+    }
+
     /** Row {@code r} dequantized ({@code q·d}, or {@code (q-8)·d}) into {@code out[off .. off+cols)}. */
     public void rowToFloats(int r, float[] out, int off) {
-        QMatMul.dequantizeRow(this, r, out, off);
+        for (int b = 0; b < blocks(); b++) {
+            float d = scale(r, b);
+            for (int j = 0; j < Quantization.BLOCK; j++) {
+                int q = quant(r, b * Quantization.BLOCK + j);
+                out[off + b * Quantization.BLOCK + j] = (type == Quantization.Q8_0 ? q : q - 8) * d;
+            }
+        }
     }
 }

@@ -59,6 +59,16 @@ class QuantizedKernelsTest {
         return QuantizedMatrix.quantize(f32("w", rows), q, Arena.ofAuto(), POOL);
     }
 
+    /** Block b of row r as llama.cpp stores it, as unsigned bytes. */
+    static int[] block(QuantizedMatrix m, int r, int b) {
+        byte[] bytes = m.block(r, b);
+        int[] out = new int[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            out[i] = bytes[i] & 0xFF;
+        }
+        return out;
+    }
+
     static int[] bytes(QuantizedMatrix m) {
         byte[] b = m.data().toArray(ValueLayout.JAVA_BYTE);
         int[] out = new int[b.length];
@@ -86,8 +96,7 @@ class QuantizedKernelsTest {
         int[] q = {0x7F, 0x81, 0x03, 0xFD, 0x00, 0xFF, 0x64};
         System.arraycopy(q, 0, expected, 2, q.length);
         QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q8_0);
-        assertEquals(34, m.byteSize());
-        assertArrayEquals(expected, bytes(m));
+        assertArrayEquals(expected, block(m, 0, 0));
     }
 
     @Test
@@ -95,7 +104,7 @@ class QuantizedKernelsTest {
         float[] x = new float[32];
         x[7] = -1f; // d = 1/127 = 0.007874016 = 2^-7 · 1.00787 → half: exponent 8, mantissa round(0.00787·1024) = 8
         QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q8_0);
-        int[] b = bytes(m);
+        int[] b = block(m, 0, 0);
         assertEquals(0x08, b[0]);
         assertEquals(0x20, b[1]);
         assertEquals(0x81, b[2 + 7]); // -127
@@ -121,8 +130,7 @@ class QuantizedKernelsTest {
         expected[4] = 0x5F;
         expected[7] = 0x8F;
         QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q4_0);
-        assertEquals(18, m.byteSize());
-        assertArrayEquals(expected, bytes(m));
+        assertArrayEquals(expected, block(m, 0, 0));
     }
 
     @Test
@@ -131,7 +139,7 @@ class QuantizedKernelsTest {
         x[3] = 4f;  // m = 4 → d = -0.5 (half 0xB800), id = -2; x = 4 → trunc(-8 + 8.5) = 0; x = -1 → trunc(2 + 8.5) = 10
         x[20] = -1f;
         QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q4_0);
-        int[] b = bytes(m);
+        int[] b = block(m, 0, 0);
         assertEquals(0x00, b[0]);
         assertEquals(0xB8, b[1]);
         assertEquals(0x80, b[2 + 3]);        // q[3] = 0, q[19] = 8
@@ -223,20 +231,21 @@ class QuantizedKernelsTest {
 
     // ---- kernels against the scalar twin ----
 
-    /** Row r decoded straight from the bytes by llama.cpp's definition (independent of the kernels' decoding). */
+    /**
+     * Row r decoded by llama.cpp's definition from its blocks' bytes ({@link QuantizedMatrix#block}), independent
+     * of the kernels, which decode the tiled layout themselves.
+     */
     static double[] twinRow(QuantizedMatrix m, int r) {
-        MemorySegment s = m.data();
-        int bb = m.type().blockBytes();
         double[] out = new double[m.cols()];
         for (int b = 0; b < m.cols() / 32; b++) {
-            long at = r * m.rowBytes() + (long) b * bb;
-            double d = Float.float16ToFloat(s.get(I16, at));
+            MemorySegment s = MemorySegment.ofArray(m.block(r, b));
+            double d = Float.float16ToFloat(s.get(I16, 0));
             for (int j = 0; j < 32; j++) {
                 int q;
                 if (m.type() == Quantization.Q8_0) {
-                    q = s.get(ValueLayout.JAVA_BYTE, at + 2 + j);
+                    q = s.get(ValueLayout.JAVA_BYTE, 2 + j);
                 } else {
-                    int byt = s.get(ValueLayout.JAVA_BYTE, at + 2 + j % 16) & 0xFF;
+                    int byt = s.get(ValueLayout.JAVA_BYTE, 2 + j % 16) & 0xFF;
                     q = (j < 16 ? byt & 0x0F : byt >> 4) - 8;
                 }
                 out[b * 32 + j] = q * d;
@@ -260,7 +269,7 @@ class QuantizedKernelsTest {
         List<Arguments> out = new ArrayList<>();
         for (Quantization q : List.of(Quantization.Q8_0, Quantization.Q4_0)) {
             for (int cols : new int[]{32, 64, 96, 4096}) {
-                for (int rows : new int[]{1, 5, 33}) {
+                for (int rows : new int[]{1, 5, 33, 64}) {
                     out.add(Arguments.of(q, rows, cols));
                 }
             }
@@ -292,7 +301,7 @@ class QuantizedKernelsTest {
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("shapes")
     void matMulMatchesTwin(Quantization type, int rows, int cols) {
-        for (int tokens : new int[]{1, 3, 40}) {
+        for (int tokens : new int[]{1, 3, 4, 9, 31, 32, 40}) {
             Random rnd = new Random(rows * 31L + cols + tokens);
             QuantizedMatrix m = quantize(randomRows(rnd, rows, cols), type);
             int xStride = cols + 5;
