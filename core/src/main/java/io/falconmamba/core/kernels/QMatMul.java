@@ -144,8 +144,8 @@ public final class QMatMul {
             int c = b * 32;
             for (int p = 0; p < 16; p++, c++) {
                 ByteVector q = nibbles(w, at, p);
-                FloatVector wl = lo(q).mul(d);
-                FloatVector wh = hi(q).mul(d);
+                FloatVector wl = lo(q).sub(8f).mul(d);
+                FloatVector wh = hi(q).sub(8f).mul(d);
                 a0 = wh.fma(FloatVector.broadcast(F, x[x0 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x0 + c]), a0));
                 a1 = wh.fma(FloatVector.broadcast(F, x[x1 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x1 + c]), a1));
                 a2 = wh.fma(FloatVector.broadcast(F, x[x2 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x2 + c]), a2));

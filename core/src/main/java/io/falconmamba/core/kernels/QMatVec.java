@@ -20,8 +20,8 @@ import static io.falconmamba.core.kernels.Convert.LE;
  *
  * <p>Works a tile (one float vector of rows) at a time. Per block of 32 columns, each column's quants for the
  * tile's rows are one small load widened straight to a float vector (bytes → float for Q8_0; a nibble mask or
- * shift, {@code - 8} and bytes → float for Q4_0) and multiplied by a broadcast of x into the block's sum; the
- * block's sum is scaled by the vector of the tile's half scales into the tile's outputs. No horizontal sums,
+ * shift and bytes → float for Q4_0, whose {@code - 8} is taken off once per block) and multiplied by a
+ * broadcast of x into the block's sum; the block's sum is scaled by the vector of the tile's half scales into the tile's outputs. No horizontal sums,
  * one contiguous stream per tile, four tiles per pass sharing every broadcast. Tiles are split across the pool.
  */
 public final class QMatVec {
@@ -138,13 +138,14 @@ public final class QMatVec {
         return ByteVector.fromMemorySegment(B, w, at + 2L * L + (long) p * L, LE);
     }
 
-    /** Low nibbles minus 8, widened straight from bytes (byte-lane ops then one B2F: no int round trip). */
+    /** The low nibbles, 0..15 (the quants before llama.cpp's {@code - 8}), widened straight from bytes. */
     static FloatVector lo(ByteVector q) {
-        return (FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+        return (FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0);
     }
 
+    /** The high nibbles, 0..15. */
     static FloatVector hi(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** Four consecutive Q8_0 tiles from {@code base}: four block sums and four outputs, each broadcast shared. */
@@ -194,7 +195,10 @@ public final class QMatVec {
         return a;
     }
 
-    /** Four consecutive Q4_0 tiles from {@code base}. */
+    /**
+     * Four consecutive Q4_0 tiles from {@code base}. The quants are summed as 0..15 against x and the block's
+     * {@code 8·Σx} taken off once per block: {@code Σ(q-8)·x = Σq·x - 8·Σx}, two subtractions per column saved.
+     */
     static void q4Tiles4(MemorySegment w, long base, long tileBytes, int blocks, float[] x, int xOff, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         long t1 = base + tileBytes, t2 = t1 + tileBytes, t3 = t2 + tileBytes;
@@ -204,9 +208,11 @@ public final class QMatVec {
         int xb = xOff;
         while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            FloatVector xs = FloatVector.zero(F);
             for (int p = 0; p < 16; p++) {
                 FloatVector xl = FloatVector.broadcast(F, x[xb + p]);
                 FloatVector xh = FloatVector.broadcast(F, x[xb + 16 + p]);
+                xs = xs.add(xl).add(xh);
                 ByteVector q0 = nibbles(w, base + off, p);
                 ByteVector q1 = nibbles(w, t1 + off, p);
                 ByteVector q2 = nibbles(w, t2 + off, p);
@@ -216,10 +222,11 @@ public final class QMatVec {
                 s2 = hi(q2).fma(xh, lo(q2).fma(xl, s2));
                 s3 = hi(q3).fma(xh, lo(q3).fma(xl, s3));
             }
-            a0 = s0.fma(scales(w, base + off), a0);
-            a1 = s1.fma(scales(w, t1 + off), a1);
-            a2 = s2.fma(scales(w, t2 + off), a2);
-            a3 = s3.fma(scales(w, t3 + off), a3);
+            FloatVector x8 = xs.mul(8f);
+            a0 = s0.sub(x8).fma(scales(w, base + off), a0);
+            a1 = s1.sub(x8).fma(scales(w, t1 + off), a1);
+            a2 = s2.sub(x8).fma(scales(w, t2 + off), a2);
+            a3 = s3.sub(x8).fma(scales(w, t3 + off), a3);
             off += blockBytes;
             xb += 32;
         }
@@ -229,7 +236,7 @@ public final class QMatVec {
         a3.intoArray(acc, 3 * L);
     }
 
-    /** One Q4_0 tile. */
+    /** One Q4_0 tile, the block's {@code 8·Σx} taken off as in {@link #q4Tiles4}. */
     static FloatVector q4Tile(MemorySegment w, long base, int blocks, float[] x, int xOff) {
         FloatVector a = FloatVector.zero(F);
         long blockBytes = 18L * L;
@@ -237,12 +244,16 @@ public final class QMatVec {
             long at = base + b * blockBytes;
             int xb = xOff + b * 32;
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            float xs = 0f;
             for (int p = 0; p < 16; p++) {
                 ByteVector q = nibbles(w, at, p);
-                s0 = lo(q).fma(FloatVector.broadcast(F, x[xb + p]), s0);
-                s1 = hi(q).fma(FloatVector.broadcast(F, x[xb + 16 + p]), s1);
+                float xl = x[xb + p];
+                float xh = x[xb + 16 + p];
+                xs += xl + xh;
+                s0 = lo(q).fma(FloatVector.broadcast(F, xl), s0);
+                s1 = hi(q).fma(FloatVector.broadcast(F, xh), s1);
             }
-            a = s0.add(s1).fma(scales(w, at), a);
+            a = s0.add(s1).sub(8f * xs).fma(scales(w, at), a);
         }
         return a;
     }

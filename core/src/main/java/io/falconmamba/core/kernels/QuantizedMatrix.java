@@ -251,8 +251,8 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
             } else {
                 for (int p = 0; p < Quantization.BLOCK / 2; p++) {
                     ByteVector q = QMatVec.nibbles(data, at, p);
-                    QMatVec.lo(q).mul(d).intoArray(out, (c0 + p) * stride + lane);
-                    QMatVec.hi(q).mul(d).intoArray(out, (c0 + 16 + p) * stride + lane);
+                    QMatVec.lo(q).sub(8f).mul(d).intoArray(out, (c0 + p) * stride + lane);
+                    QMatVec.hi(q).sub(8f).mul(d).intoArray(out, (c0 + 16 + p) * stride + lane);
                 }
             }
         }
