@@ -44,13 +44,18 @@ public class BatchDecodeBench {
     @Param({"MAPPED"})
     public String storage;
 
+    /** none (weights as stored), q8_0 or q4_0: quantized at load, as {@code --quant}. */
+    @Param({"none"})
+    public String quant;
+
     private ModelBench m;
     private SequenceState[] states;
     private int[] tokens;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage));
+        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage),
+                io.falconmamba.core.Quantization.parse(quant));
         states = new SequenceState[batch];
         tokens = new int[batch];
         for (int i = 0; i < batch; i++) {

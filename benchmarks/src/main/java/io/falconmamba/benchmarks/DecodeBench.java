@@ -41,13 +41,18 @@ public class DecodeBench {
     @Param({"MAPPED", "IN_MEMORY"})
     public String storage;
 
+    /** none (weights as stored), q8_0 or q4_0: quantized at load, as {@code --quant}. */
+    @Param({"none"})
+    public String quant;
+
     private ModelBench m;
     private SequenceState state;
     private int next;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage));
+        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage),
+                io.falconmamba.core.Quantization.parse(quant));
         state = m.model.newState();
         m.model.prefill(state, new int[]{1, 2, 3, 4}, PrefillMode.parallel());
     }

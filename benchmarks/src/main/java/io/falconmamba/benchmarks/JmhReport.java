@@ -98,7 +98,7 @@ public final class JmhReport {
             return String.format(Locale.ROOT, "%.1f GB/s", s * BandwidthBench.SIZE / 1e9);
         }
         if (b.startsWith("DecodeBench")) {
-            double gbs = s * weightBytesPerToken(r.p("shape"), r.p("dtype")) / 1e9;
+            double gbs = s * weightBytesPerToken(r.p("shape"), r.p("dtype"), r.params().getOrDefault("quant", "none")) / 1e9;
             return String.format(Locale.ROOT, "%.1f tok/s, %.1f GB/s weights (%.0f %% of %.1f)", s, gbs, 100 * gbs / bandwidth, bandwidth);
         }
         if (b.startsWith("BatchDecodeBench")) {
@@ -120,14 +120,23 @@ public final class JmhReport {
         };
     }
 
-    /** Bytes of weight matrices read per decoded token: the per-layer projections and lm_head. */
-    static double weightBytesPerToken(String shapeName, String dtype) {
+    /**
+     * Bytes of weight matrices read per decoded token: the per-layer projections and lm_head, in {@code quant}
+     * where a matrix's rows split into blocks of 32 (dt_proj of fm-130m, 48 columns, stays as stored).
+     */
+    static double weightBytesPerToken(String shapeName, String dtype, String quant) {
         SyntheticCheckpoint.Shape s = SyntheticCheckpoint.Shape.of(shapeName);
         long d = s.hidden();
         long dIn = s.intermediate();
         long r = s.timeStepRank();
         long n = SyntheticCheckpoint.STATE;
-        long perLayer = 2 * dIn * d + d * dIn + (r + 2 * n) * dIn + dIn * r;
-        return (double) (s.layers() * perLayer + (long) s.vocab() * d) * bytes(dtype);
+        double perLayer = matrixBytes(2 * dIn, d, dtype, quant) + matrixBytes(d, dIn, dtype, quant)
+                + matrixBytes(r + 2 * n, dIn, dtype, quant) + matrixBytes(dIn, r, dtype, quant);
+        return s.layers() * perLayer + matrixBytes(s.vocab(), d, dtype, quant);
+    }
+
+    private static double matrixBytes(long rows, long cols, String dtype, String quant) {
+        boolean quantized = !quant.equalsIgnoreCase("none") && cols % 32 == 0;
+        return (double) rows * cols * bytes(quantized ? quant : dtype);
     }
 }

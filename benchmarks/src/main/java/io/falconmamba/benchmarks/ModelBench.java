@@ -20,10 +20,15 @@ final class ModelBench implements AutoCloseable {
     }
 
     ModelBench(String shape, String dtype, int threads, WeightStorage storage) throws IOException {
+        this(shape, dtype, threads, storage, Quantization.NONE);
+    }
+
+    /** With {@code quant} other than NONE, the matrices are quantized at load (as {@code --quant}). */
+    ModelBench(String shape, String dtype, int threads, WeightStorage storage, Quantization quant) throws IOException {
         Path dir = Bench.checkpoint(shape, dtype);
         ModelConfig mc = ModelConfig.fromJson(dir);
         checkpoint = Checkpoint.open(dir);
-        model = FalconMambaModel.create(mc.toMambaConfig(), checkpoint, threads, Quantization.NONE, storage);
+        model = FalconMambaModel.create(mc.toMambaConfig(), checkpoint, threads, quant, storage);
     }
 
     @Override
