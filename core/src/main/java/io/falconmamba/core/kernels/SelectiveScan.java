@@ -13,7 +13,8 @@ import static io.falconmamba.core.kernels.Convert.F;
  *   s[i,n] = exp(Δ[i]·A[i,n]) · s[i,n] + Δ[i]·B[n]·x[i]
  *   y[i]   = Σ_n C[n]·s[i,n] + D[i]·x[i]
  * </pre>
- * over T tokens in order. A chunk of a channel's state stays in a register for the whole run of tokens.
+ * over T tokens in order. A chunk of a channel's state stays in a register for the whole run of tokens; the
+ * decay is {@link Exp}'s inline exponential.
  */
 public final class SelectiveScan {
 
@@ -38,9 +39,29 @@ public final class SelectiveScan {
                             float[] d,
                             float[] y, int yOff, int yStride,
                             int tokens, int from, int to) {
+        boolean whole = n % F.length() == 0;
         for (int i = from; i < to; i++) {
             for (int t = 0; t < tokens; t++) {
                 y[yOff + t * yStride + i] = d[i] * x[xOff + t * xStride + i];
+            }
+            if (whole) {
+                // N a multiple of the vector length (16 in every released model): no masks.
+                for (int n0 = 0; n0 < n; n0 += F.length()) {
+                    int row = i * n + n0;
+                    FloatVector s = FloatVector.fromArray(F, state, row);
+                    FloatVector av = FloatVector.fromArray(F, a, row);
+                    for (int t = 0; t < tokens; t++) {
+                        float dt = delta[dOff + t * dStride + i];
+                        float dtx = dt * x[xOff + t * xStride + i];
+                        int b = bcOff + t * bcStride + n0;
+                        FloatVector bv = FloatVector.fromArray(F, bc, b);
+                        FloatVector cv = FloatVector.fromArray(F, bc, b + n);
+                        s = Exp.exp(av.mul(dt)).fma(s, bv.mul(dtx));
+                        y[yOff + t * yStride + i] += cv.mul(s).reduceLanes(VectorOperators.ADD);
+                    }
+                    s.intoArray(state, row);
+                }
+                continue;
             }
             for (int n0 = 0; n0 < n; n0 += F.length()) {
                 VectorMask<Float> m = F.indexInRange(n0, n);
@@ -53,8 +74,7 @@ public final class SelectiveScan {
                     int b = bcOff + t * bcStride + n0;
                     FloatVector bv = FloatVector.fromArray(F, bc, b, m);
                     FloatVector cv = FloatVector.fromArray(F, bc, b + n, m);
-                    FloatVector decay = av.mul(dt).lanewise(VectorOperators.EXP);
-                    s = decay.mul(s).add(bv.mul(dtx));
+                    s = Exp.exp(av.mul(dt)).fma(s, bv.mul(dtx));
                     y[yOff + t * yStride + i] += cv.mul(s).reduceLanes(VectorOperators.ADD, m);
                 }
                 s.intoArray(state, row, m);

