@@ -45,10 +45,12 @@ public final class QMatVec {
         float[] out;
         int outOff;
 
-        /** The pool hands out groups of four tiles, so no thread's share ends in single-tile passes. */
+        /** Tiles per unit the pool hands out. */
+        int unit;
+
         @Override
         public void run(int from, int to) {
-            tiles(w, x, xOff, out, outOff, from * TILES_PER_PASS, Math.min(w.tiles(), to * TILES_PER_PASS));
+            tiles(w, x, xOff, out, outOff, from * unit, Math.min(w.tiles(), to * unit));
         }
     }
 
@@ -65,11 +67,14 @@ public final class QMatVec {
         job.out = out;
         job.outOff = outOff;
         try {
-            int groups = (w.tiles() + TILES_PER_PASS - 1) / TILES_PER_PASS;
+            // Groups of four tiles, so no thread's share ends in single-tile passes; single tiles for matrices of
+            // few tiles (x_proj: 10), where groups would split unevenly between the threads.
+            job.unit = w.tiles() >= 8 * TILES_PER_PASS ? TILES_PER_PASS : 1;
+            int units = (w.tiles() + job.unit - 1) / job.unit;
             if (w.byteSize() < MatVec.INLINE_BYTES) {
-                job.run(0, groups);
+                job.run(0, units);
             } else {
-                pool.parallelFor(groups, job);
+                pool.parallelFor(units, job);
             }
         } finally {
             job.w = null;
