@@ -45,10 +45,11 @@ public final class PackedMatMul {
         float[] out;
         int outOff;
         int outStride;
-        /** x of every token, F16-scaled, padded to an even width: token t at {@code t * stride}. */
+        /** x of every token, F16-scaled, padded to an even width (see {@link #prepare}). */
         float[] xs = new float[0];
         int stride;
         float[] rescale = new float[0];
+        float[] row = new float[0];
 
         /** Units the pool hands out: tiles, or pairs of tiles when the two-tile pass applies. */
         int unit;
@@ -58,6 +59,11 @@ public final class PackedMatMul {
             tiles(this, from * unit, Math.min(to * unit, w.tiles()));
         }
 
+        /**
+         * Copies x, F16-scaled, into {@code xs}: tokens in whole groups of eight interleaved by column (column
+         * {@code c} of group {@code g} is the eight floats at {@code g·8·stride + c·8}), so the sixteen broadcasts of
+         * one step of the eight-token kernels come from one cache line; the remaining tokens row by row after them.
+         */
         void prepare(float[] x, int xOff, int xStride) {
             int cols = w.cols();
             stride = 2 * w.steps();
@@ -67,17 +73,28 @@ public final class PackedMatMul {
             if (rescale.length < tokens) {
                 rescale = new float[tokens];
             }
+            if (row.length < stride) {
+                row = new float[stride];
+            }
+            int grouped = tokens / 8 * 8;
             for (int t = 0; t < tokens; t++) {
-                int at = t * stride;
-                System.arraycopy(x, xOff + t * xStride, xs, at, cols);
+                System.arraycopy(x, xOff + t * xStride, row, 0, cols);
                 if (stride > cols) {
-                    xs[at + cols] = 0f;
+                    row[cols] = 0f;
                 }
                 rescale[t] = 1f;
                 if (w.type() == WeightType.F16) {
-                    int e = MatVec.scaleExponent(xs, at, cols);
-                    MatVec.scale(xs, at, cols, Math.scalb(1f, 112 - e));
+                    int e = MatVec.scaleExponent(row, 0, cols);
+                    MatVec.scale(row, 0, cols, Math.scalb(1f, 112 - e));
                     rescale[t] = Math.scalb(1f, e);
+                }
+                if (t < grouped) {
+                    int base = (t / 8) * 8 * stride + t % 8;
+                    for (int c = 0; c < stride; c++) {
+                        xs[base + c * 8] = row[c];
+                    }
+                } else {
+                    System.arraycopy(row, 0, xs, t * stride, stride);
                 }
             }
         }
@@ -130,7 +147,7 @@ public final class PackedMatMul {
             for (; tile + 2 <= to; tile += 2) {
                 int t = 0;
                 for (; t + 8 <= j.tokens; t += 8) {
-                    tiles2x8(data, tile * tb, tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+                    tiles2x8(data, tile * tb, tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, acc);
                     for (int k = 0; k < 8; k++) {
                         store(j, acc, k, tile, t + k);
                         store(j, acc, 8 + k, tile + 1, t + k);
@@ -143,7 +160,7 @@ public final class PackedMatMul {
         for (; tile < to; tile++) {
             int t = 0;
             for (; t + 8 <= j.tokens; t += 8) {
-                tile8(data, tile * tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+                tile8(data, tile * tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, acc);
                 for (int k = 0; k < 8; k++) {
                     store(j, acc, k, tile, t + k);
                 }
@@ -184,9 +201,9 @@ public final class PackedMatMul {
         }
     }
 
-    /** One tile against tokens {@code t .. t+7}: 8 accumulators, each weight vector widened once for all. */
+    /** One tile against tokens {@code t .. t+7} (x interleaved, as {@link #tiles2x8}): 8 accumulators. */
     private static void tile8(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
-                               float[] xs, int x0, int stride, float[] acc) {
+                               float[] xs, int x0, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
@@ -195,15 +212,15 @@ public final class PackedMatMul {
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
             FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
-            a1 = o.fma(FloatVector.broadcast(F, xs[c + 1 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 1 * stride]), a1));
-            a2 = o.fma(FloatVector.broadcast(F, xs[c + 2 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 2 * stride]), a2));
-            a3 = o.fma(FloatVector.broadcast(F, xs[c + 3 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 3 * stride]), a3));
-            a4 = o.fma(FloatVector.broadcast(F, xs[c + 4 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 4 * stride]), a4));
-            a5 = o.fma(FloatVector.broadcast(F, xs[c + 5 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 5 * stride]), a5));
-            a6 = o.fma(FloatVector.broadcast(F, xs[c + 6 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 6 * stride]), a6));
-            a7 = o.fma(FloatVector.broadcast(F, xs[c + 7 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 7 * stride]), a7));
-            c += 2;
+            a0 = o.fma(FloatVector.broadcast(F, xs[c + 8]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
+            a1 = o.fma(FloatVector.broadcast(F, xs[c + 9]), e.fma(FloatVector.broadcast(F, xs[c + 1]), a1));
+            a2 = o.fma(FloatVector.broadcast(F, xs[c + 10]), e.fma(FloatVector.broadcast(F, xs[c + 2]), a2));
+            a3 = o.fma(FloatVector.broadcast(F, xs[c + 11]), e.fma(FloatVector.broadcast(F, xs[c + 3]), a3));
+            a4 = o.fma(FloatVector.broadcast(F, xs[c + 12]), e.fma(FloatVector.broadcast(F, xs[c + 4]), a4));
+            a5 = o.fma(FloatVector.broadcast(F, xs[c + 13]), e.fma(FloatVector.broadcast(F, xs[c + 5]), a5));
+            a6 = o.fma(FloatVector.broadcast(F, xs[c + 14]), e.fma(FloatVector.broadcast(F, xs[c + 6]), a6));
+            a7 = o.fma(FloatVector.broadcast(F, xs[c + 15]), e.fma(FloatVector.broadcast(F, xs[c + 7]), a7));
+            c += 16;
             off += F.vectorByteSize();
         }
         a0.intoArray(acc, 0 * L);
@@ -258,9 +275,12 @@ public final class PackedMatMul {
         a0.intoArray(acc, 0 * L);
     }
 
-    /** Two tiles against tokens {@code t .. t+7}: sixteen accumulators, each broadcast of x shared by both tiles. */
+    /**
+     * Two tiles against tokens {@code t .. t+7} (x interleaved from {@code x0}: column {@code c} of token {@code k}
+     * at {@code x0 + 8c + k}): sixteen accumulators, each broadcast of x shared by both tiles.
+     */
     private static void tiles2x8(MemorySegment w, long base, long tileBytes, int steps, int shift, int evenMask, int oddMask,
-                                 float[] xs, int x0, int stride, float[] acc) {
+                                 float[] xs, int x0, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
         long second = base + tileBytes;
         long off = 0;
@@ -274,38 +294,38 @@ public final class PackedMatMul {
             FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
             FloatVector ob = vb.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
             FloatVector xe0 = FloatVector.broadcast(F, xs[c]);
-            FloatVector xo0 = FloatVector.broadcast(F, xs[c + 1]);
+            FloatVector xo0 = FloatVector.broadcast(F, xs[c + 8]);
             a0 = oa.fma(xo0, ea.fma(xe0, a0));
             b0 = ob.fma(xo0, eb.fma(xe0, b0));
-            FloatVector xe1 = FloatVector.broadcast(F, xs[c + 1 * stride]);
-            FloatVector xo1 = FloatVector.broadcast(F, xs[c + 1 * stride + 1]);
+            FloatVector xe1 = FloatVector.broadcast(F, xs[c + 1]);
+            FloatVector xo1 = FloatVector.broadcast(F, xs[c + 9]);
             a1 = oa.fma(xo1, ea.fma(xe1, a1));
             b1 = ob.fma(xo1, eb.fma(xe1, b1));
-            FloatVector xe2 = FloatVector.broadcast(F, xs[c + 2 * stride]);
-            FloatVector xo2 = FloatVector.broadcast(F, xs[c + 2 * stride + 1]);
+            FloatVector xe2 = FloatVector.broadcast(F, xs[c + 2]);
+            FloatVector xo2 = FloatVector.broadcast(F, xs[c + 10]);
             a2 = oa.fma(xo2, ea.fma(xe2, a2));
             b2 = ob.fma(xo2, eb.fma(xe2, b2));
-            FloatVector xe3 = FloatVector.broadcast(F, xs[c + 3 * stride]);
-            FloatVector xo3 = FloatVector.broadcast(F, xs[c + 3 * stride + 1]);
+            FloatVector xe3 = FloatVector.broadcast(F, xs[c + 3]);
+            FloatVector xo3 = FloatVector.broadcast(F, xs[c + 11]);
             a3 = oa.fma(xo3, ea.fma(xe3, a3));
             b3 = ob.fma(xo3, eb.fma(xe3, b3));
-            FloatVector xe4 = FloatVector.broadcast(F, xs[c + 4 * stride]);
-            FloatVector xo4 = FloatVector.broadcast(F, xs[c + 4 * stride + 1]);
+            FloatVector xe4 = FloatVector.broadcast(F, xs[c + 4]);
+            FloatVector xo4 = FloatVector.broadcast(F, xs[c + 12]);
             a4 = oa.fma(xo4, ea.fma(xe4, a4));
             b4 = ob.fma(xo4, eb.fma(xe4, b4));
-            FloatVector xe5 = FloatVector.broadcast(F, xs[c + 5 * stride]);
-            FloatVector xo5 = FloatVector.broadcast(F, xs[c + 5 * stride + 1]);
+            FloatVector xe5 = FloatVector.broadcast(F, xs[c + 5]);
+            FloatVector xo5 = FloatVector.broadcast(F, xs[c + 13]);
             a5 = oa.fma(xo5, ea.fma(xe5, a5));
             b5 = ob.fma(xo5, eb.fma(xe5, b5));
-            FloatVector xe6 = FloatVector.broadcast(F, xs[c + 6 * stride]);
-            FloatVector xo6 = FloatVector.broadcast(F, xs[c + 6 * stride + 1]);
+            FloatVector xe6 = FloatVector.broadcast(F, xs[c + 6]);
+            FloatVector xo6 = FloatVector.broadcast(F, xs[c + 14]);
             a6 = oa.fma(xo6, ea.fma(xe6, a6));
             b6 = ob.fma(xo6, eb.fma(xe6, b6));
-            FloatVector xe7 = FloatVector.broadcast(F, xs[c + 7 * stride]);
-            FloatVector xo7 = FloatVector.broadcast(F, xs[c + 7 * stride + 1]);
+            FloatVector xe7 = FloatVector.broadcast(F, xs[c + 7]);
+            FloatVector xo7 = FloatVector.broadcast(F, xs[c + 15]);
             a7 = oa.fma(xo7, ea.fma(xe7, a7));
             b7 = ob.fma(xo7, eb.fma(xe7, b7));
-            c += 2;
+            c += 16;
             off += F.vectorByteSize();
         }
         a0.intoArray(acc, 0 * L);
