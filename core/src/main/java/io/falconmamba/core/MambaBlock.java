@@ -137,14 +137,13 @@ final class MambaBlock {
         int n = c.stateSize();
         int proj = c.timeStepRank() + 2 * n;
         int bc = c.timeStepRank();
-        if (states.length == 1) {
+        if (states.length == 1 && rows > 1) {
             SelectiveScan.scan(states[0].ssm[layer], a, n, ws.delta, 0, dIn, ws.x, 0, dIn, ws.dtBC, bc, proj, d,
                     ws.y, 0, dIn, rows, from, to);
         } else {
-            for (int t = 0; t < rows; t++) {
-                SelectiveScan.scan(states[t].ssm[layer], a, n, ws.delta, t * dIn, dIn, ws.x, t * dIn, dIn,
-                        ws.dtBC, t * proj + bc, proj, d, ws.y, t * dIn, dIn, 1, from, to);
-            }
+            // Decode or batch decode: one token per state.
+            SelectiveScan.step(ws.layerStates, rows, a, n, ws.delta, 0, dIn, ws.x, 0, dIn,
+                    ws.dtBC, bc, proj, d, ws.y, 0, dIn, from, to);
         }
     }
 

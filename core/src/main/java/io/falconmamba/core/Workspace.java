@@ -24,6 +24,8 @@ final class Workspace {
     float[] logits = new float[0];
     /** The scan's parallel job, reused so a forward pass allocates nothing. */
     final ScanJob scan = new ScanJob(this);
+    /** The SSM state of the current layer for each row, when each row is one sequence's token (decode, batch). */
+    final float[][] layerStates;
     /** The one-state array for single-sequence calls. */
     final SequenceState[] single = new SequenceState[1];
     /** The one-token array for decode steps. */
@@ -41,6 +43,7 @@ final class Workspace {
         delta = new float[capacity * dIn];
         y = new float[capacity * dIn];
         out = new float[capacity * d];
+        layerStates = new float[capacity][];
     }
 
     /** Bytes a workspace of {@code rows} rows holds (logits excluded). */
@@ -72,6 +75,11 @@ final class Workspace {
             this.states = states;
             this.layer = layer;
             this.rows = rows;
+            if (states.length > 1 || rows == 1) {
+                for (int t = 0; t < rows; t++) {
+                    ws.layerStates[t] = states[states.length == 1 ? 0 : t].ssm[layer];
+                }
+            }
         }
 
         @Override

@@ -81,4 +81,43 @@ public final class SelectiveScan {
             }
         }
     }
+
+    /**
+     * One token for each of {@code count} sequences (decode and batch decode): token {@code t} (row {@code t} of
+     * delta, x, bc and y) updates {@code states[t]}, channels {@code [from, to)}. Channel by channel across the
+     * sequences; C·s accumulated as a vector over the state and summed once per channel.
+     */
+    public static void step(float[][] states, int count, float[] a, int n,
+                            float[] delta, int dOff, int dStride,
+                            float[] x, int xOff, int xStride,
+                            float[] bc, int bcOff, int bcStride,
+                            float[] d,
+                            float[] y, int yOff, int yStride,
+                            int from, int to) {
+        if (n % F.length() != 0) {
+            for (int t = 0; t < count; t++) {
+                scan(states[t], a, n, delta, dOff + t * dStride, dStride, x, xOff + t * xStride, xStride,
+                        bc, bcOff + t * bcStride, bcStride, d, y, yOff + t * yStride, yStride, 1, from, to);
+            }
+            return;
+        }
+        for (int i = from; i < to; i++) {
+            for (int t = 0; t < count; t++) {
+                float[] state = states[t];
+                float dt = delta[dOff + t * dStride + i];
+                float xi = x[xOff + t * xStride + i];
+                float dtx = dt * xi;
+                int b = bcOff + t * bcStride;
+                FloatVector acc = FloatVector.zero(F);
+                for (int n0 = 0; n0 < n; n0 += F.length()) {
+                    int row = i * n + n0;
+                    FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
+                            .fma(FloatVector.fromArray(F, state, row), FloatVector.fromArray(F, bc, b + n0).mul(dtx));
+                    s.intoArray(state, row);
+                    acc = FloatVector.fromArray(F, bc, b + n + n0).fma(s, acc);
+                }
+                y[yOff + t * yStride + i] = acc.reduceLanes(VectorOperators.ADD) + d[i] * xi;
+            }
+        }
+    }
 }

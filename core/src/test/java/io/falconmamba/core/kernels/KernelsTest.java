@@ -409,4 +409,58 @@ class KernelsTest {
             }
         }
     }
+
+    /** The decode / batch-decode step: one token per state, three states, against the scalar step of each. */
+    @ParameterizedTest
+    @ValueSource(ints = {7, 16, 32})
+    void selectiveScanStepMatchesScalarPerState(int n) {
+        Random rnd = new Random(100 + n);
+        int dIn = 13;
+        int count = 3;
+        float[][] aRows = new float[dIn][n];
+        float[] aFlat = new float[dIn * n];
+        for (int i = 0; i < dIn; i++) {
+            for (int j = 0; j < n; j++) {
+                aRows[i][j] = -(float) Math.exp(rnd.nextFloat() * 3);
+                aFlat[i * n + j] = aRows[i][j];
+            }
+        }
+        float[][][] state = new float[count][dIn][];
+        float[][] stateFlat = new float[count][dIn * n];
+        for (int t = 0; t < count; t++) {
+            for (int i = 0; i < dIn; i++) {
+                state[t][i] = randomVector(rnd, n);
+                System.arraycopy(state[t][i], 0, stateFlat[t], i * n, n);
+            }
+        }
+        float[] d = randomVector(rnd, dIn);
+        int bcStride = 3 + 2 * n;
+        float[] delta = new float[count * dIn];
+        float[] x = new float[count * dIn];
+        float[] bc = new float[count * bcStride];
+        for (int i = 0; i < delta.length; i++) {
+            delta[i] = rnd.nextFloat() * 0.5f;
+            x[i] = rnd.nextFloat() * 2 - 1;
+        }
+        for (int i = 0; i < bc.length; i++) {
+            bc[i] = rnd.nextFloat() * 2 - 1;
+        }
+        float[] y = new float[count * dIn];
+        SelectiveScan.step(stateFlat, count, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, 0, 6);
+        SelectiveScan.step(stateFlat, count, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, 6, dIn);
+        for (int t = 0; t < count; t++) {
+            float[] b = new float[n];
+            float[] c = new float[n];
+            System.arraycopy(bc, t * bcStride + 3, b, 0, n);
+            System.arraycopy(bc, t * bcStride + 3 + n, c, 0, n);
+            float[] want = ScalarKernels.scanStep(state[t], aRows, java.util.Arrays.copyOfRange(delta, t * dIn, (t + 1) * dIn),
+                    java.util.Arrays.copyOfRange(x, t * dIn, (t + 1) * dIn), b, c, d);
+            for (int i = 0; i < dIn; i++) {
+                assertClose(want[i], y[t * dIn + i], n, "state " + t + " channel " + i);
+                for (int j = 0; j < n; j++) {
+                    assertClose(state[t][i][j], stateFlat[t][i * n + j], 4, "state " + t + " [" + i + "," + j + "]");
+                }
+            }
+        }
+    }
 }
