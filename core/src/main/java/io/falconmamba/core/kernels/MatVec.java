@@ -17,6 +17,11 @@ import static io.falconmamba.core.kernels.Convert.LE;
  * <p>Decode is bound by memory bandwidth, so each kernel streams W once and keeps x in cache. The 16-bit
  * kernels read weights as 32-bit pairs and split them with a shift (even element) and a mask (odd element)
  * against x pre-split into its even and odd halves: no widening shuffles in the inner loop.
+ *
+ * <p>One row at a time, so each thread reads its share of W as one sequential stream. Four rows per pass
+ * (each x load shared by four rows) streamed worse: four streams 4 KiB apart, each restarting the hardware
+ * prefetcher at every row. Scratch harness, F16 8192×2048 × 40 matrices read from the mapped checkpoint,
+ * 2 threads, five runs: four rows 21.9–27.4 GB/s, one row 29.3–31.8 GB/s.
  */
 public final class MatVec {
 
@@ -36,10 +41,10 @@ public final class MatVec {
         float[] odd = new float[0];
         int f16Exp;
 
-        /** Runs blocks of {@link #ROWS_PER_PASS} rows, so every chunk but the last is whole passes. */
+        /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
         @Override
         public void run(int from, int to) {
-            rows(w, x, xOff, even, odd, f16Exp, out, outOff, from * ROWS_PER_PASS, Math.min(to * ROWS_PER_PASS, w.rows()));
+            rows(w, x, xOff, even, odd, f16Exp, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
         }
     }
 
@@ -67,7 +72,7 @@ public final class MatVec {
         job.xOff = xOff;
         job.out = out;
         job.outOff = outOff;
-        int blocks = (w.rows() + ROWS_PER_PASS - 1) / ROWS_PER_PASS;
+        int blocks = (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
         try {
             if (w.data().byteSize() < INLINE_BYTES) {
                 job.run(0, blocks);
@@ -82,14 +87,14 @@ public final class MatVec {
     }
 
     /*
-     * STREAM_LOOPS: the four-row loops are written as a while over a long byte offset so that C2 does not see
+     * STREAM_LOOPS: the streaming loops are written as a while over a long byte offset so that C2 does not see
      * a counted int loop and unroll it. Unrolled, they stream from DRAM far worse: BF16 8192×4096 with two
      * threads measured 13-16 GB/s as a counted loop and 29 GB/s (the plain-sum bandwidth) as this while loop;
      * one thread 9.8 → 15.2 GB/s, and even from L2 44 → 58 GB/s (-XX:LoopUnrollLimit=1 gives the same gain).
      */
 
-    /** Rows handled together: each x load feeds this many weight rows (more independent memory streams too). */
-    static final int ROWS_PER_PASS = 4;
+    /** Rows per unit the pool hands out (a claim is at least this much work). */
+    static final int ROWS_PER_CLAIM = 4;
 
     /**
      * Single-threaded over rows {@code [from, to)}. For the 16-bit types {@code even}/{@code odd} must hold x as
@@ -103,127 +108,22 @@ public final class MatVec {
         int r = from;
         switch (w.type()) {
             case F32 -> {
-                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
-                    dot4F32(data, r * rb, rb, x, xOff, n, out, outOff + r);
-                }
                 for (; r < to; r++) {
                     out[outOff + r] = dotF32(data, r * rb, x, xOff, n);
                 }
             }
             case BF16 -> {
-                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
-                    dot4BF16(data, r * rb, rb, x, xOff, even, odd, n, out, outOff + r);
-                }
                 for (; r < to; r++) {
                     out[outOff + r] = dotBF16(data, r * rb, x, xOff, even, odd, n);
                 }
             }
             case F16 -> {
                 float rescale = Math.scalb(1f, f16Exp);
-                for (; r + ROWS_PER_PASS <= to; r += ROWS_PER_PASS) {
-                    dot4F16(data, r * rb, rb, x, xOff, even, odd, rescale, n, out, outOff + r);
-                }
                 for (; r < to; r++) {
                     out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, rescale, n);
                 }
             }
         }
-    }
-
-    /** Four consecutive F32 rows from {@code base} (row stride {@code rb} bytes) against x. */
-    static void dot4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int n, float[] out, int o) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        long b0 = base;
-        long b1 = base + rb;
-        long b2 = base + 2 * rb;
-        long b3 = base + 3 * rb;
-        int i = 0;
-        // A while over a long byte offset, not a counted int loop: see STREAM_LOOPS.
-        long off = 0;
-        long end = (long) F.loopBound(n) * 4;
-        while (off < end) {
-            FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-            a0 = FloatVector.fromMemorySegment(F, w, b0 + off, LE).fma(xv, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, b1 + off, LE).fma(xv, a1);
-            a2 = FloatVector.fromMemorySegment(F, w, b2 + off, LE).fma(xv, a2);
-            a3 = FloatVector.fromMemorySegment(F, w, b3 + off, LE).fma(xv, a3);
-            i += F.length();
-            off += F.vectorByteSize();
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            float xi = x[xOff + i];
-            long at = (long) i * 4;
-            s0 += w.get(Convert.F32, b0 + at) * xi;
-            s1 += w.get(Convert.F32, b1 + at) * xi;
-            s2 += w.get(Convert.F32, b2 + at) * xi;
-            s3 += w.get(Convert.F32, b3 + at) * xi;
-        }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
-    }
-
-    /** Four consecutive BF16 rows: pairs read as ints, even element by shift, odd by mask. */
-    static void dot4BF16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd, int n,
-                         float[] out, int o) {
-        FloatVector e0 = FloatVector.zero(F);
-        FloatVector e1 = FloatVector.zero(F);
-        FloatVector e2 = FloatVector.zero(F);
-        FloatVector e3 = FloatVector.zero(F);
-        FloatVector d0 = FloatVector.zero(F);
-        FloatVector d1 = FloatVector.zero(F);
-        FloatVector d2 = FloatVector.zero(F);
-        FloatVector d3 = FloatVector.zero(F);
-        long b0 = base;
-        long b1 = base + rb;
-        long b2 = base + 2 * rb;
-        long b3 = base + 3 * rb;
-        int pairs = n / 2;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) { // not a counted loop: see STREAM_LOOPS
-            FloatVector xe = FloatVector.fromArray(F, even, p);
-            FloatVector xo = FloatVector.fromArray(F, odd, p);
-            IntVector t0 = IntVector.fromMemorySegment(I, w, b0 + off, LE);
-            IntVector t1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
-            IntVector t2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
-            IntVector t3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
-            e0 = t0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e0);
-            d0 = t0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d0);
-            e1 = t1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e1);
-            d1 = t1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d1);
-            e2 = t2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e2);
-            d2 = t2.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d2);
-            e3 = t3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
-            d3 = t3.and(0xFFFF0000).reinterpretAsFloats().fma(xo, d3);
-            p += I.length();
-            off += I.vectorByteSize();
-        }
-        float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD);
-        float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD);
-        float s2 = e2.add(d2).reduceLanes(VectorOperators.ADD);
-        float s3 = e3.add(d3).reduceLanes(VectorOperators.ADD);
-        for (int i = 2 * p; i < n; i++) {
-            float xi = x[xOff + i];
-            long at = (long) i * 2;
-            s0 += Convert.bf16ToFloat(w.get(Convert.I16, b0 + at)) * xi;
-            s1 += Convert.bf16ToFloat(w.get(Convert.I16, b1 + at)) * xi;
-            s2 += Convert.bf16ToFloat(w.get(Convert.I16, b2 + at)) * xi;
-            s3 += Convert.bf16ToFloat(w.get(Convert.I16, b3 + at)) * xi;
-        }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
     }
 
     /**
@@ -296,15 +196,19 @@ public final class MatVec {
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(F, i -> 2 * i);
     private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(F, i -> 2 * i + 1);
 
+    /** One F32 row against x: two accumulators, so two FMA chains run at once. */
     static float dotF32(MemorySegment w, long base, float[] x, int xOff, int n) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int step = F.length();
         int i = 0;
-        for (int bound = n - 2 * step; i <= bound; i += 2 * step) {
-            acc0 = FloatVector.fromMemorySegment(F, w, base + (long) i * 4, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, w, base + (long) (i + step) * 4, LE)
-                    .fma(FloatVector.fromArray(F, x, xOff + i + step), acc1);
+        long off = 0;
+        long end = (long) (n / (2 * step)) * 2 * F.vectorByteSize();
+        while (off < end) { // not a counted loop: see STREAM_LOOPS
+            acc0 = FloatVector.fromMemorySegment(F, w, base + off, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc1 = FloatVector.fromMemorySegment(F, w, base + off + F.vectorByteSize(), LE).fma(FloatVector.fromArray(F, x, xOff + i + step), acc1);
+            i += 2 * step;
+            off += 2L * F.vectorByteSize();
         }
         for (; i <= n - step; i += step) {
             acc0 = FloatVector.fromMemorySegment(F, w, base + (long) i * 4, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
@@ -316,18 +220,20 @@ public final class MatVec {
         return sum;
     }
 
+    /** One BF16 row against x split by {@link #split}: even and odd elements in two accumulators. */
     static float dotBF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, int n) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         int pairs = n / 2;
-        int step = I.length();
         int p = 0;
-        for (int bound = I.loopBound(pairs); p < bound; p += step) {
-            IntVector two = IntVector.fromMemorySegment(I, w, base + (long) p * 4, LE);
-            FloatVector we = two.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wo = two.and(0xFFFF0000).reinterpretAsFloats();
-            accEven = we.fma(FloatVector.fromArray(F, even, p), accEven);
-            accOdd = wo.fma(FloatVector.fromArray(F, odd, p), accOdd);
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) { // not a counted loop: see STREAM_LOOPS
+            IntVector two = IntVector.fromMemorySegment(I, w, base + off, LE);
+            accEven = two.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, even, p), accEven);
+            accOdd = two.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, odd, p), accOdd);
+            p += I.length();
+            off += I.vectorByteSize();
         }
         float sum = accEven.add(accOdd).reduceLanes(VectorOperators.ADD);
         for (int i = 2 * p; i < n; i++) {
@@ -346,74 +252,25 @@ public final class MatVec {
      * for them).
      *
      * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
-     * own C2 may decline to inline it into the four-row loop, and then it boxes every vector (JMH -prof gc:
+     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc:
      * 50 MB allocated per 8192×4096 pass, 4× slower).
      */
     static final int F16_FIELDS = 0x8FFFE000;
 
-    /** Four consecutive F16 rows against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
-    static void dot4F16(MemorySegment w, long base, long rb, float[] x, int xOff, float[] even, float[] odd,
-                        float rescale, int n, float[] out, int o) {
-        FloatVector e0 = FloatVector.zero(F);
-        FloatVector e1 = FloatVector.zero(F);
-        FloatVector e2 = FloatVector.zero(F);
-        FloatVector e3 = FloatVector.zero(F);
-        FloatVector d0 = FloatVector.zero(F);
-        FloatVector d1 = FloatVector.zero(F);
-        FloatVector d2 = FloatVector.zero(F);
-        FloatVector d3 = FloatVector.zero(F);
-        long b1 = base + rb;
-        long b2 = base + 2 * rb;
-        long b3 = base + 3 * rb;
-        int pairs = n / 2;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) { // not a counted loop: see STREAM_LOOPS
-            FloatVector xe = FloatVector.fromArray(F, even, p);
-            FloatVector xo = FloatVector.fromArray(F, odd, p);
-            IntVector t0 = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector t1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
-            IntVector t2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
-            IntVector t3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
-            e0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e0);
-            d0 = t0.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d0);
-            e1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e1);
-            d1 = t1.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d1);
-            e2 = t2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e2);
-            d2 = t2.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d2);
-            e3 = t3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e3);
-            d3 = t3.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, d3);
-            p += I.length();
-            off += I.vectorByteSize();
-        }
-        float s0 = e0.add(d0).reduceLanes(VectorOperators.ADD) * rescale;
-        float s1 = e1.add(d1).reduceLanes(VectorOperators.ADD) * rescale;
-        float s2 = e2.add(d2).reduceLanes(VectorOperators.ADD) * rescale;
-        float s3 = e3.add(d3).reduceLanes(VectorOperators.ADD) * rescale;
-        for (int i = 2 * p; i < n; i++) {
-            float xi = x[xOff + i];
-            long at = (long) i * 2;
-            s0 += Float.float16ToFloat(w.get(Convert.I16, base + at)) * xi;
-            s1 += Float.float16ToFloat(w.get(Convert.I16, b1 + at)) * xi;
-            s2 += Float.float16ToFloat(w.get(Convert.I16, b2 + at)) * xi;
-            s3 += Float.float16ToFloat(w.get(Convert.I16, b3 + at)) * xi;
-        }
-        out[o] = s0;
-        out[o + 1] = s1;
-        out[o + 2] = s2;
-        out[o + 3] = s3;
-    }
-
+    /** One F16 row against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
     static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, float rescale, int n) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         int pairs = n / 2;
         int p = 0;
-        for (int bound = I.loopBound(pairs); p < bound; p += I.length()) {
-            IntVector two = IntVector.fromMemorySegment(I, w, base + (long) p * 4, LE);
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) { // not a counted loop: see STREAM_LOOPS
+            IntVector two = IntVector.fromMemorySegment(I, w, base + off, LE);
             accEven = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromArray(F, even, p), accEven);
             accOdd = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromArray(F, odd, p), accOdd);
+            p += I.length();
+            off += I.vectorByteSize();
         }
         float sum = accEven.add(accOdd).reduceLanes(VectorOperators.ADD) * rescale;
         for (int i = 2 * p; i < n; i++) {
