@@ -301,7 +301,7 @@ class QuantizedKernelsTest {
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("shapes")
     void matMulMatchesTwin(Quantization type, int rows, int cols) {
-        for (int tokens : new int[]{1, 3, 4, 9, 31, 32, 40}) {
+        for (int tokens : new int[]{1, 3, 4, 8, 9, 17, 31, 32, 40}) {
             Random rnd = new Random(rows * 31L + cols + tokens);
             QuantizedMatrix m = quantize(randomRows(rnd, rows, cols), type);
             int xStride = cols + 5;
