@@ -354,6 +354,25 @@ class KernelsTest {
         }
     }
 
+    /** A scan's per-token inputs: Δ and x rows of {@code dIn}, and rows laid out like {@code [dt(3) | B | C]}. */
+    record ScanRows(float[] delta, float[] x, float[] bc, int bcStride) {
+    }
+
+    static ScanRows scanRows(Random rnd, int rows, int dIn, int n) {
+        int bcStride = 3 + 2 * n;
+        float[] delta = new float[rows * dIn];
+        float[] x = new float[rows * dIn];
+        float[] bc = new float[rows * bcStride];
+        for (int i = 0; i < delta.length; i++) {
+            delta[i] = rnd.nextFloat() * 0.5f;
+            x[i] = rnd.nextFloat() * 2 - 1;
+        }
+        for (int i = 0; i < bc.length; i++) {
+            bc[i] = rnd.nextFloat() * 2 - 1;
+        }
+        return new ScanRows(delta, x, bc, bcStride);
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 7, 16, 31, 32, 33})
     void selectiveScanMatchesScalar(int n) {
@@ -374,17 +393,11 @@ class KernelsTest {
             System.arraycopy(a[i], 0, aFlat, i * n, n);
         }
         float[] d = randomVector(rnd, dIn);
-        int bcStride = 3 + 2 * n; // rows laid out like [dt(3) | B | C]
-        float[] delta = new float[tokens * dIn];
-        float[] x = new float[tokens * dIn];
-        float[] bc = new float[tokens * bcStride];
-        for (int i = 0; i < delta.length; i++) {
-            delta[i] = rnd.nextFloat() * 0.5f;
-            x[i] = rnd.nextFloat() * 2 - 1;
-        }
-        for (int i = 0; i < bc.length; i++) {
-            bc[i] = rnd.nextFloat() * 2 - 1;
-        }
+        ScanRows rows = scanRows(rnd, tokens, dIn, n);
+        int bcStride = rows.bcStride();
+        float[] delta = rows.delta();
+        float[] x = rows.x();
+        float[] bc = rows.bc();
         float[] y = new float[tokens * dIn];
         // Split the channels in two calls, as the thread pool does.
         SelectiveScan.scan(stateFlat, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, tokens, 0, 5);
@@ -434,17 +447,11 @@ class KernelsTest {
             }
         }
         float[] d = randomVector(rnd, dIn);
-        int bcStride = 3 + 2 * n;
-        float[] delta = new float[count * dIn];
-        float[] x = new float[count * dIn];
-        float[] bc = new float[count * bcStride];
-        for (int i = 0; i < delta.length; i++) {
-            delta[i] = rnd.nextFloat() * 0.5f;
-            x[i] = rnd.nextFloat() * 2 - 1;
-        }
-        for (int i = 0; i < bc.length; i++) {
-            bc[i] = rnd.nextFloat() * 2 - 1;
-        }
+        ScanRows rows = scanRows(rnd, count, dIn, n);
+        int bcStride = rows.bcStride();
+        float[] delta = rows.delta();
+        float[] x = rows.x();
+        float[] bc = rows.bc();
         float[] y = new float[count * dIn];
         SelectiveScan.step(stateFlat, count, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, 0, 6);
         SelectiveScan.step(stateFlat, count, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, 6, dIn);
