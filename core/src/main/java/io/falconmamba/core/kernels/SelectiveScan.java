@@ -101,6 +101,23 @@ public final class SelectiveScan {
             }
             return;
         }
+        if (n == F.length()) {
+            // One vector per channel (N = 16 on AVX-512, every released model): no loop over chunks of N.
+            for (int i = from; i < to; i++) {
+                int row = i * n;
+                for (int t = 0; t < count; t++) {
+                    float[] state = states[t];
+                    float dt = delta[dOff + t * dStride + i];
+                    float xi = x[xOff + t * xStride + i];
+                    int b = bcOff + t * bcStride;
+                    FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
+                            .fma(FloatVector.fromArray(F, state, row), FloatVector.fromArray(F, bc, b).mul(dt * xi));
+                    s.intoArray(state, row);
+                    y[yOff + t * yStride + i] = FloatVector.fromArray(F, bc, b + n).mul(s).reduceLanes(VectorOperators.ADD) + d[i] * xi;
+                }
+            }
+            return;
+        }
         for (int i = from; i < to; i++) {
             for (int t = 0; t < count; t++) {
                 float[] state = states[t];
