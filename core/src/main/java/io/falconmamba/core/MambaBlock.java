@@ -131,19 +131,21 @@ final class MambaBlock {
         Activations.add(ws.h, 0, ws.out, 0, rows * dm);
     }
 
-    /** Scans channels {@code [from, to)}: the parallel split of step 7-8, reused per workspace. */
-    void scanChannels(Workspace ws, SequenceState[] states, int layer, int rows, int from, int to) {
+    /**
+     * Scans channels {@code [from, to)}: the parallel split of step 7-8, reused per workspace. With
+     * {@code oneTokenPerState} (decode, batch decode) {@code ws.layerStates} holds each row's state for this layer.
+     */
+    void scanChannels(Workspace ws, SequenceState[] states, int layer, int rows, boolean oneTokenPerState, int from, int to) {
         int dIn = c.intermediateSize();
         int n = c.stateSize();
         int proj = c.timeStepRank() + 2 * n;
         int bc = c.timeStepRank();
-        if (states.length == 1 && rows > 1) {
-            SelectiveScan.scan(states[0].ssm[layer], a, n, ws.delta, 0, dIn, ws.x, 0, dIn, ws.dtBC, bc, proj, d,
-                    ws.y, 0, dIn, rows, from, to);
-        } else {
-            // Decode or batch decode: one token per state.
+        if (oneTokenPerState) {
             SelectiveScan.step(ws.layerStates, rows, a, n, ws.delta, 0, dIn, ws.x, 0, dIn,
                     ws.dtBC, bc, proj, d, ws.y, 0, dIn, from, to);
+        } else {
+            SelectiveScan.scan(states[0].ssm[layer], a, n, ws.delta, 0, dIn, ws.x, 0, dIn, ws.dtBC, bc, proj, d,
+                    ws.y, 0, dIn, rows, from, to);
         }
     }
 

@@ -65,6 +65,8 @@ final class Workspace {
         private SequenceState[] states;
         private int layer;
         private int rows;
+        /** Decode or batch decode: row t is one token of states[t] (or of the single state), scanned by step. */
+        private boolean oneTokenPerState;
 
         ScanJob(Workspace ws) {
             this.ws = ws;
@@ -75,7 +77,8 @@ final class Workspace {
             this.states = states;
             this.layer = layer;
             this.rows = rows;
-            if (states.length > 1 || rows == 1) {
+            oneTokenPerState = states.length > 1 || rows == 1;
+            if (oneTokenPerState) {
                 for (int t = 0; t < rows; t++) {
                     ws.layerStates[t] = states[states.length == 1 ? 0 : t].ssm[layer];
                 }
@@ -84,7 +87,7 @@ final class Workspace {
 
         @Override
         public void run(int from, int to) {
-            block.scanChannels(ws, states, layer, rows, from, to);
+            block.scanChannels(ws, states, layer, rows, oneTokenPerState, from, to);
         }
     }
 }

@@ -60,9 +60,8 @@ public final class PackedMatMul {
         }
 
         /**
-         * Copies x, F16-scaled, into {@code xs}: tokens in whole groups of eight interleaved by column (column
-         * {@code c} of group {@code g} is the eight floats at {@code g·8·stride + c·8}), so the sixteen broadcasts of
-         * one step of the eight-token kernels come from one cache line; the remaining tokens row by row after them.
+         * Copies x, F16-scaled, into {@code xs}: tokens in whole groups of eight in the {@link TokenGroups} layout
+         * (rows of {@code stride}), the remaining tokens row by row after them.
          */
         void prepare(float[] x, int xOff, int xStride) {
             int cols = w.cols();
@@ -89,10 +88,7 @@ public final class PackedMatMul {
                     rescale[t] = Math.scalb(1f, e);
                 }
                 if (t < grouped) {
-                    int base = (t / 8) * 8 * stride + t % 8;
-                    for (int c = 0; c < stride; c++) {
-                        xs[base + c * 8] = row[c];
-                    }
+                    TokenGroups.put(row, 0, stride, xs, t);
                 } else {
                     System.arraycopy(row, 0, xs, t * stride, stride);
                 }

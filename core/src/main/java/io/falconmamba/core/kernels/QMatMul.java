@@ -54,11 +54,7 @@ public final class QMatMul {
             tiles(this, from * unit, Math.min(w.tiles(), to * unit));
         }
 
-        /**
-         * Tokens {@code 0 .. 8·(tokens/8)} copied so that column {@code c} of group {@code g} is the eight floats
-         * at {@code g·8·cols + 8c}: one step's eight broadcasts then read one cache line, not eight lines a row
-         * apart (which share an L1 set when rows are a multiple of 4 KiB).
-         */
+        /** Tokens {@code 0 .. 8·(tokens/8)} copied into the {@link TokenGroups} layout. */
         void interleave() {
             int cols = w.cols();
             int grouped = tokens / 8 * 8;
@@ -66,11 +62,7 @@ public final class QMatMul {
                 xs = new float[grouped * cols];
             }
             for (int t = 0; t < grouped; t++) {
-                int src = xOff + t * xStride;
-                int dst = (t / 8) * 8 * cols + t % 8;
-                for (int c = 0; c < cols; c++) {
-                    xs[dst + 8 * c] = x[src + c];
-                }
+                TokenGroups.put(x, xOff + t * xStride, cols, xs, t);
             }
         }
     }
