@@ -9,11 +9,11 @@ import java.lang.foreign.MemorySegment;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.QMatVec.L;
 import static io.falconmamba.core.kernels.QMatVec.VECTOR;
-import static io.falconmamba.core.kernels.QMatVec.hi;
 import static io.falconmamba.core.kernels.QMatVec.lo;
 import static io.falconmamba.core.kernels.QMatVec.nibbles;
 import static io.falconmamba.core.kernels.QMatVec.q8;
 import static io.falconmamba.core.kernels.QMatVec.scales;
+import static io.falconmamba.core.kernels.QMatVec.signed;
 
 /**
  * Quantized matrix × matrix, the prefill and batch path over {@link QuantizedMatrix}:
@@ -235,15 +235,20 @@ public final class QMatMul {
             long at = b * blockBytes;
             FloatVector da = scales(w, base + at);
             FloatVector db = scales(w, second + at);
+            FloatVector da16 = da.mul(1f / 16);
+            FloatVector db16 = db.mul(1f / 16);
             int c = x0 + b * 32 * 8;
             for (int p = 0; p < 16; p++, c += 8) {
                 ByteVector qa = nibbles(w, base + at, p);
                 ByteVector qb = nibbles(w, second + at, p);
-                // Low nibbles are column p, high nibbles column p + 16 (sixteen columns, 128 floats, further on).
-                FloatVector la = lo(qa).sub(8f).mul(da);
-                FloatVector ha = hi(qa).sub(8f).mul(da);
-                FloatVector lb = lo(qb).sub(8f).mul(db);
-                FloatVector hb = hi(qb).sub(8f).mul(db);
+                // Low nibbles are column p, high nibbles column p + 16 (sixteen columns, 128 floats, further on);
+                // the high column's centred quant is (signed byte - low nibble) / 16, see QMatVec.signed.
+                FloatVector qla = lo(qa);
+                FloatVector qlb = lo(qb);
+                FloatVector la = qla.sub(8f).mul(da);
+                FloatVector ha = signed(qa).sub(qla).mul(da16);
+                FloatVector lb = qlb.sub(8f).mul(db);
+                FloatVector hb = signed(qb).sub(qlb).mul(db16);
                 FloatVector v0 = FloatVector.broadcast(F, xs[c]);
                 FloatVector u0 = FloatVector.broadcast(F, xs[c + 128]);
                 a0 = ha.fma(u0, la.fma(v0, a0));
@@ -327,11 +332,13 @@ public final class QMatMul {
         for (int b = 0; b < blocks; b++) {
             long at = base + b * blockBytes;
             FloatVector d = scales(w, at);
+            FloatVector d16 = d.mul(1f / 16);
             int c = b * 32;
             for (int p = 0; p < 16; p++, c++) {
                 ByteVector q = nibbles(w, at, p);
-                FloatVector wl = lo(q).sub(8f).mul(d);
-                FloatVector wh = hi(q).sub(8f).mul(d);
+                FloatVector ql = lo(q);
+                FloatVector wl = ql.sub(8f).mul(d);
+                FloatVector wh = signed(q).sub(ql).mul(d16);
                 a0 = wh.fma(FloatVector.broadcast(F, x[x0 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x0 + c]), a0));
                 a1 = wh.fma(FloatVector.broadcast(F, x[x1 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x1 + c]), a1));
                 a2 = wh.fma(FloatVector.broadcast(F, x[x2 + c + 16]), wl.fma(FloatVector.broadcast(F, x[x2 + c]), a2));

@@ -19,8 +19,8 @@ import static io.falconmamba.core.kernels.Convert.LE;
  * Quantized matrix × vector, the decode path over {@link QuantizedMatrix}: {@code out[r] = Σ_c Ŵ[r, c] · x[c]}.
  *
  * <p>Works a tile (one float vector of rows) at a time. Per block of 32 columns, each column's quants for the
- * tile's rows are one small load widened straight to a float vector (bytes → float for Q8_0; a nibble mask or
- * shift and bytes → float for Q4_0, whose {@code - 8} is taken off once per block) and multiplied by a
+ * tile's rows are one small load widened straight to a float vector (bytes → float for Q8_0; for Q4_0 a nibble
+ * mask and bytes → float, see {@link #q4Tiles4}) and multiplied by a
  * broadcast of x into the block's sum; the block's sum is scaled by the vector of the tile's half scales into the tile's outputs. No horizontal sums,
  * one contiguous stream per tile, four tiles per pass sharing every broadcast. Tiles are split across the pool.
  */
@@ -138,7 +138,10 @@ public final class QMatVec {
         return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
     }
 
-    /** Byte-pair group {@code p} of a Q4_0 tile block: columns {@code p} (low nibbles) and {@code p + 16} (high). */
+    /**
+     * Byte-pair group {@code p} of a Q4_0 tile block: columns {@code p} (low nibbles) and {@code p + 16} (high,
+     * stored XOR 8, see {@link QuantizedMatrix}).
+     */
     static ByteVector nibbles(MemorySegment w, long at, int p) {
         return ByteVector.fromMemorySegment(B, w, at + 2L * L + (long) p * L, LE);
     }
@@ -148,9 +151,12 @@ public final class QMatVec {
         return (FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** The high nibbles, 0..15. */
-    static FloatVector hi(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0);
+    /**
+     * The stored bytes as signed numbers, {@code 16·(hi - 8) + lo}: less {@link #lo} and over 16, the high column's
+     * centred quant {@code hi - 8}.
+     */
+    static FloatVector signed(ByteVector q) {
+        return (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** Four consecutive Q8_0 tiles from {@code base}: four block sums and four outputs, each broadcast shared. */
@@ -201,8 +207,10 @@ public final class QMatVec {
     }
 
     /**
-     * Four consecutive Q4_0 tiles from {@code base}. The quants are summed as 0..15 against x and the block's
-     * {@code 8·Σx} taken off once per block: {@code Σ(q-8)·x = Σq·x - 8·Σx}, two subtractions per column saved.
+     * Four consecutive Q4_0 tiles from {@code base}. With {@code lo} and {@code sb} the low nibble and the signed
+     * stored byte ({@link #signed}), a column pair's share of the block's sum is
+     * {@code (lo-8)·x[p] + (sb-lo)/16·x[p+16] = lo·(x[p] - x[p+16]/16) + sb·x[p+16]/16 - 8·x[p]}: two FMAs against
+     * broadcasts shared by the four tiles, and {@code 8·Σx[p]} taken off once per block.
      */
     static void q4Tiles4(MemorySegment w, long base, long tileBytes, int blocks, float[] x, int xOff, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
@@ -213,25 +221,31 @@ public final class QMatVec {
         int xb = xOff;
         while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
-            FloatVector xs = FloatVector.zero(F);
+            float xs = 0f;
             for (int p = 0; p < 16; p++) {
-                FloatVector xl = FloatVector.broadcast(F, x[xb + p]);
-                FloatVector xh = FloatVector.broadcast(F, x[xb + 16 + p]);
-                xs = xs.add(xl).add(xh);
+                float xh = x[xb + 16 + p] * (1f / 16);
+                xs += x[xb + p];
+                FloatVector u = FloatVector.broadcast(F, x[xb + p] - xh);
+                FloatVector v = FloatVector.broadcast(F, xh);
                 ByteVector q0 = nibbles(w, base + off, p);
                 ByteVector q1 = nibbles(w, t1 + off, p);
                 ByteVector q2 = nibbles(w, t2 + off, p);
                 ByteVector q3 = nibbles(w, t3 + off, p);
-                s0 = hi(q0).fma(xh, lo(q0).fma(xl, s0));
-                s1 = hi(q1).fma(xh, lo(q1).fma(xl, s1));
-                s2 = hi(q2).fma(xh, lo(q2).fma(xl, s2));
-                s3 = hi(q3).fma(xh, lo(q3).fma(xl, s3));
+                s0 = signed(q0).fma(v, lo(q0).fma(u, s0));
+                s1 = signed(q1).fma(v, lo(q1).fma(u, s1));
+                s2 = signed(q2).fma(v, lo(q2).fma(u, s2));
+                s3 = signed(q3).fma(v, lo(q3).fma(u, s3));
             }
-            FloatVector x8 = xs.mul(8f);
-            a0 = s0.sub(x8).fma(scales(w, base + off), a0);
-            a1 = s1.sub(x8).fma(scales(w, t1 + off), a1);
-            a2 = s2.sub(x8).fma(scales(w, t2 + off), a2);
-            a3 = s3.sub(x8).fma(scales(w, t3 + off), a3);
+            float x8 = 8f * xs;
+            // The scales written out (as scales() does): here a call would not be inlined, and would box.
+            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, base + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, t1 + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, t2 + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, t3 + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            a0 = s0.sub(x8).fma(h0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a0);
+            a1 = s1.sub(x8).fma(h1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a1);
+            a2 = s2.sub(x8).fma(h2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a2);
+            a3 = s3.sub(x8).fma(h3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a3);
             off += blockBytes;
             xb += 32;
         }
@@ -241,7 +255,7 @@ public final class QMatVec {
         a3.intoArray(acc, 3 * L);
     }
 
-    /** One Q4_0 tile, the block's {@code 8·Σx} taken off as in {@link #q4Tiles4}. */
+    /** One Q4_0 tile, the block's sum formed as in {@link #q4Tiles4}. */
     static FloatVector q4Tile(MemorySegment w, long base, int blocks, float[] x, int xOff) {
         FloatVector a = FloatVector.zero(F);
         long blockBytes = 18L * L;
@@ -252,11 +266,10 @@ public final class QMatVec {
             float xs = 0f;
             for (int p = 0; p < 16; p++) {
                 ByteVector q = nibbles(w, at, p);
-                float xl = x[xb + p];
-                float xh = x[xb + 16 + p];
-                xs += xl + xh;
-                s0 = lo(q).fma(FloatVector.broadcast(F, xl), s0);
-                s1 = hi(q).fma(FloatVector.broadcast(F, xh), s1);
+                float xh = x[xb + 16 + p] * (1f / 16);
+                xs += x[xb + p];
+                s0 = lo(q).fma(FloatVector.broadcast(F, x[xb + p] - xh), s0);
+                s1 = signed(q).fma(FloatVector.broadcast(F, xh), s1);
             }
             a = s0.add(s1).sub(8f * xs).fma(scales(w, at), a);
         }

@@ -23,6 +23,10 @@ import static io.falconmamba.core.kernels.Convert.I16;
  * and {@code p + 16} in the two nibbles), and the kernels multiply by broadcasts of x with no horizontal sums,
  * one contiguous stream per tile, as {@link PackedMatrix} does for F16/BF16. Rows past the end of the last tile
  * are zero (scale 0). The tile size follows the vector width, so this layout exists in memory only.
+ *
+ * <p>Q4_0 bytes are stored with the high nibble XOR 8 ({@link #Q4_FLIP}): read as a signed byte, such a byte is
+ * {@code 16·(hi - 8) + lo}, so the kernels get the high column's centred quant from a plain byte → float
+ * widening, {@code (byte - lo) / 16}, without a byte shift (x86 has none; the Vector API emulates it slowly).
  */
 public record QuantizedMatrix(String name, int rows, int cols, Quantization type, MemorySegment data) implements Weight, RowTiles {
 
@@ -30,6 +34,9 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
 
     /** Rows per tile. */
     public static final int TILE = F.length();
+
+    /** XORed into every stored Q4_0 quant byte: flips the high nibble's top bit (see the class comment). */
+    static final byte Q4_FLIP = (byte) 0x80;
 
     public QuantizedMatrix {
         if (type == Quantization.NONE) {
@@ -106,6 +113,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         long bytes = bytesFor(rows, cols, type);
         MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
         QuantizedMatrix m = new QuantizedMatrix(src.name(), rows, cols, type, data);
+        byte flip = type == Quantization.Q4_0 ? Q4_FLIP : 0;
         pool.parallelFor(m.tiles(), (from, to) -> {
             float[] row = new float[cols];
             // One row's llama.cpp blocks, then scattered into the tile's transposed blocks.
@@ -120,7 +128,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
                         long dst0 = m.at(r, b, 2);
                         data.set(I16, m.at(r, b, 0), blocksOfRow.get(I16, src0));
                         for (int p = 2; p < bb; p++) {
-                            data.set(I8, dst0 + (long) (p - 2) * TILE, blocksOfRow.get(I8, src0 + p));
+                            data.set(I8, dst0 + (long) (p - 2) * TILE, (byte) (blocksOfRow.get(I8, src0 + p) ^ flip));
                         }
                     }
                 }
@@ -203,7 +211,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         return switch (type) {
             case Q8_0 -> data.get(I8, at(r, b, 2 + j));
             case Q4_0 -> {
-                int byt = data.get(I8, at(r, b, 2 + j % 16)) & 0xFF;
+                int byt = (data.get(I8, at(r, b, 2 + j % 16)) ^ Q4_FLIP) & 0xFF;
                 yield j < 16 ? byt & 0xF : byt >>> 4;
             }
             case NONE -> throw new IllegalStateException();
@@ -218,6 +226,9 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         byte[] out = new byte[type.blockBytes()];
         for (int p = 0; p < out.length; p++) {
             out[p] = data.get(I8, at(r, b, p));
+            if (p >= 2 && type == Quantization.Q4_0) {
+                out[p] ^= Q4_FLIP;
+            }
         }
         return out;
     }
@@ -251,8 +262,9 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
             } else {
                 for (int p = 0; p < Quantization.BLOCK / 2; p++) {
                     ByteVector q = QMatVec.nibbles(data, at, p);
-                    QMatVec.lo(q).sub(8f).mul(d).intoArray(out, (c0 + p) * stride + lane);
-                    QMatVec.hi(q).sub(8f).mul(d).intoArray(out, (c0 + 16 + p) * stride + lane);
+                    FloatVector lo = QMatVec.lo(q);
+                    lo.sub(8f).mul(d).intoArray(out, (c0 + p) * stride + lane);
+                    QMatVec.signed(q).sub(lo).mul(d.mul(1f / 16)).intoArray(out, (c0 + 16 + p) * stride + lane);
                 }
             }
         }
