@@ -1,5 +1,6 @@
 package io.falconmamba.core;
 
+import io.falconmamba.core.kernels.Convert;
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.ThreadPool;
@@ -115,6 +116,14 @@ public final class FalconMambaModel implements AutoCloseable {
     /** Kernel threads (including the caller). */
     public int threads() {
         return pool.threads();
+    }
+
+    /**
+     * Bits per float vector the kernels run at: the JVM's preferred width on this CPU (512 with AVX-512, 256 with
+     * AVX2). Speed figures depend on it, so benchmarks report it.
+     */
+    public static int vectorBits() {
+        return Convert.vectorBits();
     }
 
     /** Bytes of weight matrices read per decoded token (embedding row excluded). */

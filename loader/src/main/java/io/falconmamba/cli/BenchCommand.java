@@ -44,7 +44,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repetitions", paramLabel = "R", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int repetitions = 3;
 
-    @Option(names = "--json", description = "Print one JSON object with the figures, the model shape, type and threads.")
+    @Option(names = "--json", description = "Print one JSON object with the figures, the model shape, type, threads and vector width.")
     boolean json;
 
     @Override
@@ -104,6 +104,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("quantization", model.quantization().label());
                 o.put("weight_storage", model.weightStorage().name().toLowerCase(Locale.ROOT));
                 o.put("threads", model.threads());
+                o.put("vector_bits", FalconMambaModel.vectorBits());
                 o.put("prefill_mode", mode.toString());
                 o.put("prompt_tokens", promptTokens);
                 o.put("gen_tokens", genTokens);
@@ -114,9 +115,10 @@ final class BenchCommand implements Callable<Integer> {
                 putStats(o.putObject("decode_tokens_per_s"), decodeRates);
                 System.out.println(m.writeValueAsString(o));
             } else {
-                System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s%s, %d threads%n", fm.directory(),
+                System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s%s, %d threads, %d-bit vectors%n", fm.directory(),
                         c.architecture().modelType(), c.hiddenSize(), c.numLayers(), dtype,
-                        model.weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY ? " in memory" : "", model.threads());
+                        model.weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY ? " in memory" : "", model.threads(),
+                        FalconMambaModel.vectorBits());
                 System.out.printf(Locale.ROOT, "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n", promptTokens, mode,
                         median(prefillRates), min(prefillRates), max(prefillRates));
                 System.out.printf(Locale.ROOT, "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f)%n", genTokens, batch,

@@ -145,6 +145,8 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         JsonNode o = JSON.readTree(r.out());
         assertEquals("in_memory", o.get("weight_storage").asText());
+        int bits = o.get("vector_bits").asInt();
+        assertTrue(bits == 128 || bits == 256 || bits == 512, "vector_bits " + bits);
         assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
         Run plain = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
         assertEquals("mapped", JSON.readTree(plain.out()).get("weight_storage").asText());

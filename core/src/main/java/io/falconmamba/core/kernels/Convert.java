@@ -25,6 +25,11 @@ public final class Convert {
     private Convert() {
     }
 
+    /** Bits per float vector of the kernels ({@link #F}). */
+    public static int vectorBits() {
+        return F.vectorBitSize();
+    }
+
     /** bfloat16 bits to float: the bf16 is the high half of a float32. */
     public static float bf16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xFFFF) << 16);
