@@ -26,11 +26,13 @@ public final class MatMul {
 
     /**
      * Below this many tokens (batch decode, short prefill chunks) a transposed tile is not reused enough to pay
-     * for itself: {@link BatchMatVec} streams the rows in place against every token instead. Measured (best of
-     * 40, 2 threads, F16/BF16/F32, 8192×2048, 2048×4096 and 65024×2048): BatchMatVec is 12-40 % faster at 40
-     * and 64 tokens, about even at 80-96, and 12 % slower at 128.
+     * for itself: {@link BatchMatVec} streams the rows in place against every token instead. With AVX-512 (Zen 4,
+     * best of 40, 2 threads, F16/BF16/F32, 8192×2048, 2048×4096 and 65024×2048) BatchMatVec is 12-40 % faster at
+     * 40 and 64 tokens, about even at 80-96, and 12 % slower at 128. With AVX2 (Zen 3) the tiles win from 64:
+     * fm-1.4b F16 chunked:64 prefill 18.0-20.5 → 21.8-23.1 tok/s (alternating jars); at 40 tokens BatchMatVec
+     * is still as fast or faster.
      */
-    static final int SMALL_BATCH = 96;
+    static final int SMALL_BATCH = F.vectorBitSize() >= 512 ? 96 : 64;
 
     private static final class Job implements ThreadPool.RangeTask {
         Weight w;
