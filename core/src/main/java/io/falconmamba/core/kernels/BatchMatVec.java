@@ -107,30 +107,34 @@ public final class BatchMatVec {
         long rb = w.rowBytes();
         int n = w.cols();
         float[] sums = SUMS.get();
-        int r = from;
-        for (; r + ROWS <= to; r += ROWS) {
+        // A group's four rows are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
+        int groups = (to - from) / ROWS;
+        int step = MatVec.STREAMS ? groups : 1;
+        for (int g = 0; g < groups; g++) {
+            int r = from + (MatVec.STREAMS ? g : g * ROWS);
             int t = 0;
             for (; t + TOKENS <= j.tokens; t += TOKENS) {
                 int p = switch (w.type()) {
-                    case F32 -> dot4x4F32(data, r * rb, rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums);
-                    case BF16 -> dot4x4BF16(data, r * rb, rb, j.even, j.odd, t, n / 2, sums);
-                    case F16 -> dot4x4F16(data, r * rb, rb, j.even, j.odd, t, n / 2, sums);
+                    case F32 -> dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums);
+                    case BF16 -> dot4x4BF16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums);
+                    case F16 -> dot4x4F16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums);
                 };
                 for (int k = 0; k < TOKENS; k++) {
                     int xt = j.xOff + (t + k) * j.xStride;
                     float scale = w.type() == WeightType.F16 ? j.rescale[t + k] : 1f;
                     int o = j.outOff + (t + k) * j.outStride + r;
                     for (int i = 0; i < ROWS; i++) {
-                        j.out[o + i] = sums[i * TOKENS + k] * scale + tail(w, r + i, j.x, xt, p, n);
+                        j.out[o + i * step] = sums[i * TOKENS + k] * scale + tail(w, r + i * step, j.x, xt, p, n);
                     }
                 }
             }
             for (; t < j.tokens; t++) {
                 for (int i = 0; i < ROWS; i++) {
-                    j.out[j.outOff + t * j.outStride + r + i] = dot(j, r + i, t);
+                    j.out[j.outOff + t * j.outStride + r + i * step] = dot(j, r + i * step, t);
                 }
             }
         }
+        int r = from + groups * ROWS;
         for (; r < to; r++) {
             for (int t = 0; t < j.tokens; t++) {
                 j.out[j.outOff + t * j.outStride + r] = dot(j, r, t);
