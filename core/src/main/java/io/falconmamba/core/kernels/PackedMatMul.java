@@ -142,12 +142,17 @@ public final class PackedMatMul {
         float[] acc = ACC.get();
         int tile = from;
         if (j.tokens == 1) {
-            for (; tile + 4 <= to; tile += 4) {
-                tiles4(data, tile * tb, tb, steps, shift, evenMask, oddMask, j.xs, 0, acc);
+            // Four tiles per pass: adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
+            int groups = (to - from) / 4;
+            int gap = MatVec.STREAMS ? groups : 1;
+            for (int g = 0; g < groups; g++) {
+                int first = from + (MatVec.STREAMS ? g : 4 * g);
+                tiles4(data, first * tb, gap * tb, steps, shift, evenMask, oddMask, j.xs, 0, acc);
                 for (int k = 0; k < 4; k++) {
-                    store(j, acc, k, tile + k, 0);
+                    store(j, acc, k, first + k * gap, 0);
                 }
             }
+            tile = from + 4 * groups;
         }
         if (j.tokens >= 8) {
             for (; tile + 2 <= to; tile += 2) {
@@ -353,10 +358,10 @@ public final class PackedMatMul {
     }
 
     /** Four tiles against one token (decode): four independent streams and accumulators. */
-    private static void tiles4(MemorySegment w, long base, long tileBytes, int steps, int shift, int evenMask, int oddMask,
+    private static void tiles4(MemorySegment w, long base, long gap, int steps, int shift, int evenMask, int oddMask,
                                float[] xs, int x0, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long b1 = base + tileBytes, b2 = b1 + tileBytes, b3 = b2 + tileBytes;
+        long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
         int c = x0;
