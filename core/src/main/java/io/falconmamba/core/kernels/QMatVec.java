@@ -96,18 +96,21 @@ public final class QMatVec {
         int blocks = w.blocks();
         float[] acc = ACC.get();
         boolean q8 = w.type() == Quantization.Q8_0;
-        int tile = from;
-        for (; tile + TILES_PER_PASS <= to; tile += TILES_PER_PASS) {
+        // A pass's four tiles are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
+        int groups = (to - from) / TILES_PER_PASS;
+        int gap = MatVec.STREAMS ? groups : 1;
+        for (int g = 0; g < groups; g++) {
+            int first = from + (MatVec.STREAMS ? g : TILES_PER_PASS * g);
             if (q8) {
-                q8Tiles4(data, tile * tb, tb, blocks, x, xOff, acc);
+                q8Tiles4(data, first * tb, gap * tb, blocks, x, xOff, acc);
             } else {
-                q4Tiles4(data, tile * tb, tb, blocks, x, xOff, acc);
+                q4Tiles4(data, first * tb, gap * tb, blocks, x, xOff, acc);
             }
             for (int k = 0; k < TILES_PER_PASS; k++) {
-                store(FloatVector.fromArray(F, acc, k * L), w.rows(), tile + k, out, outOff);
+                store(FloatVector.fromArray(F, acc, k * L), w.rows(), first + k * gap, out, outOff);
             }
         }
-        for (; tile < to; tile++) {
+        for (int tile = from + TILES_PER_PASS * groups; tile < to; tile++) {
             FloatVector v = q8 ? q8Tile(data, tile * tb, blocks, x, xOff) : q4Tile(data, tile * tb, blocks, x, xOff);
             store(v, w.rows(), tile, out, outOff);
         }
@@ -159,10 +162,10 @@ public final class QMatVec {
         return (FloatVector) q.convertShape(VectorOperators.B2F, F, 0);
     }
 
-    /** Four consecutive Q8_0 tiles from {@code base}: four block sums and four outputs, each broadcast shared. */
-    static void q8Tiles4(MemorySegment w, long base, long tileBytes, int blocks, float[] x, int xOff, float[] acc) {
+    /** Four Q8_0 tiles {@code gap} bytes apart from {@code base}: four block sums and four outputs, each broadcast shared. */
+    static void q8Tiles4(MemorySegment w, long base, long gap, int blocks, float[] x, int xOff, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long t1 = base + tileBytes, t2 = t1 + tileBytes, t3 = t2 + tileBytes;
+        long t1 = base + gap, t2 = t1 + gap, t3 = t2 + gap;
         long blockBytes = 34L * L;
         long off = 0;
         long end = blocks * blockBytes;
@@ -212,9 +215,9 @@ public final class QMatVec {
      * {@code (lo-8)·x[p] + (sb-lo)/16·x[p+16] = lo·(x[p] - x[p+16]/16) + sb·x[p+16]/16 - 8·x[p]}: two FMAs against
      * broadcasts shared by the four tiles, and {@code 8·Σx[p]} taken off once per block.
      */
-    static void q4Tiles4(MemorySegment w, long base, long tileBytes, int blocks, float[] x, int xOff, float[] acc) {
+    static void q4Tiles4(MemorySegment w, long base, long gap, int blocks, float[] x, int xOff, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long t1 = base + tileBytes, t2 = t1 + tileBytes, t3 = t2 + tileBytes;
+        long t1 = base + gap, t2 = t1 + gap, t3 = t2 + gap;
         long blockBytes = 18L * L;
         long off = 0;
         long end = blocks * blockBytes;
