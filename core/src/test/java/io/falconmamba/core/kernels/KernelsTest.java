@@ -116,6 +116,43 @@ class KernelsTest {
         return out.stream();
     }
 
+    /**
+     * The four-row decode kernels (rows {@code gap} apart, as MatVec.STREAMS runs them on AVX2) called directly,
+     * so they are checked whatever this machine's vector width picks for {@link MatVec#multiply}.
+     */
+    @ParameterizedTest(name = "{0} cols={1}")
+    @MethodSource("typesAndSizes")
+    void fourRowKernelsMatchScalar(WeightType type, int cols) {
+        Random rnd = new Random(cols * 17L + type.ordinal());
+        int rows = 14;
+        int first = 1;
+        int gap = 3; // rows 1, 4, 7, 10
+        Stored w = randomMatrix(rnd, rows, cols, type);
+        float[] x = randomVector(rnd, cols + 5);
+        float[] xs = Arrays.copyOfRange(x, 5, cols + 5);
+        float[] even = new float[cols / 2];
+        float[] odd = new float[cols / 2];
+        int e = MatVec.split(type, x, 5, cols / 2, even, odd);
+        float[] out = new float[rows + 2];
+        long rb = w.matrix().rowBytes();
+        MemorySegment data = w.matrix().data();
+        switch (type) {
+            case F32 -> MatVec.dotF32x4(data, first * rb, gap * rb, x, 5, cols, out, 2 + first, gap);
+            case BF16 -> MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, even, odd, cols, out, 2 + first, gap);
+            case F16 -> MatVec.dotF16x4(data, first * rb, gap * rb, x, 5, even, odd, Math.scalb(1f, e), cols, out, 2 + first, gap);
+        }
+        float[] want = ScalarKernels.matVec(w.values(), xs);
+        for (int k = 0; k < 4; k++) {
+            int r = first + k * gap;
+            assertClose(want[r], out[2 + r], absDot(w.values()[r], xs), type + " row " + r);
+        }
+        for (int r = 0; r < rows; r++) {
+            if ((r - first) % gap != 0 || r > first + 3 * gap) {
+                assertEquals(0f, out[2 + r], "row " + r + " is not one of the four and must stay unwritten");
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
     void matVecMatchesScalar(WeightType type, int cols) {

@@ -274,6 +274,9 @@ class QuantizedKernelsTest {
                 }
             }
             out.add(Arguments.of(q, 70, 4096)); // large enough to split across the pool's threads
+            // Enough tiles for four-tile passes (32 tiles at 16 lanes) and claims of several passes, whose tiles
+            // MatVec.STREAMS spreads apart; a partial last tile.
+            out.add(Arguments.of(q, 517, 64));
         }
         return out.stream();
     }
