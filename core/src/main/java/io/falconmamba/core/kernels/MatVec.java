@@ -18,10 +18,13 @@ import static io.falconmamba.core.kernels.Convert.LE;
  * kernels read weights as 32-bit pairs and split them with a shift (even element) and a mask (odd element)
  * against x pre-split into its even and odd halves: no widening shuffles in the inner loop.
  *
- * <p>One row at a time, so each thread reads its share of W as one sequential stream. Four rows per pass
- * (each x load shared by four rows) streamed worse: four streams 4 KiB apart, each restarting the hardware
- * prefetcher at every row. Scratch harness, F16 8192×2048 × 40 matrices read from the mapped checkpoint,
- * 2 threads, five runs: four rows 21.9–27.4 GB/s, one row 29.3–31.8 GB/s.
+ * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
+ * ({@link #STREAMS}). With AVX-512 (Zen 4), one row at a time: each thread reads its share of W as one sequential
+ * stream. Four adjacent rows per pass streamed worse there: four streams 4 KiB apart, each restarting the
+ * hardware prefetcher at every row (F16 8192×2048 × 40 matrices from the mapped checkpoint, 2 threads, five
+ * runs: four rows 21.9–27.4 GB/s, one row 29.3–31.8 GB/s). With AVX2 (Zen 3) one stream per core leaves
+ * bandwidth unused, and four rows a quarter of the thread's range apart, each a sequential stream of its own,
+ * read 25–35 % faster.
  */
 public final class MatVec {
 
