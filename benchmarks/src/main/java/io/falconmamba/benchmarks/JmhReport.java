@@ -58,12 +58,20 @@ public final class JmhReport {
                 rows.add(new Row(b, params, pm.get("score").asDouble(), Double.isNaN(err) ? 0 : err, pm.get("scoreUnit").asText()));
             }
         }
+        // The best two-thread off-heap reading among the inputs (any stream count): the ceiling is what the
+        // memory can deliver, so a low reading in a noisy run does not inflate the percentages.
         double bandwidth = DEFAULT_BANDWIDTH_GBS;
         String bwSource = "DESIGN.md figure";
+        double best = 0;
         for (Row r : rows) {
             if (r.bench().startsWith("BandwidthBench") && "2".equals(r.p("threads")) && "offheap".equals(r.p("source"))) {
-                bandwidth = r.score() * BandwidthBench.SIZE / 1e9;
-                bwSource = "BandwidthBench offheap, 2 threads";
+                double gbs = r.score() * BandwidthBench.SIZE / 1e9;
+                if (gbs > best) {
+                    best = gbs;
+                    bandwidth = gbs;
+                    bwSource = "best BandwidthBench offheap reading with 2 threads"
+                            + (r.p("streams") == null ? "" : ", " + r.p("streams") + " stream(s) per thread");
+                }
             }
         }
         StringBuilder md = new StringBuilder();
