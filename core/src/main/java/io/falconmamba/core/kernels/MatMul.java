@@ -51,7 +51,7 @@ public final class MatMul {
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
-    /** Per thread: [0] the transposed tile, [1] one widened row. */
+    /** Per thread: [0] the transposed tile, [1] the tile's rows widened, row by row. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
 
     /**
@@ -107,15 +107,15 @@ public final class MatMul {
         float[][] scratch = SCRATCH.get();
         if (scratch[0].length < ROW_TILE * n) {
             scratch[0] = new float[ROW_TILE * n];
-            scratch[1] = new float[n];
+            scratch[1] = new float[ROW_TILE * (n + ROW_PAD)];
         }
         float[] tileT = scratch[0];
-        float[] row = scratch[1];
+        float[] rows = scratch[1];
         for (int tile = fromTile; tile < toTile; tile++) {
             int r0 = tile * ROW_TILE;
             int count = Math.min(ROW_TILE, w.rows() - r0);
             switch (w) {
-                case Matrix m -> fillTile(m, r0, count, tileT, row, n);
+                case Matrix m -> fillTile(m, r0, count, tileT, rows, n);
                 case RowTiles p -> fillTile(p, tile, tileT, n);
                 default -> throw new IllegalArgumentException("matrix " + w.name() + ": not a stored or tiled matrix");
             }
@@ -126,23 +126,68 @@ public final class MatMul {
             for (; t + 6 <= tokens; t += 6) {
                 kernel6(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
             }
+            // The last tokens in fours and twos: one at a time the weight loads outnumber the FMAs (a 64-token
+            // chunk is ten groups of six and four left over, which kernel1 ran at a quarter of kernel6's rate).
+            if (t + 4 <= tokens) {
+                kernel4(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
+                t += 4;
+            }
+            if (t + 2 <= tokens) {
+                kernel2(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
+                t += 2;
+            }
             for (; t < tokens; t++) {
                 kernel1(tileT, n, x, xOff + t * xStride, out, o + t * outStride, lo, hi);
             }
         }
     }
 
-    /** Rows {@code r0 .. r0+count} of a row-major matrix widened and transposed into the tile; the rest zero. */
-    private static void fillTile(Matrix w, int r0, int count, float[] tileT, float[] row, int n) {
-        for (int k = 0; k < ROW_TILE; k++) {
-            if (k < count) {
-                w.rowToFloats(r0 + k, row, 0);
-                for (int c = 0; c < n; c++) {
-                    tileT[c * ROW_TILE + k] = row[c];
+    /** Columns per transposing step of {@link #fillTile(Matrix, int, int, float[], float[], int)}. */
+    static final int FILL_COLS = 64;
+    /** Per thread: the gather's lane offsets (L of them) and, after them, the row stride they are for. */
+    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[L + 1]);
+    /** Floats between widened rows beyond their width: one cache line. */
+    private static final int ROW_PAD = 16;
+
+    /**
+     * Rows {@code r0 .. r0+count} of a row-major matrix widened and transposed into the tile; the rest zero.
+     * Each row is widened whole (one sequential read of W), then the rows are transposed {@link #FILL_COLS}
+     * columns at a time, so the part of the tile being written stays in L1. Writing each row straight into the
+     * tile touched every cache line of the tile (128-256 KiB, in L2) once per row: at 64-token chunks that fill
+     * took as long as the products (JFR, fm-1.4b F16 mapped).
+     */
+    private static void fillTile(Matrix w, int r0, int count, float[] tileT, float[] rows, int n) {
+        // Rows a cache line more than n apart: n floats apart (8 or 16 KiB) the sixteen rows' lines at one
+        // column fall in one L1 set, and the transpose below thrashed it (slower than no blocking at all).
+        int stride = n + ROW_PAD;
+        for (int k = 0; k < count; k++) {
+            w.rowToFloats(r0 + k, rows, k * stride);
+        }
+        if (count == ROW_TILE) {
+            // Column c of the tile's two vectors of rows: two gathers of L rows each.
+            int[] lanes = GATHER.get();
+            if (lanes[L] != stride) {
+                for (int i = 0; i < L; i++) {
+                    lanes[i] = i * stride;
                 }
-            } else {
-                for (int c = 0; c < n; c++) {
-                    tileT[c * ROW_TILE + k] = 0f;
+                lanes[L] = stride;
+            }
+            int hiRows = L * stride;
+            for (int c = 0; c < n; c++) {
+                FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tileT, c * ROW_TILE);
+                FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tileT, c * ROW_TILE + L);
+            }
+            return;
+        }
+        for (int c0 = 0; c0 < n; c0 += FILL_COLS) {
+            int end = Math.min(n, c0 + FILL_COLS);
+            for (int c = c0; c < end; c++) {
+                int o = c * ROW_TILE;
+                for (int k = 0; k < count; k++) {
+                    tileT[o + k] = rows[k * stride + c];
+                }
+                for (int k = count; k < ROW_TILE; k++) {
+                    tileT[o + k] = 0f;
                 }
             }
         }
@@ -196,6 +241,54 @@ public final class MatMul {
         store(a3, b3, out, o + 3 * outStride, lo, hi);
         store(a4, b4, out, o + 4 * outStride, lo, hi);
         store(a5, b5, out, o + 5 * outStride, lo, hi);
+    }
+
+    /** Four tokens: eight accumulators, as {@link #kernel6}. */
+    private static void kernel4(float[] tileT, int n, float[] x, int xOff, int xStride,
+                                float[] out, int o, int outStride, VectorMask<Float> lo, VectorMask<Float> hi) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+        for (int c = 0; c < n; c++) {
+            FloatVector wa = FloatVector.fromArray(F, tileT, c * ROW_TILE);
+            FloatVector wb = FloatVector.fromArray(F, tileT, c * ROW_TILE + L);
+            FloatVector v = FloatVector.broadcast(F, x[x0 + c]);
+            a0 = wa.fma(v, a0);
+            b0 = wb.fma(v, b0);
+            v = FloatVector.broadcast(F, x[x1 + c]);
+            a1 = wa.fma(v, a1);
+            b1 = wb.fma(v, b1);
+            v = FloatVector.broadcast(F, x[x2 + c]);
+            a2 = wa.fma(v, a2);
+            b2 = wb.fma(v, b2);
+            v = FloatVector.broadcast(F, x[x3 + c]);
+            a3 = wa.fma(v, a3);
+            b3 = wb.fma(v, b3);
+        }
+        store(a0, b0, out, o, lo, hi);
+        store(a1, b1, out, o + outStride, lo, hi);
+        store(a2, b2, out, o + 2 * outStride, lo, hi);
+        store(a3, b3, out, o + 3 * outStride, lo, hi);
+    }
+
+    /** Two tokens: four accumulators. */
+    private static void kernel2(float[] tileT, int n, float[] x, int xOff, int xStride,
+                                float[] out, int o, int outStride, VectorMask<Float> lo, VectorMask<Float> hi) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        int x0 = xOff, x1 = x0 + xStride;
+        for (int c = 0; c < n; c++) {
+            FloatVector wa = FloatVector.fromArray(F, tileT, c * ROW_TILE);
+            FloatVector wb = FloatVector.fromArray(F, tileT, c * ROW_TILE + L);
+            FloatVector v = FloatVector.broadcast(F, x[x0 + c]);
+            a0 = wa.fma(v, a0);
+            b0 = wb.fma(v, b0);
+            v = FloatVector.broadcast(F, x[x1 + c]);
+            a1 = wa.fma(v, a1);
+            b1 = wb.fma(v, b1);
+        }
+        store(a0, b0, out, o, lo, hi);
+        store(a1, b1, out, o + outStride, lo, hi);
     }
 
     /** One token: the tile's two vectors of outputs. */

@@ -242,21 +242,24 @@ class KernelsTest {
     @MethodSource("typesAndSizes")
     void matMulMatchesScalar(WeightType type, int cols) {
         Random rnd = new Random(cols * 17L + type.ordinal());
-        int rows = 11; // not a multiple of the row tile, nor of BatchMatVec's four rows
-        // 1-40: BatchMatVec (four-token passes and the tokens left over); 100: transposed tiles
-        for (int tokens : new int[] {1, 3, 4, 8, 9, 40, 100}) {
-            Stored w = randomMatrix(rnd, rows, cols, type);
-            int xStride = cols + 5;
-            float[] x = randomVector(rnd, tokens * xStride);
-            int outStride = rows + 1;
-            float[] out = new float[tokens * outStride];
-            MatMul.multiply(w.matrix(), x, 0, xStride, tokens, out, 0, outStride, POOL);
-            for (int t = 0; t < tokens; t++) {
-                float[] xt = new float[cols];
-                System.arraycopy(x, t * xStride, xt, 0, cols);
-                float[] want = ScalarKernels.matVec(w.values(), xt);
-                for (int r = 0; r < rows; r++) {
-                    assertClose(want[r], out[t * outStride + r], absDot(w.values()[r], xt), type + " token " + t + " row " + r);
+        // 11 and 37: not multiples of the row tile, nor of BatchMatVec's four rows; 37 spans whole tiles too
+        for (int rows : new int[] {11, 37}) {
+            // 1-40: BatchMatVec (four-token passes and the tokens left over); from 98: transposed tiles, groups of
+            // six then a four (100), a two (98) or a one (103)
+            for (int tokens : new int[] {1, 3, 4, 8, 9, 40, 98, 100, 103}) {
+                Stored w = randomMatrix(rnd, rows, cols, type);
+                int xStride = cols + 5;
+                float[] x = randomVector(rnd, tokens * xStride);
+                int outStride = rows + 1;
+                float[] out = new float[tokens * outStride];
+                MatMul.multiply(w.matrix(), x, 0, xStride, tokens, out, 0, outStride, POOL);
+                for (int t = 0; t < tokens; t++) {
+                    float[] xt = new float[cols];
+                    System.arraycopy(x, t * xStride, xt, 0, cols);
+                    float[] want = ScalarKernels.matVec(w.values(), xt);
+                    for (int r = 0; r < rows; r++) {
+                        assertClose(want[r], out[t * outStride + r], absDot(w.values()[r], xt), type + " token " + t + " row " + r);
+                    }
                 }
             }
         }
