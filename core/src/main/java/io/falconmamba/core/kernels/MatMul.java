@@ -142,54 +142,36 @@ public final class MatMul {
         }
     }
 
-    /** Columns per transposing step of {@link #fillTile(Matrix, int, int, float[], float[], int)}. */
-    static final int FILL_COLS = 64;
-    /** Per thread: the gather's lane offsets (L of them) and, after them, the row stride they are for. */
-    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[L + 1]);
+    /** Per thread: the gather's lane offsets, row {@code i} of the widened rows at lane {@code i}. */
+    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[L]);
     /** Floats between widened rows beyond their width: one cache line. */
     private static final int ROW_PAD = 16;
 
     /**
      * Rows {@code r0 .. r0+count} of a row-major matrix widened and transposed into the tile; the rest zero.
-     * Each row is widened whole (one sequential read of W), then the rows are transposed {@link #FILL_COLS}
-     * columns at a time, so the part of the tile being written stays in L1. Writing each row straight into the
-     * tile touched every cache line of the tile (128-256 KiB, in L2) once per row: at 64-token chunks that fill
-     * took as long as the products (JFR, fm-1.4b F16 mapped).
+     * Each row is widened whole (one sequential read of W), then each column of the tile is two vector gathers.
+     * Storing each row's floats one by one across the tile (128-256 KiB, in L2) took as long as the products at
+     * 64-token chunks (JFR, fm-1.4b F16 mapped); a blocked scalar transpose was no faster.
      */
     private static void fillTile(Matrix w, int r0, int count, float[] tileT, float[] rows, int n) {
-        // Rows a cache line more than n apart: n floats apart (8 or 16 KiB) the sixteen rows' lines at one
-        // column fall in one L1 set, and the transpose below thrashed it (slower than no blocking at all).
+        // Rows a cache line more than n apart: n floats apart (8 or 16 KiB) the sixteen rows' lines at one column
+        // fall in one L1 set (the blocked transpose thrashed it).
         int stride = n + ROW_PAD;
-        for (int k = 0; k < count; k++) {
-            w.rowToFloats(r0 + k, rows, k * stride);
+        for (int k = 0; k < ROW_TILE; k++) {
+            if (k < count) {
+                w.rowToFloats(r0 + k, rows, k * stride);
+            } else {
+                java.util.Arrays.fill(rows, k * stride, k * stride + n, 0f);
+            }
         }
-        if (count == ROW_TILE) {
-            // Column c of the tile's two vectors of rows: two gathers of L rows each.
-            int[] lanes = GATHER.get();
-            if (lanes[L] != stride) {
-                for (int i = 0; i < L; i++) {
-                    lanes[i] = i * stride;
-                }
-                lanes[L] = stride;
-            }
-            int hiRows = L * stride;
-            for (int c = 0; c < n; c++) {
-                FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tileT, c * ROW_TILE);
-                FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tileT, c * ROW_TILE + L);
-            }
-            return;
+        int[] lanes = GATHER.get();
+        for (int i = 0; i < L; i++) {
+            lanes[i] = i * stride;
         }
-        for (int c0 = 0; c0 < n; c0 += FILL_COLS) {
-            int end = Math.min(n, c0 + FILL_COLS);
-            for (int c = c0; c < end; c++) {
-                int o = c * ROW_TILE;
-                for (int k = 0; k < count; k++) {
-                    tileT[o + k] = rows[k * stride + c];
-                }
-                for (int k = count; k < ROW_TILE; k++) {
-                    tileT[o + k] = 0f;
-                }
-            }
+        int hiRows = L * stride;
+        for (int c = 0; c < n; c++) {
+            FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tileT, c * ROW_TILE);
+            FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tileT, c * ROW_TILE + L);
         }
     }
 
