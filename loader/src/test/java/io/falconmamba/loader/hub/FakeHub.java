@@ -203,6 +203,13 @@ final class FakeHub implements AutoCloseable {
             OutputStream os = ex.getResponseBody();
             os.write(data, start, (data.length - start) / 2);
             os.flush();
+            // The drop can reset the connection, and a reset discards what the client has not read
+            // yet: give it time to drain, so the cut lands after (nearly) half of the body.
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             // Closing with fewer bytes than announced makes the server drop the connection.
             throw new IOException("cut on purpose");
         }

@@ -144,8 +144,11 @@ class HubDownloadTest {
         assertSameModel(SHARDED, snapshot);
         List<String> ranged = hub.requests().stream().filter(r -> r.startsWith("GET /cdn/" + SHARD2 + " range=bytes=")).toList();
         assertEquals(1, ranged.size(), hub.requests().toString());
+        // The resume point is what reached the disk before the cut: the server sent half of the body,
+        // and a connection reset may discard the tail the client had not read yet, so it is at most half.
         long half = Files.size(SHARDED.resolve(SHARD2)) / 2;
-        assertTrue(ranged.get(0).endsWith("bytes=" + half + "-"), ranged.toString());
+        long from = Long.parseLong(ranged.get(0).replaceAll(".*bytes=(\\d+)-$", "$1"));
+        assertTrue(from > 0 && from <= half, ranged + " should resume within the first half (" + half + " bytes)");
     }
 
     @Test
