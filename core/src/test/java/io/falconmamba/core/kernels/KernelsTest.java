@@ -265,6 +265,39 @@ class KernelsTest {
         }
     }
 
+    /**
+     * The transposed tiles widen every stored value exactly: against one-hot tokens (token t is column t) each
+     * output is one weight. F16 from the smallest subnormal to 2^15; an odd width leaves a last column on its own.
+     */
+    @ParameterizedTest(name = "{0} n={1}")
+    @MethodSource("tileWidths")
+    void matMulTilesWidenEveryValueExactly(WeightType type, int cols) {
+        Random rnd = new Random(cols * 31L + type.ordinal());
+        int rows = 37;
+        Stored w = type == WeightType.F16 ? wideRangeF16(rnd, rows, cols) : randomMatrix(rnd, rows, cols, type);
+        int tokens = cols; // past SMALL_BATCH on every vector width: the tile path
+        float[] x = new float[tokens * cols];
+        for (int t = 0; t < tokens; t++) {
+            x[t * cols + t] = 1f;
+        }
+        float[] out = new float[tokens * rows];
+        MatMul.multiply(w.matrix(), x, 0, cols, tokens, out, 0, rows, POOL);
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                assertEquals(w.values()[r][t], out[t * rows + r], 0f, type + " row " + r + " column " + t);
+            }
+        }
+    }
+
+    static Stream<Arguments> tileWidths() {
+        List<Arguments> out = new ArrayList<>();
+        for (WeightType t : WeightType.values()) {
+            out.add(Arguments.of(t, 130));
+            out.add(Arguments.of(t, 131));
+        }
+        return out.stream();
+    }
+
     @ParameterizedTest(name = "{0} n={1}")
     @MethodSource("typesAndSizes")
     void rowToFloatsDecodesEveryType(WeightType type, int cols) {
