@@ -136,9 +136,9 @@ public final class PackedMatMul {
         MemorySegment data = w.data();
         long tb = w.tileBytes();
         int steps = w.steps();
-        int shift = w.shift();
-        int evenMask = w.evenMask();
-        int oddMask = w.oddMask();
+        int shift = PackedMatrix.shift(w.type());
+        int evenMask = PackedMatrix.evenMask(w.type());
+        int oddMask = PackedMatrix.oddMask(w.type());
         float[] acc = ACC.get();
         int tile = from;
         if (j.tokens == 1) {

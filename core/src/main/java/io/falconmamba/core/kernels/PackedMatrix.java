@@ -1,6 +1,7 @@
 package io.falconmamba.core.kernels;
 
 import io.falconmamba.core.WeightType;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -105,21 +106,29 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
      */
     @Override
     public void tileToFloats(int tile, float[] out, int lane, int stride) {
-        int shift = shift();
-        int evenMask = evenMask();
-        int oddMask = oddMask();
-        float rebias = type == WeightType.F16 ? 0x1p112f : 1f;
+        int shift = shift(type);
+        int evenMask = evenMask(type);
+        int oddMask = oddMask(type);
+        float rebias = rebias(type);
         long base = tile * tileBytes();
         int steps = steps();
         for (int p = 0; p < steps; p++) {
             IntVector v = IntVector.fromMemorySegment(I, data, base + (long) p * F.vectorByteSize(), Convert.LE);
-            v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats()
-                    .mul(rebias).intoArray(out, 2 * p * stride + lane);
+            even(v, shift, evenMask, rebias).intoArray(out, 2 * p * stride + lane);
             if (2 * p + 1 < cols) {
-                v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats()
-                        .mul(rebias).intoArray(out, (2 * p + 1) * stride + lane);
+                odd(v, shift, oddMask, rebias).intoArray(out, (2 * p + 1) * stride + lane);
             }
         }
+    }
+
+    /** The lower-addressed (even) halves of pairs, widened to their float values. */
+    static FloatVector even(IntVector v, int shift, int evenMask, float rebias) {
+        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats().mul(rebias);
+    }
+
+    /** The higher-addressed (odd) halves of pairs, widened to their float values. */
+    static FloatVector odd(IntVector v, int shift, int oddMask, float rebias) {
+        return v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats().mul(rebias);
     }
 
     /*
@@ -128,16 +137,21 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
      * times 2^-112 (see MatVec.F16_FIELDS); BF16: the half is the top of a float, shift and mask only.
      */
 
-    int shift() {
+    static int shift(WeightType type) {
         return type == WeightType.F16 ? 3 : 0;
     }
 
-    int evenMask() {
+    static int evenMask(WeightType type) {
         return type == WeightType.F16 ? MatVec.F16_FIELDS : -1;
     }
 
-    int oddMask() {
+    static int oddMask(WeightType type) {
         return type == WeightType.F16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+    }
+
+    /** What takes the widened fields to the value: 2^112 for F16 (kept in x by the decode kernels), 1 for BF16. */
+    static float rebias(WeightType type) {
+        return type == WeightType.F16 ? 0x1p112f : 1f;
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
