@@ -6,7 +6,10 @@ import jdk.incubator.vector.VectorOperators;
 
 import static io.falconmamba.core.kernels.Convert.F;
 
-/** Elementwise activations, in place over {@code a[off .. off+n)}. */
+/**
+ * Elementwise activations, in place over {@code a[off .. off+n)}. The vector loops use the inline {@link Exp} and
+ * {@link Log}, not the Vector API's EXP/LOG1P, whose results change with the JIT tier (see {@link Log}).
+ */
 public final class Activations {
 
     /** PyTorch's softplus returns x itself above this (beta = 1, threshold = 20). */
@@ -20,7 +23,7 @@ public final class Activations {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, off + i);
-            x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(a, off + i);
+            x.div(Exp.exp(x.neg()).add(1f)).intoArray(a, off + i);
         }
         for (; i < n; i++) {
             a[off + i] = silu(a[off + i]);
@@ -37,7 +40,7 @@ public final class Activations {
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             FloatVector x = FloatVector.fromArray(F, a, off + i);
             VectorMask<Float> large = x.compare(VectorOperators.GT, SOFTPLUS_THRESHOLD);
-            FloatVector y = x.min(SOFTPLUS_THRESHOLD).lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+            FloatVector y = Log.log1p(Exp.exp(x.min(SOFTPLUS_THRESHOLD)));
             y.blend(x, large).intoArray(a, off + i);
         }
         for (; i < n; i++) {
@@ -54,7 +57,7 @@ public final class Activations {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             FloatVector g = FloatVector.fromArray(F, z, zOff + i);
-            FloatVector s = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector s = g.div(Exp.exp(g.neg()).add(1f));
             FloatVector.fromArray(F, y, yOff + i).mul(s).intoArray(y, yOff + i);
         }
         for (; i < n; i++) {

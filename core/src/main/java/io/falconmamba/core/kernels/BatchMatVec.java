@@ -210,22 +210,22 @@ public final class BatchMatVec {
             i += F.length();
             off += F.vectorByteSize();
         }
-        sums[0] = a0.reduceLanes(VectorOperators.ADD);
-        sums[1] = a1.reduceLanes(VectorOperators.ADD);
-        sums[2] = a2.reduceLanes(VectorOperators.ADD);
-        sums[3] = a3.reduceLanes(VectorOperators.ADD);
-        sums[4] = b0.reduceLanes(VectorOperators.ADD);
-        sums[5] = b1.reduceLanes(VectorOperators.ADD);
-        sums[6] = b2.reduceLanes(VectorOperators.ADD);
-        sums[7] = b3.reduceLanes(VectorOperators.ADD);
-        sums[8] = c0.reduceLanes(VectorOperators.ADD);
-        sums[9] = c1.reduceLanes(VectorOperators.ADD);
-        sums[10] = c2.reduceLanes(VectorOperators.ADD);
-        sums[11] = c3.reduceLanes(VectorOperators.ADD);
-        sums[12] = d0.reduceLanes(VectorOperators.ADD);
-        sums[13] = d1.reduceLanes(VectorOperators.ADD);
-        sums[14] = d2.reduceLanes(VectorOperators.ADD);
-        sums[15] = d3.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(a0);
+        sums[1] = Lanes.sum(a1);
+        sums[2] = Lanes.sum(a2);
+        sums[3] = Lanes.sum(a3);
+        sums[4] = Lanes.sum(b0);
+        sums[5] = Lanes.sum(b1);
+        sums[6] = Lanes.sum(b2);
+        sums[7] = Lanes.sum(b3);
+        sums[8] = Lanes.sum(c0);
+        sums[9] = Lanes.sum(c1);
+        sums[10] = Lanes.sum(c2);
+        sums[11] = Lanes.sum(c3);
+        sums[12] = Lanes.sum(d0);
+        sums[13] = Lanes.sum(d1);
+        sums[14] = Lanes.sum(d2);
+        sums[15] = Lanes.sum(d3);
         return i;
     }
 
@@ -281,22 +281,22 @@ public final class BatchMatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        sums[0] = a0.reduceLanes(VectorOperators.ADD);
-        sums[1] = a1.reduceLanes(VectorOperators.ADD);
-        sums[2] = a2.reduceLanes(VectorOperators.ADD);
-        sums[3] = a3.reduceLanes(VectorOperators.ADD);
-        sums[4] = b0.reduceLanes(VectorOperators.ADD);
-        sums[5] = b1.reduceLanes(VectorOperators.ADD);
-        sums[6] = b2.reduceLanes(VectorOperators.ADD);
-        sums[7] = b3.reduceLanes(VectorOperators.ADD);
-        sums[8] = c0.reduceLanes(VectorOperators.ADD);
-        sums[9] = c1.reduceLanes(VectorOperators.ADD);
-        sums[10] = c2.reduceLanes(VectorOperators.ADD);
-        sums[11] = c3.reduceLanes(VectorOperators.ADD);
-        sums[12] = d0.reduceLanes(VectorOperators.ADD);
-        sums[13] = d1.reduceLanes(VectorOperators.ADD);
-        sums[14] = d2.reduceLanes(VectorOperators.ADD);
-        sums[15] = d3.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(a0);
+        sums[1] = Lanes.sum(a1);
+        sums[2] = Lanes.sum(a2);
+        sums[3] = Lanes.sum(a3);
+        sums[4] = Lanes.sum(b0);
+        sums[5] = Lanes.sum(b1);
+        sums[6] = Lanes.sum(b2);
+        sums[7] = Lanes.sum(b3);
+        sums[8] = Lanes.sum(c0);
+        sums[9] = Lanes.sum(c1);
+        sums[10] = Lanes.sum(c2);
+        sums[11] = Lanes.sum(c3);
+        sums[12] = Lanes.sum(d0);
+        sums[13] = Lanes.sum(d1);
+        sums[14] = Lanes.sum(d2);
+        sums[15] = Lanes.sum(d3);
         return 2 * p;
     }
 
@@ -353,22 +353,22 @@ public final class BatchMatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        sums[0] = a0.reduceLanes(VectorOperators.ADD);
-        sums[1] = a1.reduceLanes(VectorOperators.ADD);
-        sums[2] = a2.reduceLanes(VectorOperators.ADD);
-        sums[3] = a3.reduceLanes(VectorOperators.ADD);
-        sums[4] = b0.reduceLanes(VectorOperators.ADD);
-        sums[5] = b1.reduceLanes(VectorOperators.ADD);
-        sums[6] = b2.reduceLanes(VectorOperators.ADD);
-        sums[7] = b3.reduceLanes(VectorOperators.ADD);
-        sums[8] = c0.reduceLanes(VectorOperators.ADD);
-        sums[9] = c1.reduceLanes(VectorOperators.ADD);
-        sums[10] = c2.reduceLanes(VectorOperators.ADD);
-        sums[11] = c3.reduceLanes(VectorOperators.ADD);
-        sums[12] = d0.reduceLanes(VectorOperators.ADD);
-        sums[13] = d1.reduceLanes(VectorOperators.ADD);
-        sums[14] = d2.reduceLanes(VectorOperators.ADD);
-        sums[15] = d3.reduceLanes(VectorOperators.ADD);
+        sums[0] = Lanes.sum(a0);
+        sums[1] = Lanes.sum(a1);
+        sums[2] = Lanes.sum(a2);
+        sums[3] = Lanes.sum(a3);
+        sums[4] = Lanes.sum(b0);
+        sums[5] = Lanes.sum(b1);
+        sums[6] = Lanes.sum(b2);
+        sums[7] = Lanes.sum(b3);
+        sums[8] = Lanes.sum(c0);
+        sums[9] = Lanes.sum(c1);
+        sums[10] = Lanes.sum(c2);
+        sums[11] = Lanes.sum(c3);
+        sums[12] = Lanes.sum(d0);
+        sums[13] = Lanes.sum(d1);
+        sums[14] = Lanes.sum(d2);
+        sums[15] = Lanes.sum(d3);
         return 2 * p;
     }
 }

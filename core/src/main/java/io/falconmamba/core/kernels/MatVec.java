@@ -236,7 +236,7 @@ public final class MatVec {
         for (; i <= n - step; i += step) {
             acc0 = FloatVector.fromMemorySegment(F, w, base + (long) i * 4, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc0.add(acc1));
         for (; i < n; i++) {
             sum += w.get(Convert.F32, base + (long) i * 4) * x[xOff + i];
         }
@@ -258,7 +258,7 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        float sum = accEven.add(accOdd).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(accEven.add(accOdd));
         for (int i = 2 * p; i < n; i++) {
             sum += Convert.bf16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }
@@ -295,7 +295,7 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        float sum = accEven.add(accOdd).reduceLanes(VectorOperators.ADD) * rescale;
+        float sum = Lanes.sum(accEven.add(accOdd)) * rescale;
         for (int i = 2 * p; i < n; i++) {
             sum += Float.float16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }
@@ -323,10 +323,10 @@ public final class MatVec {
             i += F.length();
             off += F.vectorByteSize();
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD) + tailF32(w, base, x, xOff, i, n);
-        out[o + q] = a1.reduceLanes(VectorOperators.ADD) + tailF32(w, b1, x, xOff, i, n);
-        out[o + 2 * q] = a2.reduceLanes(VectorOperators.ADD) + tailF32(w, b2, x, xOff, i, n);
-        out[o + 3 * q] = a3.reduceLanes(VectorOperators.ADD) + tailF32(w, b3, x, xOff, i, n);
+        out[o] = Lanes.sum(a0) + tailF32(w, base, x, xOff, i, n);
+        out[o + q] = Lanes.sum(a1) + tailF32(w, b1, x, xOff, i, n);
+        out[o + 2 * q] = Lanes.sum(a2) + tailF32(w, b2, x, xOff, i, n);
+        out[o + 3 * q] = Lanes.sum(a3) + tailF32(w, b3, x, xOff, i, n);
     }
 
     private static float tailF32(MemorySegment w, long base, float[] x, int xOff, int from, int n) {
@@ -364,10 +364,10 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        out[o] = e0.add(o0).reduceLanes(VectorOperators.ADD) + tail16(w, base, x, xOff, 2 * p, n, false);
-        out[o + q] = e1.add(o1).reduceLanes(VectorOperators.ADD) + tail16(w, b1, x, xOff, 2 * p, n, false);
-        out[o + 2 * q] = e2.add(o2).reduceLanes(VectorOperators.ADD) + tail16(w, b2, x, xOff, 2 * p, n, false);
-        out[o + 3 * q] = e3.add(o3).reduceLanes(VectorOperators.ADD) + tail16(w, b3, x, xOff, 2 * p, n, false);
+        out[o] = Lanes.sum(e0.add(o0)) + tail16(w, base, x, xOff, 2 * p, n, false);
+        out[o + q] = Lanes.sum(e1.add(o1)) + tail16(w, b1, x, xOff, 2 * p, n, false);
+        out[o + 2 * q] = Lanes.sum(e2.add(o2)) + tail16(w, b2, x, xOff, 2 * p, n, false);
+        out[o + 3 * q] = Lanes.sum(e3.add(o3)) + tail16(w, b3, x, xOff, 2 * p, n, false);
     }
 
     /** Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
@@ -397,10 +397,10 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        out[o] = e0.add(o0).reduceLanes(VectorOperators.ADD) * rescale + tail16(w, base, x, xOff, 2 * p, n, true);
-        out[o + q] = e1.add(o1).reduceLanes(VectorOperators.ADD) * rescale + tail16(w, b1, x, xOff, 2 * p, n, true);
-        out[o + 2 * q] = e2.add(o2).reduceLanes(VectorOperators.ADD) * rescale + tail16(w, b2, x, xOff, 2 * p, n, true);
-        out[o + 3 * q] = e3.add(o3).reduceLanes(VectorOperators.ADD) * rescale + tail16(w, b3, x, xOff, 2 * p, n, true);
+        out[o] = Lanes.sum(e0.add(o0)) * rescale + tail16(w, base, x, xOff, 2 * p, n, true);
+        out[o + q] = Lanes.sum(e1.add(o1)) * rescale + tail16(w, b1, x, xOff, 2 * p, n, true);
+        out[o + 2 * q] = Lanes.sum(e2.add(o2)) * rescale + tail16(w, b2, x, xOff, 2 * p, n, true);
+        out[o + 3 * q] = Lanes.sum(e3.add(o3)) * rescale + tail16(w, b3, x, xOff, 2 * p, n, true);
     }
 
     /** The columns {@code [from, n)} of one 16-bit row past the vector loop, in scalar (against unscaled x). */

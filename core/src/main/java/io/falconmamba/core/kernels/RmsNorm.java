@@ -1,7 +1,6 @@
 package io.falconmamba.core.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import static io.falconmamba.core.kernels.Convert.F;
 
@@ -24,7 +23,7 @@ public final class RmsNorm {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i);
             acc = v.fma(v, acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc);
         for (; i < n; i++) {
             sum += x[xOff + i] * x[xOff + i];
         }

@@ -2,7 +2,6 @@ package io.falconmamba.core.kernels;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 import static io.falconmamba.core.kernels.Convert.F;
 
@@ -63,7 +62,7 @@ public final class SelectiveScan {
                         s1 = Exp.exp(a1.mul(dt)).fma(s1, FloatVector.fromArray(F, bc, b + F.length()).mul(dtx));
                         FloatVector cs = FloatVector.fromArray(F, bc, b + n).mul(s0)
                                 .add(FloatVector.fromArray(F, bc, b + n + F.length()).mul(s1));
-                        y[yOff + t * yStride + i] += cs.reduceLanes(VectorOperators.ADD);
+                        y[yOff + t * yStride + i] += Lanes.sum(cs);
                     }
                     s0.intoArray(state, row);
                     s1.intoArray(state, row1);
@@ -79,7 +78,7 @@ public final class SelectiveScan {
                         FloatVector bv = FloatVector.fromArray(F, bc, b);
                         FloatVector cv = FloatVector.fromArray(F, bc, b + n);
                         s = Exp.exp(av.mul(dt)).fma(s, bv.mul(dtx));
-                        y[yOff + t * yStride + i] += cv.mul(s).reduceLanes(VectorOperators.ADD);
+                        y[yOff + t * yStride + i] += Lanes.sum(cv.mul(s));
                     }
                     s.intoArray(state, row);
                 }
@@ -97,7 +96,7 @@ public final class SelectiveScan {
                     FloatVector bv = FloatVector.fromArray(F, bc, b, m);
                     FloatVector cv = FloatVector.fromArray(F, bc, b + n, m);
                     s = Exp.exp(av.mul(dt)).fma(s, bv.mul(dtx));
-                    y[yOff + t * yStride + i] += cv.mul(s).reduceLanes(VectorOperators.ADD, m);
+                    y[yOff + t * yStride + i] += Lanes.sum(cv.mul(s)); // lanes past N hold 0·0
                 }
                 s.intoArray(state, row, m);
             }
@@ -135,7 +134,7 @@ public final class SelectiveScan {
                     FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
                             .fma(FloatVector.fromArray(F, state, row), FloatVector.fromArray(F, bc, b).mul(dt * xi));
                     s.intoArray(state, row);
-                    y[yOff + t * yStride + i] = FloatVector.fromArray(F, bc, b + n).mul(s).reduceLanes(VectorOperators.ADD) + d[i] * xi;
+                    y[yOff + t * yStride + i] = Lanes.sum(FloatVector.fromArray(F, bc, b + n).mul(s)) + d[i] * xi;
                 }
             }
             return;
@@ -155,7 +154,7 @@ public final class SelectiveScan {
                     s.intoArray(state, row);
                     acc = FloatVector.fromArray(F, bc, b + n + n0).fma(s, acc);
                 }
-                y[yOff + t * yStride + i] = acc.reduceLanes(VectorOperators.ADD) + d[i] * xi;
+                y[yOff + t * yStride + i] = Lanes.sum(acc) + d[i] * xi;
             }
         }
     }
