@@ -107,6 +107,7 @@ public final class BatchMatVec {
         long rb = w.rowBytes();
         int n = w.cols();
         float[] sums = SUMS.get();
+        float[] lanes = Lanes.scratch();
         // A group's four rows are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
         int groups = (to - from) / ROWS;
         int step = MatVec.STREAMS ? groups : 1;
@@ -115,9 +116,9 @@ public final class BatchMatVec {
             int t = 0;
             for (; t + TOKENS <= j.tokens; t += TOKENS) {
                 int p = switch (w.type()) {
-                    case F32 -> dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums);
-                    case BF16 -> dot4x4BF16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums);
-                    case F16 -> dot4x4F16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums);
+                    case F32 -> dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums, lanes);
+                    case BF16 -> dot4x4BF16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums, lanes);
+                    case F16 -> dot4x4F16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums, lanes);
                 };
                 for (int k = 0; k < TOKENS; k++) {
                     int xt = j.xOff + (t + k) * j.xStride;
@@ -130,27 +131,27 @@ public final class BatchMatVec {
             }
             for (; t < j.tokens; t++) {
                 for (int i = 0; i < ROWS; i++) {
-                    j.out[j.outOff + t * j.outStride + r + i * step] = dot(j, r + i * step, t);
+                    j.out[j.outOff + t * j.outStride + r + i * step] = dot(j, r + i * step, t, lanes);
                 }
             }
         }
         int r = from + groups * ROWS;
         for (; r < to; r++) {
             for (int t = 0; t < j.tokens; t++) {
-                j.out[j.outOff + t * j.outStride + r] = dot(j, r, t);
+                j.out[j.outOff + t * j.outStride + r] = dot(j, r, t, lanes);
             }
         }
     }
 
     /** One row against one token, with MatVec's single-row kernels. */
-    private static float dot(Job j, int r, int t) {
+    private static float dot(Job j, int r, int t, float[] lanes) {
         Matrix w = j.w;
         long base = r * w.rowBytes();
         int xt = j.xOff + t * j.xStride;
         return switch (w.type()) {
-            case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols());
-            case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], w.cols());
-            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], j.rescale[t], w.cols());
+            case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols(), lanes);
+            case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], w.cols(), lanes);
+            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], j.rescale[t], w.cols(), lanes);
         };
     }
 
@@ -172,7 +173,7 @@ public final class BatchMatVec {
      */
 
     /** Four F32 rows against tokens at {@code x[xOff + k*xStride ..]}, k < 4. */
-    static int dot4x4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int xStride, int n, float[] sums) {
+    static int dot4x4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int xStride, int n, float[] sums, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
@@ -210,27 +211,43 @@ public final class BatchMatVec {
             i += F.length();
             off += F.vectorByteSize();
         }
-        sums[0] = Lanes.sum(a0);
-        sums[1] = Lanes.sum(a1);
-        sums[2] = Lanes.sum(a2);
-        sums[3] = Lanes.sum(a3);
-        sums[4] = Lanes.sum(b0);
-        sums[5] = Lanes.sum(b1);
-        sums[6] = Lanes.sum(b2);
-        sums[7] = Lanes.sum(b3);
-        sums[8] = Lanes.sum(c0);
-        sums[9] = Lanes.sum(c1);
-        sums[10] = Lanes.sum(c2);
-        sums[11] = Lanes.sum(c3);
-        sums[12] = Lanes.sum(d0);
-        sums[13] = Lanes.sum(d1);
-        sums[14] = Lanes.sum(d2);
-        sums[15] = Lanes.sum(d3);
+        a0.intoArray(lanes, 0);
+        sums[0] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 0);
+        sums[1] = Lanes.sum(lanes);
+        a2.intoArray(lanes, 0);
+        sums[2] = Lanes.sum(lanes);
+        a3.intoArray(lanes, 0);
+        sums[3] = Lanes.sum(lanes);
+        b0.intoArray(lanes, 0);
+        sums[4] = Lanes.sum(lanes);
+        b1.intoArray(lanes, 0);
+        sums[5] = Lanes.sum(lanes);
+        b2.intoArray(lanes, 0);
+        sums[6] = Lanes.sum(lanes);
+        b3.intoArray(lanes, 0);
+        sums[7] = Lanes.sum(lanes);
+        c0.intoArray(lanes, 0);
+        sums[8] = Lanes.sum(lanes);
+        c1.intoArray(lanes, 0);
+        sums[9] = Lanes.sum(lanes);
+        c2.intoArray(lanes, 0);
+        sums[10] = Lanes.sum(lanes);
+        c3.intoArray(lanes, 0);
+        sums[11] = Lanes.sum(lanes);
+        d0.intoArray(lanes, 0);
+        sums[12] = Lanes.sum(lanes);
+        d1.intoArray(lanes, 0);
+        sums[13] = Lanes.sum(lanes);
+        d2.intoArray(lanes, 0);
+        sums[14] = Lanes.sum(lanes);
+        d3.intoArray(lanes, 0);
+        sums[15] = Lanes.sum(lanes);
         return i;
     }
 
     /** Four BF16 rows against tokens {@code t .. t+3} split into {@code even}/{@code odd}. */
-    static int dot4x4BF16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums) {
+    static int dot4x4BF16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
@@ -281,27 +298,43 @@ public final class BatchMatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        sums[0] = Lanes.sum(a0);
-        sums[1] = Lanes.sum(a1);
-        sums[2] = Lanes.sum(a2);
-        sums[3] = Lanes.sum(a3);
-        sums[4] = Lanes.sum(b0);
-        sums[5] = Lanes.sum(b1);
-        sums[6] = Lanes.sum(b2);
-        sums[7] = Lanes.sum(b3);
-        sums[8] = Lanes.sum(c0);
-        sums[9] = Lanes.sum(c1);
-        sums[10] = Lanes.sum(c2);
-        sums[11] = Lanes.sum(c3);
-        sums[12] = Lanes.sum(d0);
-        sums[13] = Lanes.sum(d1);
-        sums[14] = Lanes.sum(d2);
-        sums[15] = Lanes.sum(d3);
+        a0.intoArray(lanes, 0);
+        sums[0] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 0);
+        sums[1] = Lanes.sum(lanes);
+        a2.intoArray(lanes, 0);
+        sums[2] = Lanes.sum(lanes);
+        a3.intoArray(lanes, 0);
+        sums[3] = Lanes.sum(lanes);
+        b0.intoArray(lanes, 0);
+        sums[4] = Lanes.sum(lanes);
+        b1.intoArray(lanes, 0);
+        sums[5] = Lanes.sum(lanes);
+        b2.intoArray(lanes, 0);
+        sums[6] = Lanes.sum(lanes);
+        b3.intoArray(lanes, 0);
+        sums[7] = Lanes.sum(lanes);
+        c0.intoArray(lanes, 0);
+        sums[8] = Lanes.sum(lanes);
+        c1.intoArray(lanes, 0);
+        sums[9] = Lanes.sum(lanes);
+        c2.intoArray(lanes, 0);
+        sums[10] = Lanes.sum(lanes);
+        c3.intoArray(lanes, 0);
+        sums[11] = Lanes.sum(lanes);
+        d0.intoArray(lanes, 0);
+        sums[12] = Lanes.sum(lanes);
+        d1.intoArray(lanes, 0);
+        sums[13] = Lanes.sum(lanes);
+        d2.intoArray(lanes, 0);
+        sums[14] = Lanes.sum(lanes);
+        d3.intoArray(lanes, 0);
+        sums[15] = Lanes.sum(lanes);
         return 2 * p;
     }
 
     /** Four F16 rows against tokens {@code t .. t+3} split and scaled by {@link MatVec#split}; sums not yet rescaled. */
-    static int dot4x4F16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums) {
+    static int dot4x4F16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
@@ -353,22 +386,38 @@ public final class BatchMatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        sums[0] = Lanes.sum(a0);
-        sums[1] = Lanes.sum(a1);
-        sums[2] = Lanes.sum(a2);
-        sums[3] = Lanes.sum(a3);
-        sums[4] = Lanes.sum(b0);
-        sums[5] = Lanes.sum(b1);
-        sums[6] = Lanes.sum(b2);
-        sums[7] = Lanes.sum(b3);
-        sums[8] = Lanes.sum(c0);
-        sums[9] = Lanes.sum(c1);
-        sums[10] = Lanes.sum(c2);
-        sums[11] = Lanes.sum(c3);
-        sums[12] = Lanes.sum(d0);
-        sums[13] = Lanes.sum(d1);
-        sums[14] = Lanes.sum(d2);
-        sums[15] = Lanes.sum(d3);
+        a0.intoArray(lanes, 0);
+        sums[0] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 0);
+        sums[1] = Lanes.sum(lanes);
+        a2.intoArray(lanes, 0);
+        sums[2] = Lanes.sum(lanes);
+        a3.intoArray(lanes, 0);
+        sums[3] = Lanes.sum(lanes);
+        b0.intoArray(lanes, 0);
+        sums[4] = Lanes.sum(lanes);
+        b1.intoArray(lanes, 0);
+        sums[5] = Lanes.sum(lanes);
+        b2.intoArray(lanes, 0);
+        sums[6] = Lanes.sum(lanes);
+        b3.intoArray(lanes, 0);
+        sums[7] = Lanes.sum(lanes);
+        c0.intoArray(lanes, 0);
+        sums[8] = Lanes.sum(lanes);
+        c1.intoArray(lanes, 0);
+        sums[9] = Lanes.sum(lanes);
+        c2.intoArray(lanes, 0);
+        sums[10] = Lanes.sum(lanes);
+        c3.intoArray(lanes, 0);
+        sums[11] = Lanes.sum(lanes);
+        d0.intoArray(lanes, 0);
+        sums[12] = Lanes.sum(lanes);
+        d1.intoArray(lanes, 0);
+        sums[13] = Lanes.sum(lanes);
+        d2.intoArray(lanes, 0);
+        sums[14] = Lanes.sum(lanes);
+        d3.intoArray(lanes, 0);
+        sums[15] = Lanes.sum(lanes);
         return 2 * p;
     }
 }

@@ -1,40 +1,46 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShuffle;
-
 import static io.falconmamba.core.kernels.Convert.F;
 
 /**
  * The sum of a float vector's lanes in one fixed order, so a result does not depend on how the code was compiled.
+ * Kernels store the vector into a small scratch array ({@code v.intoArray(lanes, 0)}) and call {@link #sum}.
  *
  * <p>{@code reduceLanes(ADD)} leaves the order unspecified, and it changes with the JIT: interpreted code adds the
- * lanes one by one, while C2 may fold a following scalar add into the reduction ({@code y += v.reduceLanes(ADD)}
- * became {@code y + l0 + l1 + ...}), so the same prompt gave logits one ulp apart before and after warm-up. Here
- * the halves are added pairwise (lane i + lane i+L/2, then i + L/4, ...), each step a lanewise add that every
- * tier computes alike.
+ * lanes one by one, while C2 folds a following scalar add into the reduction ({@code y += v.reduceLanes(ADD)}
+ * becomes {@code y + l0 + l1 + ...}; C2 on AArch64 also adds in a tree), so the same prompt gave logits one ulp
+ * apart before and after warm-up. A helper taking the vector itself is no answer: in the large kernels C2
+ * declines to inline it (node-count cutoff), and then every call boxes the vector. A store and eight scalar
+ * loads cost about what the reduction did.
  */
 final class Lanes {
-
-    private static final VectorShuffle<Float> BY8 = VectorShuffle.iota(F, 8, 1, true);
-    private static final VectorShuffle<Float> BY4 = VectorShuffle.iota(F, 4, 1, true);
-    private static final VectorShuffle<Float> BY2 = VectorShuffle.iota(F, 2, 1, true);
-    private static final VectorShuffle<Float> BY1 = VectorShuffle.iota(F, 1, 1, true);
 
     private Lanes() {
     }
 
-    static float sum(FloatVector v) {
-        // F.length() is a constant, so the untaken steps compile away.
-        if (F.length() >= 16) {
-            v = v.add(v.rearrange(BY8));
+    /**
+     * The first {@code F.length()} elements: pairwise for 8 lanes (three adds deep rather than seven, the scan
+     * waits on it every token), otherwise left to right.
+     */
+    static float sum(float[] lanes) {
+        return sum(lanes, 0);
+    }
+
+    /** The same for the vector stored at {@code lanes[off ..]}. */
+    static float sum(float[] lanes, int off) {
+        if (F.length() == 8) {
+            return ((lanes[off] + lanes[off + 1]) + (lanes[off + 2] + lanes[off + 3]))
+                    + ((lanes[off + 4] + lanes[off + 5]) + (lanes[off + 6] + lanes[off + 7]));
         }
-        if (F.length() >= 8) {
-            v = v.add(v.rearrange(BY4));
+        float s = lanes[off];
+        for (int i = 1; i < F.length(); i++) {
+            s += lanes[off + i];
         }
-        if (F.length() >= 4) {
-            v = v.add(v.rearrange(BY2));
-        }
-        return v.add(v.rearrange(BY1)).lane(0);
+        return s;
+    }
+
+    /** A scratch array for {@link #sum}, one per kernel call (or per thread). */
+    static float[] scratch() {
+        return new float[F.length()];
     }
 }

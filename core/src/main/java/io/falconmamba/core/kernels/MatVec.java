@@ -117,33 +117,34 @@ public final class MatVec {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
+        float[] lanes = Lanes.scratch();
         int r = from;
         // Four row streams a quarter of the range apart (see STREAMS); the rows left over one at a time.
         int q = STREAMS ? (to - from) / 4 : 0;
         switch (w.type()) {
             case F32 -> {
                 for (int i = 0; i < q; i++) {
-                    dotF32x4(data, (from + i) * rb, q * rb, x, xOff, n, out, outOff + from + i, q);
+                    dotF32x4(data, (from + i) * rb, q * rb, x, xOff, n, out, outOff + from + i, q, lanes);
                 }
                 for (r += 4 * q; r < to; r++) {
-                    out[outOff + r] = dotF32(data, r * rb, x, xOff, n);
+                    out[outOff + r] = dotF32(data, r * rb, x, xOff, n, lanes);
                 }
             }
             case BF16 -> {
                 for (int i = 0; i < q; i++) {
-                    dotBF16x4(data, (from + i) * rb, q * rb, x, xOff, even, odd, n, out, outOff + from + i, q);
+                    dotBF16x4(data, (from + i) * rb, q * rb, x, xOff, even, odd, n, out, outOff + from + i, q, lanes);
                 }
                 for (r += 4 * q; r < to; r++) {
-                    out[outOff + r] = dotBF16(data, r * rb, x, xOff, even, odd, n);
+                    out[outOff + r] = dotBF16(data, r * rb, x, xOff, even, odd, n, lanes);
                 }
             }
             case F16 -> {
                 float rescale = Math.scalb(1f, f16Exp);
                 for (int i = 0; i < q; i++) {
-                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, even, odd, rescale, n, out, outOff + from + i, q);
+                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, even, odd, rescale, n, out, outOff + from + i, q, lanes);
                 }
                 for (r += 4 * q; r < to; r++) {
-                    out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, rescale, n);
+                    out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, rescale, n, lanes);
                 }
             }
         }
@@ -220,7 +221,7 @@ public final class MatVec {
     private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(F, i -> 2 * i + 1);
 
     /** One F32 row against x: two accumulators, so two FMA chains run at once. */
-    static float dotF32(MemorySegment w, long base, float[] x, int xOff, int n) {
+    static float dotF32(MemorySegment w, long base, float[] x, int xOff, int n, float[] lanes) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
         int step = F.length();
@@ -236,7 +237,8 @@ public final class MatVec {
         for (; i <= n - step; i += step) {
             acc0 = FloatVector.fromMemorySegment(F, w, base + (long) i * 4, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
         }
-        float sum = Lanes.sum(acc0.add(acc1));
+        acc0.add(acc1).intoArray(lanes, 0);
+        float sum = Lanes.sum(lanes);
         for (; i < n; i++) {
             sum += w.get(Convert.F32, base + (long) i * 4) * x[xOff + i];
         }
@@ -244,7 +246,7 @@ public final class MatVec {
     }
 
     /** One BF16 row against x split by {@link #split}: even and odd elements in two accumulators. */
-    static float dotBF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, int n) {
+    static float dotBF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, int n, float[] lanes) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         int pairs = n / 2;
@@ -258,7 +260,8 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        float sum = Lanes.sum(accEven.add(accOdd));
+        accEven.add(accOdd).intoArray(lanes, 0);
+        float sum = Lanes.sum(lanes);
         for (int i = 2 * p; i < n; i++) {
             sum += Convert.bf16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }
@@ -281,7 +284,7 @@ public final class MatVec {
     static final int F16_FIELDS = 0x8FFFE000;
 
     /** One F16 row against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
-    static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, float rescale, int n) {
+    static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, float rescale, int n, float[] lanes) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         int pairs = n / 2;
@@ -295,7 +298,8 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        float sum = Lanes.sum(accEven.add(accOdd)) * rescale;
+        accEven.add(accOdd).intoArray(lanes, 0);
+        float sum = Lanes.sum(lanes) * rescale;
         for (int i = 2 * p; i < n; i++) {
             sum += Float.float16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }
@@ -308,7 +312,7 @@ public final class MatVec {
      */
 
     /** Four F32 rows {@code gap} bytes apart against x. */
-    static void dotF32x4(MemorySegment w, long base, long gap, float[] x, int xOff, int n, float[] out, int o, int q) {
+    static void dotF32x4(MemorySegment w, long base, long gap, float[] x, int xOff, int n, float[] out, int o, int q, float[] lanes) {
         long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
@@ -323,10 +327,14 @@ public final class MatVec {
             i += F.length();
             off += F.vectorByteSize();
         }
-        out[o] = Lanes.sum(a0) + tailF32(w, base, x, xOff, i, n);
-        out[o + q] = Lanes.sum(a1) + tailF32(w, b1, x, xOff, i, n);
-        out[o + 2 * q] = Lanes.sum(a2) + tailF32(w, b2, x, xOff, i, n);
-        out[o + 3 * q] = Lanes.sum(a3) + tailF32(w, b3, x, xOff, i, n);
+        a0.intoArray(lanes, 0);
+        out[o] = Lanes.sum(lanes) + tailF32(w, base, x, xOff, i, n);
+        a1.intoArray(lanes, 0);
+        out[o + q] = Lanes.sum(lanes) + tailF32(w, b1, x, xOff, i, n);
+        a2.intoArray(lanes, 0);
+        out[o + 2 * q] = Lanes.sum(lanes) + tailF32(w, b2, x, xOff, i, n);
+        a3.intoArray(lanes, 0);
+        out[o + 3 * q] = Lanes.sum(lanes) + tailF32(w, b3, x, xOff, i, n);
     }
 
     private static float tailF32(MemorySegment w, long base, float[] x, int xOff, int from, int n) {
@@ -339,7 +347,7 @@ public final class MatVec {
 
     /** Four BF16 rows {@code gap} bytes apart against x split by {@link #split}. */
     static void dotBF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, float[] even, float[] odd, int n,
-                          float[] out, int o, int q) {
+                          float[] out, int o, int q, float[] lanes) {
         long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
         FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
@@ -364,15 +372,19 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        out[o] = Lanes.sum(e0.add(o0)) + tail16(w, base, x, xOff, 2 * p, n, false);
-        out[o + q] = Lanes.sum(e1.add(o1)) + tail16(w, b1, x, xOff, 2 * p, n, false);
-        out[o + 2 * q] = Lanes.sum(e2.add(o2)) + tail16(w, b2, x, xOff, 2 * p, n, false);
-        out[o + 3 * q] = Lanes.sum(e3.add(o3)) + tail16(w, b3, x, xOff, 2 * p, n, false);
+        e0.add(o0).intoArray(lanes, 0);
+        out[o] = Lanes.sum(lanes) + tail16(w, base, x, xOff, 2 * p, n, false);
+        e1.add(o1).intoArray(lanes, 0);
+        out[o + q] = Lanes.sum(lanes) + tail16(w, b1, x, xOff, 2 * p, n, false);
+        e2.add(o2).intoArray(lanes, 0);
+        out[o + 2 * q] = Lanes.sum(lanes) + tail16(w, b2, x, xOff, 2 * p, n, false);
+        e3.add(o3).intoArray(lanes, 0);
+        out[o + 3 * q] = Lanes.sum(lanes) + tail16(w, b3, x, xOff, 2 * p, n, false);
     }
 
     /** Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
     static void dotF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, float[] even, float[] odd,
-                         float rescale, int n, float[] out, int o, int q) {
+                         float rescale, int n, float[] out, int o, int q, float[] lanes) {
         long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
         FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
@@ -397,10 +409,14 @@ public final class MatVec {
             p += I.length();
             off += I.vectorByteSize();
         }
-        out[o] = Lanes.sum(e0.add(o0)) * rescale + tail16(w, base, x, xOff, 2 * p, n, true);
-        out[o + q] = Lanes.sum(e1.add(o1)) * rescale + tail16(w, b1, x, xOff, 2 * p, n, true);
-        out[o + 2 * q] = Lanes.sum(e2.add(o2)) * rescale + tail16(w, b2, x, xOff, 2 * p, n, true);
-        out[o + 3 * q] = Lanes.sum(e3.add(o3)) * rescale + tail16(w, b3, x, xOff, 2 * p, n, true);
+        e0.add(o0).intoArray(lanes, 0);
+        out[o] = Lanes.sum(lanes) * rescale + tail16(w, base, x, xOff, 2 * p, n, true);
+        e1.add(o1).intoArray(lanes, 0);
+        out[o + q] = Lanes.sum(lanes) * rescale + tail16(w, b1, x, xOff, 2 * p, n, true);
+        e2.add(o2).intoArray(lanes, 0);
+        out[o + 2 * q] = Lanes.sum(lanes) * rescale + tail16(w, b2, x, xOff, 2 * p, n, true);
+        e3.add(o3).intoArray(lanes, 0);
+        out[o + 3 * q] = Lanes.sum(lanes) * rescale + tail16(w, b3, x, xOff, 2 * p, n, true);
     }
 
     /** The columns {@code [from, n)} of one 16-bit row past the vector loop, in scalar (against unscaled x). */

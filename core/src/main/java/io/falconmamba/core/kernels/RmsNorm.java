@@ -23,7 +23,9 @@ public final class RmsNorm {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i);
             acc = v.fma(v, acc);
         }
-        float sum = Lanes.sum(acc);
+        float[] lanes = Lanes.scratch();
+        acc.intoArray(lanes, 0);
+        float sum = Lanes.sum(lanes);
         for (; i < n; i++) {
             sum += x[xOff + i] * x[xOff + i];
         }

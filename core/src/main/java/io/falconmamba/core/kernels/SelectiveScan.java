@@ -3,6 +3,8 @@ package io.falconmamba.core.kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
+import java.util.Arrays;
+
 import static io.falconmamba.core.kernels.Convert.F;
 
 /**
@@ -16,6 +18,9 @@ import static io.falconmamba.core.kernels.Convert.F;
  * decay is {@link Exp}'s inline exponential.
  */
 public final class SelectiveScan {
+
+    /** Tokens whose C·s vectors are held at once (a {@code TOKEN_BLOCK × lanes} buffer per call). */
+    static final int TOKEN_BLOCK = 256;
 
     private SelectiveScan() {
     }
@@ -38,67 +43,74 @@ public final class SelectiveScan {
                             float[] d,
                             float[] y, int yOff, int yStride,
                             int tokens, int from, int to) {
+        // Per token, C·s is kept as a vector (summed over the state chunks) and its lanes are added after the
+        // token loop: the recurrence never waits on a horizontal sum, and Lanes.sum fixes the order.
+        int block = Math.min(tokens, TOKEN_BLOCK);
+        float[] part = new float[block * F.length()];
         boolean whole = n % F.length() == 0;
         for (int i = from; i < to; i++) {
-            for (int t = 0; t < tokens; t++) {
-                y[yOff + t * yStride + i] = d[i] * x[xOff + t * xStride + i];
-            }
-            if (whole) {
-                // N a multiple of the vector length (16 in every released model): no masks. Two chunks of the
-                // state per pass where they fit (N = 16 on AVX2): one horizontal sum per token instead of two.
-                int n0 = 0;
-                for (; n0 + 2 * F.length() <= n; n0 += 2 * F.length()) {
-                    int row = i * n + n0;
-                    int row1 = row + F.length();
-                    FloatVector s0 = FloatVector.fromArray(F, state, row);
-                    FloatVector s1 = FloatVector.fromArray(F, state, row1);
-                    FloatVector a0 = FloatVector.fromArray(F, a, row);
-                    FloatVector a1 = FloatVector.fromArray(F, a, row1);
-                    for (int t = 0; t < tokens; t++) {
-                        float dt = delta[dOff + t * dStride + i];
-                        float dtx = dt * x[xOff + t * xStride + i];
-                        int b = bcOff + t * bcStride + n0;
-                        s0 = Exp.exp(a0.mul(dt)).fma(s0, FloatVector.fromArray(F, bc, b).mul(dtx));
-                        s1 = Exp.exp(a1.mul(dt)).fma(s1, FloatVector.fromArray(F, bc, b + F.length()).mul(dtx));
-                        FloatVector cs = FloatVector.fromArray(F, bc, b + n).mul(s0)
-                                .add(FloatVector.fromArray(F, bc, b + n + F.length()).mul(s1));
-                        y[yOff + t * yStride + i] += Lanes.sum(cs);
+            for (int t0 = 0; t0 < tokens; t0 += block) {
+                int t1 = Math.min(tokens, t0 + block);
+                Arrays.fill(part, 0f);
+                if (whole) {
+                    // N a multiple of the vector length (16 in every released model): no masks. Two chunks of
+                    // the state per pass where they fit (N = 16 on AVX2).
+                    int n0 = 0;
+                    for (; n0 + 2 * F.length() <= n; n0 += 2 * F.length()) {
+                        int row = i * n + n0;
+                        int row1 = row + F.length();
+                        FloatVector s0 = FloatVector.fromArray(F, state, row);
+                        FloatVector s1 = FloatVector.fromArray(F, state, row1);
+                        FloatVector a0 = FloatVector.fromArray(F, a, row);
+                        FloatVector a1 = FloatVector.fromArray(F, a, row1);
+                        for (int t = t0; t < t1; t++) {
+                            float dt = delta[dOff + t * dStride + i];
+                            float dtx = dt * x[xOff + t * xStride + i];
+                            int b = bcOff + t * bcStride + n0;
+                            s0 = Exp.exp(a0.mul(dt)).fma(s0, FloatVector.fromArray(F, bc, b).mul(dtx));
+                            s1 = Exp.exp(a1.mul(dt)).fma(s1, FloatVector.fromArray(F, bc, b + F.length()).mul(dtx));
+                            int p = (t - t0) * F.length();
+                            FloatVector.fromArray(F, bc, b + n).fma(s0, FloatVector.fromArray(F, part, p))
+                                    .add(FloatVector.fromArray(F, bc, b + n + F.length()).mul(s1)).intoArray(part, p);
+                        }
+                        s0.intoArray(state, row);
+                        s1.intoArray(state, row1);
                     }
-                    s0.intoArray(state, row);
-                    s1.intoArray(state, row1);
-                }
-                for (; n0 < n; n0 += F.length()) {
-                    int row = i * n + n0;
-                    FloatVector s = FloatVector.fromArray(F, state, row);
-                    FloatVector av = FloatVector.fromArray(F, a, row);
-                    for (int t = 0; t < tokens; t++) {
-                        float dt = delta[dOff + t * dStride + i];
-                        float dtx = dt * x[xOff + t * xStride + i];
-                        int b = bcOff + t * bcStride + n0;
-                        FloatVector bv = FloatVector.fromArray(F, bc, b);
-                        FloatVector cv = FloatVector.fromArray(F, bc, b + n);
-                        s = Exp.exp(av.mul(dt)).fma(s, bv.mul(dtx));
-                        y[yOff + t * yStride + i] += Lanes.sum(cv.mul(s));
+                    for (; n0 < n; n0 += F.length()) {
+                        int row = i * n + n0;
+                        FloatVector s = FloatVector.fromArray(F, state, row);
+                        FloatVector av = FloatVector.fromArray(F, a, row);
+                        for (int t = t0; t < t1; t++) {
+                            float dt = delta[dOff + t * dStride + i];
+                            float dtx = dt * x[xOff + t * xStride + i];
+                            int b = bcOff + t * bcStride + n0;
+                            s = Exp.exp(av.mul(dt)).fma(s, FloatVector.fromArray(F, bc, b).mul(dtx));
+                            int p = (t - t0) * F.length();
+                            FloatVector.fromArray(F, bc, b + n).fma(s, FloatVector.fromArray(F, part, p)).intoArray(part, p);
+                        }
+                        s.intoArray(state, row);
                     }
-                    s.intoArray(state, row);
+                } else {
+                    for (int n0 = 0; n0 < n; n0 += F.length()) {
+                        VectorMask<Float> m = F.indexInRange(n0, n);
+                        int row = i * n + n0;
+                        FloatVector s = FloatVector.fromArray(F, state, row, m);
+                        FloatVector av = FloatVector.fromArray(F, a, row, m);
+                        for (int t = t0; t < t1; t++) {
+                            float dt = delta[dOff + t * dStride + i];
+                            float dtx = dt * x[xOff + t * xStride + i];
+                            int b = bcOff + t * bcStride + n0;
+                            s = Exp.exp(av.mul(dt)).fma(s, FloatVector.fromArray(F, bc, b, m).mul(dtx));
+                            int p = (t - t0) * F.length();
+                            // Lanes past N load C as 0 and keep s at 0, so they add 0.
+                            FloatVector.fromArray(F, bc, b + n, m).fma(s, FloatVector.fromArray(F, part, p)).intoArray(part, p);
+                        }
+                        s.intoArray(state, row, m);
+                    }
                 }
-                continue;
-            }
-            for (int n0 = 0; n0 < n; n0 += F.length()) {
-                VectorMask<Float> m = F.indexInRange(n0, n);
-                int row = i * n + n0;
-                FloatVector s = FloatVector.fromArray(F, state, row, m);
-                FloatVector av = FloatVector.fromArray(F, a, row, m);
-                for (int t = 0; t < tokens; t++) {
-                    float dt = delta[dOff + t * dStride + i];
-                    float dtx = dt * x[xOff + t * xStride + i];
-                    int b = bcOff + t * bcStride + n0;
-                    FloatVector bv = FloatVector.fromArray(F, bc, b, m);
-                    FloatVector cv = FloatVector.fromArray(F, bc, b + n, m);
-                    s = Exp.exp(av.mul(dt)).fma(s, bv.mul(dtx));
-                    y[yOff + t * yStride + i] += Lanes.sum(cv.mul(s)); // lanes past N hold 0·0
+                for (int t = t0; t < t1; t++) {
+                    y[yOff + t * yStride + i] = d[i] * x[xOff + t * xStride + i] + Lanes.sum(part, (t - t0) * F.length());
                 }
-                s.intoArray(state, row, m);
             }
         }
     }
@@ -115,6 +127,7 @@ public final class SelectiveScan {
                             float[] d,
                             float[] y, int yOff, int yStride,
                             int from, int to) {
+        float[] lanes = Lanes.scratch();
         if (n % F.length() != 0) {
             for (int t = 0; t < count; t++) {
                 scan(states[t], a, n, delta, dOff + t * dStride, dStride, x, xOff + t * xStride, xStride,
@@ -134,7 +147,8 @@ public final class SelectiveScan {
                     FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
                             .fma(FloatVector.fromArray(F, state, row), FloatVector.fromArray(F, bc, b).mul(dt * xi));
                     s.intoArray(state, row);
-                    y[yOff + t * yStride + i] = Lanes.sum(FloatVector.fromArray(F, bc, b + n).mul(s)) + d[i] * xi;
+                    FloatVector.fromArray(F, bc, b + n).mul(s).intoArray(lanes, 0);
+                    y[yOff + t * yStride + i] = Lanes.sum(lanes) + d[i] * xi;
                 }
             }
             return;
@@ -154,7 +168,8 @@ public final class SelectiveScan {
                     s.intoArray(state, row);
                     acc = FloatVector.fromArray(F, bc, b + n + n0).fma(s, acc);
                 }
-                y[yOff + t * yStride + i] = Lanes.sum(acc) + d[i] * xi;
+                acc.intoArray(lanes, 0);
+                y[yOff + t * yStride + i] = Lanes.sum(lanes) + d[i] * xi;
             }
         }
     }

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
@@ -137,9 +138,9 @@ class KernelsTest {
         long rb = w.matrix().rowBytes();
         MemorySegment data = w.matrix().data();
         switch (type) {
-            case F32 -> MatVec.dotF32x4(data, first * rb, gap * rb, x, 5, cols, out, 2 + first, gap);
-            case BF16 -> MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, even, odd, cols, out, 2 + first, gap);
-            case F16 -> MatVec.dotF16x4(data, first * rb, gap * rb, x, 5, even, odd, Math.scalb(1f, e), cols, out, 2 + first, gap);
+            case F32 -> MatVec.dotF32x4(data, first * rb, gap * rb, x, 5, cols, out, 2 + first, gap, Lanes.scratch());
+            case BF16 -> MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, even, odd, cols, out, 2 + first, gap, Lanes.scratch());
+            case F16 -> MatVec.dotF16x4(data, first * rb, gap * rb, x, 5, even, odd, Math.scalb(1f, e), cols, out, 2 + first, gap, Lanes.scratch());
         }
         float[] want = ScalarKernels.matVec(w.values(), xs);
         for (int k = 0; k < 4; k++) {
@@ -447,12 +448,12 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    // 8, 16, 24, 32, 48: whole vectors of state, in pairs of chunks and a chunk left over (AVX2 and AVX-512)
-    @ValueSource(ints = {1, 7, 8, 16, 24, 31, 32, 33, 48})
-    void selectiveScanMatchesScalar(int n) {
+    // 8, 16, 24, 32, 48: whole vectors of state, in pairs of chunks and a chunk left over (AVX2 and AVX-512);
+    // 600 tokens cross SelectiveScan.TOKEN_BLOCK twice.
+    @CsvSource({"1, 6", "7, 6", "8, 6", "16, 6", "24, 6", "31, 6", "32, 6", "33, 6", "48, 6", "16, 600", "7, 600", "24, 600"})
+    void selectiveScanMatchesScalar(int n, int tokens) {
         Random rnd = new Random(n);
         int dIn = 13;
-        int tokens = 6;
         float[][] state = new float[dIn][];
         float[][] a = new float[dIn][];
         float[] stateFlat = new float[dIn * n];
