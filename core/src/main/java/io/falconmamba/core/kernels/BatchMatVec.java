@@ -107,7 +107,8 @@ public final class BatchMatVec {
         long rb = w.rowBytes();
         int n = w.cols();
         float[] sums = SUMS.get();
-        float[] lanes = Lanes.scratch();
+        // The sixteen accumulators' lanes (the first vector's worth also serves MatVec's one-row kernels).
+        float[] lanes = new float[ROWS * TOKENS * F.length()];
         // A group's four rows are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
         int groups = (to - from) / ROWS;
         int step = MatVec.STREAMS ? groups : 1;
@@ -168,9 +169,16 @@ public final class BatchMatVec {
     /*
      * The kernels below return the first column they did not cover. Their loops are a while over a long byte
      * offset for the reason MatVec's STREAM_LOOPS gives, and the widening is written out in each (a helper
-     * makes C2 box vectors, see MatVec.F16_FIELDS). Sums land in sums[row * 4 + token],
-     * reduced in place rather than in a helper for the same reason.
+     * makes C2 box vectors, see MatVec.F16_FIELDS). Each accumulator is stored to lanes, and
+     * sumEach leaves row i, token k's sum in sums[i * 4 + k].
      */
+
+    /** {@code sums[k]} = the sum of the vector the kernel stored at {@code lanes[k * F.length() ..]}, k < 16. */
+    private static void sumEach(float[] lanes, float[] sums) {
+        for (int k = 0; k < ROWS * TOKENS; k++) {
+            sums[k] = Lanes.sum(lanes, k * F.length());
+        }
+    }
 
     /** Four F32 rows against tokens at {@code x[xOff + k*xStride ..]}, k < 4. */
     static int dot4x4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int xStride, int n, float[] sums, float[] lanes) {
@@ -212,37 +220,22 @@ public final class BatchMatVec {
             off += F.vectorByteSize();
         }
         a0.intoArray(lanes, 0);
-        sums[0] = Lanes.sum(lanes);
-        a1.intoArray(lanes, 0);
-        sums[1] = Lanes.sum(lanes);
-        a2.intoArray(lanes, 0);
-        sums[2] = Lanes.sum(lanes);
-        a3.intoArray(lanes, 0);
-        sums[3] = Lanes.sum(lanes);
-        b0.intoArray(lanes, 0);
-        sums[4] = Lanes.sum(lanes);
-        b1.intoArray(lanes, 0);
-        sums[5] = Lanes.sum(lanes);
-        b2.intoArray(lanes, 0);
-        sums[6] = Lanes.sum(lanes);
-        b3.intoArray(lanes, 0);
-        sums[7] = Lanes.sum(lanes);
-        c0.intoArray(lanes, 0);
-        sums[8] = Lanes.sum(lanes);
-        c1.intoArray(lanes, 0);
-        sums[9] = Lanes.sum(lanes);
-        c2.intoArray(lanes, 0);
-        sums[10] = Lanes.sum(lanes);
-        c3.intoArray(lanes, 0);
-        sums[11] = Lanes.sum(lanes);
-        d0.intoArray(lanes, 0);
-        sums[12] = Lanes.sum(lanes);
-        d1.intoArray(lanes, 0);
-        sums[13] = Lanes.sum(lanes);
-        d2.intoArray(lanes, 0);
-        sums[14] = Lanes.sum(lanes);
-        d3.intoArray(lanes, 0);
-        sums[15] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        b0.intoArray(lanes, 4 * F.length());
+        b1.intoArray(lanes, 5 * F.length());
+        b2.intoArray(lanes, 6 * F.length());
+        b3.intoArray(lanes, 7 * F.length());
+        c0.intoArray(lanes, 8 * F.length());
+        c1.intoArray(lanes, 9 * F.length());
+        c2.intoArray(lanes, 10 * F.length());
+        c3.intoArray(lanes, 11 * F.length());
+        d0.intoArray(lanes, 12 * F.length());
+        d1.intoArray(lanes, 13 * F.length());
+        d2.intoArray(lanes, 14 * F.length());
+        d3.intoArray(lanes, 15 * F.length());
+        sumEach(lanes, sums);
         return i;
     }
 
@@ -299,37 +292,22 @@ public final class BatchMatVec {
             off += I.vectorByteSize();
         }
         a0.intoArray(lanes, 0);
-        sums[0] = Lanes.sum(lanes);
-        a1.intoArray(lanes, 0);
-        sums[1] = Lanes.sum(lanes);
-        a2.intoArray(lanes, 0);
-        sums[2] = Lanes.sum(lanes);
-        a3.intoArray(lanes, 0);
-        sums[3] = Lanes.sum(lanes);
-        b0.intoArray(lanes, 0);
-        sums[4] = Lanes.sum(lanes);
-        b1.intoArray(lanes, 0);
-        sums[5] = Lanes.sum(lanes);
-        b2.intoArray(lanes, 0);
-        sums[6] = Lanes.sum(lanes);
-        b3.intoArray(lanes, 0);
-        sums[7] = Lanes.sum(lanes);
-        c0.intoArray(lanes, 0);
-        sums[8] = Lanes.sum(lanes);
-        c1.intoArray(lanes, 0);
-        sums[9] = Lanes.sum(lanes);
-        c2.intoArray(lanes, 0);
-        sums[10] = Lanes.sum(lanes);
-        c3.intoArray(lanes, 0);
-        sums[11] = Lanes.sum(lanes);
-        d0.intoArray(lanes, 0);
-        sums[12] = Lanes.sum(lanes);
-        d1.intoArray(lanes, 0);
-        sums[13] = Lanes.sum(lanes);
-        d2.intoArray(lanes, 0);
-        sums[14] = Lanes.sum(lanes);
-        d3.intoArray(lanes, 0);
-        sums[15] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        b0.intoArray(lanes, 4 * F.length());
+        b1.intoArray(lanes, 5 * F.length());
+        b2.intoArray(lanes, 6 * F.length());
+        b3.intoArray(lanes, 7 * F.length());
+        c0.intoArray(lanes, 8 * F.length());
+        c1.intoArray(lanes, 9 * F.length());
+        c2.intoArray(lanes, 10 * F.length());
+        c3.intoArray(lanes, 11 * F.length());
+        d0.intoArray(lanes, 12 * F.length());
+        d1.intoArray(lanes, 13 * F.length());
+        d2.intoArray(lanes, 14 * F.length());
+        d3.intoArray(lanes, 15 * F.length());
+        sumEach(lanes, sums);
         return 2 * p;
     }
 
@@ -387,37 +365,22 @@ public final class BatchMatVec {
             off += I.vectorByteSize();
         }
         a0.intoArray(lanes, 0);
-        sums[0] = Lanes.sum(lanes);
-        a1.intoArray(lanes, 0);
-        sums[1] = Lanes.sum(lanes);
-        a2.intoArray(lanes, 0);
-        sums[2] = Lanes.sum(lanes);
-        a3.intoArray(lanes, 0);
-        sums[3] = Lanes.sum(lanes);
-        b0.intoArray(lanes, 0);
-        sums[4] = Lanes.sum(lanes);
-        b1.intoArray(lanes, 0);
-        sums[5] = Lanes.sum(lanes);
-        b2.intoArray(lanes, 0);
-        sums[6] = Lanes.sum(lanes);
-        b3.intoArray(lanes, 0);
-        sums[7] = Lanes.sum(lanes);
-        c0.intoArray(lanes, 0);
-        sums[8] = Lanes.sum(lanes);
-        c1.intoArray(lanes, 0);
-        sums[9] = Lanes.sum(lanes);
-        c2.intoArray(lanes, 0);
-        sums[10] = Lanes.sum(lanes);
-        c3.intoArray(lanes, 0);
-        sums[11] = Lanes.sum(lanes);
-        d0.intoArray(lanes, 0);
-        sums[12] = Lanes.sum(lanes);
-        d1.intoArray(lanes, 0);
-        sums[13] = Lanes.sum(lanes);
-        d2.intoArray(lanes, 0);
-        sums[14] = Lanes.sum(lanes);
-        d3.intoArray(lanes, 0);
-        sums[15] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        b0.intoArray(lanes, 4 * F.length());
+        b1.intoArray(lanes, 5 * F.length());
+        b2.intoArray(lanes, 6 * F.length());
+        b3.intoArray(lanes, 7 * F.length());
+        c0.intoArray(lanes, 8 * F.length());
+        c1.intoArray(lanes, 9 * F.length());
+        c2.intoArray(lanes, 10 * F.length());
+        c3.intoArray(lanes, 11 * F.length());
+        d0.intoArray(lanes, 12 * F.length());
+        d1.intoArray(lanes, 13 * F.length());
+        d2.intoArray(lanes, 14 * F.length());
+        d3.intoArray(lanes, 15 * F.length());
+        sumEach(lanes, sums);
         return 2 * p;
     }
 }
