@@ -10,8 +10,9 @@ import static io.falconmamba.core.kernels.Convert.F;
  * lanes one by one, while C2 folds a following scalar add into the reduction ({@code y += v.reduceLanes(ADD)}
  * becomes {@code y + l0 + l1 + ...}; C2 on AArch64 also adds in a tree), so the same prompt gave logits one ulp
  * apart before and after warm-up. A helper taking the vector itself is no answer: in the large kernels C2
- * declines to inline it (node-count cutoff), and then every call boxes the vector. A store and eight scalar
- * loads cost about what the reduction did.
+ * declines to inline it (node-count cutoff), and then every call boxes the vector. Once per row (the matrix
+ * kernels) a store and a few scalar loads cost no more than the reduction did; the scan, which sums every token,
+ * buffers the vectors and sums them after its token loop instead (see {@link SelectiveScan}).
  */
 final class Lanes {
 
