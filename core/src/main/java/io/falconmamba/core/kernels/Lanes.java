@@ -8,7 +8,7 @@ import static io.falconmamba.core.kernels.Convert.F;
  *
  * <p>{@code reduceLanes(ADD)} leaves the order unspecified, and it changes with the JIT: interpreted code adds the
  * lanes one by one, while C2 folds a following scalar add into the reduction ({@code y += v.reduceLanes(ADD)}
- * becomes {@code y + l0 + l1 + ...}; C2 on AArch64 also adds in a tree), so the same prompt gave logits one ulp
+ * becomes {@code y + l0 + l1 + ...}; nothing stops another CPU's C2 from adding in a tree), so the same prompt gave logits one ulp
  * apart before and after warm-up. A helper taking the vector itself is no answer: in the large kernels C2
  * declines to inline it (node-count cutoff), and then every call boxes the vector. Once per row (the matrix
  * kernels) a store and a few scalar loads cost no more than the reduction did; the scan, which sums every token,
@@ -20,8 +20,8 @@ final class Lanes {
     }
 
     /**
-     * The first {@code F.length()} elements: pairwise for 8 lanes (three adds deep rather than seven, the scan
-     * waits on it every token), otherwise left to right.
+     * The first {@code F.length()} elements: pairwise for 8 lanes (three adds deep rather than seven), otherwise
+     * left to right.
      */
     static float sum(float[] lanes) {
         return sum(lanes, 0);
