@@ -74,6 +74,8 @@ public final class BatchMatVec {
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     /** Per thread: the sixteen sums of one four-by-four pass. */
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS]);
+    /** Per thread: the sixteen accumulators' lanes (the first vector's worth also serves MatVec's one-row kernels). */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS * F.length()]);
 
     /**
      * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
@@ -107,8 +109,7 @@ public final class BatchMatVec {
         long rb = w.rowBytes();
         int n = w.cols();
         float[] sums = SUMS.get();
-        // The sixteen accumulators' lanes (the first vector's worth also serves MatVec's one-row kernels).
-        float[] lanes = new float[ROWS * TOKENS * F.length()];
+        float[] lanes = LANES.get();
         // A group's four rows are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
         int groups = (to - from) / ROWS;
         int step = MatVec.STREAMS ? groups : 1;

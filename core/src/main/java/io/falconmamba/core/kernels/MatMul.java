@@ -6,7 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 import static io.falconmamba.core.kernels.Convert.F;
 
@@ -172,7 +172,7 @@ public final class MatMul {
             if (k < count) {
                 w.rowToFloats(r0 + k, rows, k * stride);
             } else {
-                java.util.Arrays.fill(rows, k * stride, k * stride + n, 0f);
+                Arrays.fill(rows, k * stride, k * stride + n, 0f);
             }
         }
         int[] lanes = lanes(stride);
@@ -202,9 +202,9 @@ public final class MatMul {
         long rowBytes = w.rowBytes();
         for (int k = 0; k < ROW_TILE; k++) {
             if (k < count) {
-                MemorySegment.copy(data, RAW_PAIR, (r0 + k) * rowBytes, raw, k * stride, pairs);
+                MemorySegment.copy(data, Convert.I32, (r0 + k) * rowBytes, raw, k * stride, pairs);
             } else {
-                java.util.Arrays.fill(raw, k * stride, k * stride + pairs, 0);
+                Arrays.fill(raw, k * stride, k * stride + pairs, 0);
             }
         }
         int[] lanes = lanes(stride);
@@ -231,9 +231,6 @@ public final class MatMul {
         }
     }
 
-    /** Little-endian ints: two stored 16-bit weights, the lower-addressed in the low half. */
-    private static final ValueLayout.OfInt RAW_PAIR = ValueLayout.JAVA_INT_UNALIGNED.withOrder(Convert.LE);
-
     /** This thread's gather offsets for rows {@code stride} elements apart. */
     private static int[] lanes(int stride) {
         int[] lanes = GATHER.get();
@@ -250,7 +247,7 @@ public final class MatMul {
             w.tileToFloats(2 * tile + 1, tileT, L, ROW_TILE);
         } else {
             for (int c = 0; c < n; c++) {
-                java.util.Arrays.fill(tileT, c * ROW_TILE + L, (c + 1) * ROW_TILE, 0f);
+                Arrays.fill(tileT, c * ROW_TILE + L, (c + 1) * ROW_TILE, 0f);
             }
         }
     }

@@ -8,7 +8,6 @@ import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.I16;
@@ -88,7 +87,7 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
                     // A column pair is one little-endian int in both layouts: move ints, not halves.
                     int pairs = cols / 2;
                     for (int p = 0; p < pairs; p++) {
-                        data.set(I32, base + ((long) p * TILE + i) * 4, src.get(I32, row + (long) p * 4));
+                        data.set(Convert.I32, base + ((long) p * TILE + i) * 4, src.get(Convert.I32, row + (long) p * 4));
                     }
                     if ((cols & 1) != 0) {
                         data.set(I16, base + ((long) pairs * TILE + i) * 4, src.get(I16, row + (long) pairs * 4));
@@ -155,7 +154,6 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(Convert.LE);
 
     /** Element {@code (r, c)} read back from the packed layout, as float. */
     public float get(int r, int c) {
