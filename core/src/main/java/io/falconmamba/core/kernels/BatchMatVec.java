@@ -15,17 +15,23 @@ import static io.falconmamba.core.kernels.Convert.LE;
  * Matrix × a few vectors, the batch-decode and short-chunk path of {@link MatMul}:
  * {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for fewer than {@link MatMul#SMALL_BATCH} tokens.
  *
- * <p>Too few tokens to pay for a transposed tile, so W is streamed in place as {@link MatVec} streams it, four
- * rows at a time widened in registers (16-bit pairs split by shift and mask against x pre-split into even and
- * odd halves), and each group of four rows is dotted against four tokens at once: sixteen accumulators, so
- * every weight load and widening feeds four FMAs. The four rows (a few KiB) stay in cache for the next four
- * tokens, so W is read from memory once per call whatever the token count.
+ * <p>Too few tokens to pay for a transposed tile, so W is streamed in place as {@link MatVec} streams it, rows
+ * widened in registers (16-bit pairs split by shift and mask against x pre-split into even and odd halves) and
+ * dotted against several tokens at once. F16 and BF16 rows go two at a time against eight tokens, whose split x
+ * is packed side by side per column chunk (one array, one running offset: few general registers, and no x
+ * streams 4 KiB apart crowding the rows' cache sets); tokens left over go four at a time against four rows, then
+ * one by one. A group's rows stay in cache for its next tokens, so W is read from memory once per call whatever
+ * the token count.
  */
 public final class BatchMatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int ROWS = 4;
     static final int TOKENS = 4;
+    /** Tokens of the packed pass, which takes the group's rows two at a time. */
+    static final int WIDE = 8;
+    /** Floats of one token's split x per column chunk: {@code V} even then {@code V} odd. */
+    private static final int V = F.length();
 
     private BatchMatVec() {
     }
@@ -44,6 +50,10 @@ public final class BatchMatVec {
         float[][] odd = new float[0][];
         /** Per token, 2^e from {@link MatVec#split} (F16 only). */
         float[] rescale = new float[0];
+        /** Split x of each group of {@link #WIDE} tokens, see {@link #pack}. */
+        float[] packed = new float[0];
+        /** Floats per packed group. */
+        int packedGroup;
 
         @Override
         public void run(int from, int to) {
@@ -67,6 +77,32 @@ public final class BatchMatVec {
                 }
                 int e = MatVec.split(w.type(), x, xOff + t * xStride, pairs, even[t], odd[t]);
                 rescale[t] = Math.scalb(1f, e);
+            }
+            pack(pairs);
+        }
+
+        /**
+         * For each group of eight tokens and each chunk of {@code V} column pairs, the eight tokens' even halves
+         * and odd halves in turn: {@code packed[g*packedGroup + c*16V + k*2V + i]} is token 8g+k's even[cV+i],
+         * and {@code + V} its odd[cV+i]. Chunks past the vector loop's bound are not packed.
+         */
+        private void pack(int pairs) {
+            int chunks = I.loopBound(pairs) / V;
+            int groups = tokens / WIDE;
+            packedGroup = chunks * WIDE * 2 * V;
+            if (packed.length < groups * packedGroup) {
+                packed = new float[groups * packedGroup];
+            }
+            for (int g = 0; g < groups; g++) {
+                for (int k = 0; k < WIDE; k++) {
+                    float[] e = even[g * WIDE + k];
+                    float[] o = odd[g * WIDE + k];
+                    int at = g * packedGroup + k * 2 * V;
+                    for (int c = 0; c < chunks; c++, at += WIDE * 2 * V) {
+                        System.arraycopy(e, c * V, packed, at, V);
+                        System.arraycopy(o, c * V, packed, at + V, V);
+                    }
+                }
             }
         }
     }
@@ -116,6 +152,25 @@ public final class BatchMatVec {
         for (int g = 0; g < groups; g++) {
             int r = from + (MatVec.STREAMS ? g : g * ROWS);
             int t = 0;
+            if (w.type() != WeightType.F32) {
+                for (; t + WIDE <= j.tokens; t += WIDE) {
+                    int q = t / WIDE * j.packedGroup;
+                    for (int i = 0; i < ROWS; i += 2) {
+                        int ri = r + i * step;
+                        long base = ri * rb;
+                        int p = w.type() == WeightType.F16
+                                ? dot2x8F16(data, base, step * rb, j.packed, q, n / 2, sums, lanes)
+                                : dot2x8BF16(data, base, step * rb, j.packed, q, n / 2, sums, lanes);
+                        for (int k = 0; k < WIDE; k++) {
+                            int xt = j.xOff + (t + k) * j.xStride;
+                            float scale = w.type() == WeightType.F16 ? j.rescale[t + k] : 1f;
+                            int o = j.outOff + (t + k) * j.outStride + ri;
+                            j.out[o] = sums[k] * scale + tail(w, ri, j.x, xt, p, n);
+                            j.out[o + step] = sums[WIDE + k] * scale + tail(w, ri + step, j.x, xt, p, n);
+                        }
+                    }
+                }
+            }
             for (; t + TOKENS <= j.tokens; t += TOKENS) {
                 int p = switch (w.type()) {
                     case F32 -> dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums, lanes);
@@ -159,6 +214,9 @@ public final class BatchMatVec {
 
     /** Columns {@code [from, n)} of row {@code r} against unsplit x, scalar: the part the vector loop left. */
     private static float tail(Matrix w, int r, float[] x, int xOff, int from, int n) {
+        if (from == n) {
+            return 0f; // the common case: even widths the vector loop covers
+        }
         float s = 0;
         long base = r * w.rowBytes();
         for (int c = from; c < n; c++) {
@@ -171,7 +229,7 @@ public final class BatchMatVec {
      * The kernels below return the first column they did not cover. Their loops are a while over a long byte
      * offset for the reason MatVec's STREAM_LOOPS gives, and the widening is written out in each (a helper
      * makes C2 box vectors, see MatVec.F16_FIELDS). Each accumulator is stored to lanes, and
-     * sumEach leaves row i, token k's sum in sums[i * 4 + k].
+     * sumEach leaves row i, token k's sum in sums[i * 4 + k] (four-by-four) or sums[i * 8 + k] (two-by-eight).
      */
 
     /** {@code sums[k]} = the sum of the vector the kernel stored at {@code lanes[k * F.length() ..]}, k < 16. */
@@ -381,6 +439,182 @@ public final class BatchMatVec {
         d1.intoArray(lanes, 13 * F.length());
         d2.intoArray(lanes, 14 * F.length());
         d3.intoArray(lanes, 15 * F.length());
+        sumEach(lanes, sums);
+        return 2 * p;
+    }
+
+    /**
+     * Two F16 rows {@code rb} bytes apart against the eight tokens packed from {@code xs[q]} ({@link Job#pack});
+     * sums not yet rescaled. Each accumulator takes the even then the odd product per chunk, as {@link #dot4x4F16}
+     * does, so both passes give the same bits. The odd half re-reads the row from L1 rather than keeping the
+     * loaded pair alive (registers are short on AVX2).
+     */
+    static int dot2x8F16(MemorySegment w, long base, long rb, float[] xs, int q, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+        long r1 = base + rb;
+        int fields = MatVec.F16_FIELDS;
+        int p = 0;
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) {
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector x = FloatVector.fromArray(F, xs, q);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 2 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 4 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 6 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            x = FloatVector.fromArray(F, xs, q + 8 * V);
+            a4 = wa.fma(x, a4);
+            b4 = wb.fma(x, b4);
+            x = FloatVector.fromArray(F, xs, q + 10 * V);
+            a5 = wa.fma(x, a5);
+            b5 = wb.fma(x, b5);
+            x = FloatVector.fromArray(F, xs, q + 12 * V);
+            a6 = wa.fma(x, a6);
+            b6 = wb.fma(x, b6);
+            x = FloatVector.fromArray(F, xs, q + 14 * V);
+            a7 = wa.fma(x, a7);
+            b7 = wb.fma(x, b7);
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            x = FloatVector.fromArray(F, xs, q + V);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 3 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 5 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 7 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            x = FloatVector.fromArray(F, xs, q + 9 * V);
+            a4 = wa.fma(x, a4);
+            b4 = wb.fma(x, b4);
+            x = FloatVector.fromArray(F, xs, q + 11 * V);
+            a5 = wa.fma(x, a5);
+            b5 = wb.fma(x, b5);
+            x = FloatVector.fromArray(F, xs, q + 13 * V);
+            a6 = wa.fma(x, a6);
+            b6 = wb.fma(x, b6);
+            x = FloatVector.fromArray(F, xs, q + 15 * V);
+            a7 = wa.fma(x, a7);
+            b7 = wb.fma(x, b7);
+            q += WIDE * 2 * V;
+            p += I.length();
+            off += I.vectorByteSize();
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        a4.intoArray(lanes, 4 * F.length());
+        a5.intoArray(lanes, 5 * F.length());
+        a6.intoArray(lanes, 6 * F.length());
+        a7.intoArray(lanes, 7 * F.length());
+        b0.intoArray(lanes, 8 * F.length());
+        b1.intoArray(lanes, 9 * F.length());
+        b2.intoArray(lanes, 10 * F.length());
+        b3.intoArray(lanes, 11 * F.length());
+        b4.intoArray(lanes, 12 * F.length());
+        b5.intoArray(lanes, 13 * F.length());
+        b6.intoArray(lanes, 14 * F.length());
+        b7.intoArray(lanes, 15 * F.length());
+        sumEach(lanes, sums);
+        return 2 * p;
+    }
+
+    /** Two BF16 rows {@code rb} bytes apart against the eight tokens packed from {@code xs[q]}, as {@link #dot2x8F16}. */
+    static int dot2x8BF16(MemorySegment w, long base, long rb, float[] xs, int q, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+        long r1 = base + rb;
+        int p = 0;
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) {
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector x = FloatVector.fromArray(F, xs, q);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 2 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 4 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 6 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            x = FloatVector.fromArray(F, xs, q + 8 * V);
+            a4 = wa.fma(x, a4);
+            b4 = wb.fma(x, b4);
+            x = FloatVector.fromArray(F, xs, q + 10 * V);
+            a5 = wa.fma(x, a5);
+            b5 = wb.fma(x, b5);
+            x = FloatVector.fromArray(F, xs, q + 12 * V);
+            a6 = wa.fma(x, a6);
+            b6 = wb.fma(x, b6);
+            x = FloatVector.fromArray(F, xs, q + 14 * V);
+            a7 = wa.fma(x, a7);
+            b7 = wb.fma(x, b7);
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE).and(0xFFFF0000).reinterpretAsFloats();
+            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).and(0xFFFF0000).reinterpretAsFloats();
+            x = FloatVector.fromArray(F, xs, q + V);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 3 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 5 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 7 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            x = FloatVector.fromArray(F, xs, q + 9 * V);
+            a4 = wa.fma(x, a4);
+            b4 = wb.fma(x, b4);
+            x = FloatVector.fromArray(F, xs, q + 11 * V);
+            a5 = wa.fma(x, a5);
+            b5 = wb.fma(x, b5);
+            x = FloatVector.fromArray(F, xs, q + 13 * V);
+            a6 = wa.fma(x, a6);
+            b6 = wb.fma(x, b6);
+            x = FloatVector.fromArray(F, xs, q + 15 * V);
+            a7 = wa.fma(x, a7);
+            b7 = wb.fma(x, b7);
+            q += WIDE * 2 * V;
+            p += I.length();
+            off += I.vectorByteSize();
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        a4.intoArray(lanes, 4 * F.length());
+        a5.intoArray(lanes, 5 * F.length());
+        a6.intoArray(lanes, 6 * F.length());
+        a7.intoArray(lanes, 7 * F.length());
+        b0.intoArray(lanes, 8 * F.length());
+        b1.intoArray(lanes, 9 * F.length());
+        b2.intoArray(lanes, 10 * F.length());
+        b3.intoArray(lanes, 11 * F.length());
+        b4.intoArray(lanes, 12 * F.length());
+        b5.intoArray(lanes, 13 * F.length());
+        b6.intoArray(lanes, 14 * F.length());
+        b7.intoArray(lanes, 15 * F.length());
         sumEach(lanes, sums);
         return 2 * p;
     }

@@ -239,15 +239,38 @@ class KernelsTest {
         }
     }
 
+    /**
+     * BatchMatVec's eight-token pass adds each product in the same order as its four-token pass, so a token's
+     * output does not depend on which pass took it: eight tokens at once against the same tokens four at a time.
+     */
+    @ParameterizedTest(name = "{0} cols={1}")
+    @MethodSource("typesAndSizes")
+    void batchPassesGiveTheSameBits(WeightType type, int cols) {
+        Random rnd = new Random(cols * 31L + type.ordinal());
+        int rows = 37;
+        Stored w = randomMatrix(rnd, rows, cols, type);
+        float[] x = randomVector(rnd, 8 * cols);
+        float[] together = new float[8 * rows];
+        MatMul.multiply(w.matrix(), x, 0, cols, 8, together, 0, rows, POOL);
+        float[] byFour = new float[8 * rows];
+        MatMul.multiply(w.matrix(), x, 0, cols, 4, byFour, 0, rows, POOL);
+        MatMul.multiply(w.matrix(), x, 4 * cols, cols, 4, byFour, 4 * rows, rows, POOL);
+        for (int i = 0; i < together.length; i++) {
+            assertEquals(Float.floatToRawIntBits(byFour[i]), Float.floatToRawIntBits(together[i]),
+                    type + " token " + i / rows + " row " + i % rows + ": " + byFour[i] + " against " + together[i]);
+        }
+    }
+
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
     void matMulMatchesScalar(WeightType type, int cols) {
         Random rnd = new Random(cols * 17L + type.ordinal());
         // 11 and 37: not multiples of the row tile, nor of BatchMatVec's four rows; 37 spans whole tiles too
         for (int rows : new int[] {11, 37}) {
-            // 1-40: BatchMatVec (four-token passes and the tokens left over); from 98: transposed tiles, groups of
-            // six then a four (100), a two (98) or a one (103)
-            for (int tokens : new int[] {1, 3, 4, 8, 9, 40, 98, 100, 103}) {
+            // 1-40: BatchMatVec (eight-token passes for F16/BF16, then four-token passes, then the tokens left
+            // over: 15 takes all three); from 98: transposed tiles, groups of six then a four (100), a two (98) or a
+            // one (103)
+            for (int tokens : new int[] {1, 3, 4, 8, 9, 15, 40, 98, 100, 103}) {
                 Stored w = randomMatrix(rnd, rows, cols, type);
                 int xStride = cols + 5;
                 float[] x = randomVector(rnd, tokens * xStride);
