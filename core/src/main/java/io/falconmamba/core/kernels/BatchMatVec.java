@@ -17,11 +17,11 @@ import static io.falconmamba.core.kernels.Convert.LE;
  *
  * <p>Too few tokens to pay for a transposed tile, so W is streamed in place as {@link MatVec} streams it, rows
  * widened in registers (16-bit pairs split by shift and mask against x pre-split into even and odd halves) and
- * dotted against several tokens at once. F16 and BF16 rows go two at a time against eight tokens, whose split x
- * is packed side by side per column chunk (one array, one running offset: few general registers, and no x
- * streams 4 KiB apart crowding the rows' cache sets); tokens left over go four at a time against four rows, then
- * one by one. A group's rows stay in cache for its next tokens, so W is read from memory once per call whatever
- * the token count.
+ * dotted against several tokens at once. F16 and BF16 rows go two at a time against eight tokens, then against
+ * a group of four if four or more are left; each group's split x is packed side by side per column chunk (one
+ * array at one running offset: few general registers, and no x streams 4 KiB apart crowding the rows' cache
+ * sets). F32 rows go four at a time against four tokens. Tokens left over go one by one. A group's rows stay
+ * in cache for its next tokens, so W is read from memory once per call whatever the token count.
  */
 public final class BatchMatVec {
 
@@ -50,10 +50,10 @@ public final class BatchMatVec {
         float[][] odd = new float[0][];
         /** Per token, 2^e from {@link MatVec#split} (F16 only). */
         float[] rescale = new float[0];
-        /** Split x of each group of {@link #WIDE} tokens, see {@link #pack}. */
+        /** Split x of the tokens in groups, see {@link #pack}. */
         float[] packed = new float[0];
-        /** Floats per packed group. */
-        int packedGroup;
+        /** Chunks of {@code V} column pairs packed per token. */
+        int chunks;
 
         @Override
         public void run(int from, int to) {
@@ -82,28 +82,41 @@ public final class BatchMatVec {
         }
 
         /**
-         * For each group of eight tokens and each chunk of {@code V} column pairs, the eight tokens' even halves
-         * and odd halves in turn: {@code packed[g*packedGroup + c*16V + k*2V + i]} is token 8g+k's even[cV+i],
-         * and {@code + V} its odd[cV+i]. Chunks past the vector loop's bound are not packed.
+         * The split x of each group of eight tokens, then of one group of four if four or more are left, token
+         * halves side by side per chunk of {@code V} column pairs: for a group of width {@code m} starting at
+         * token {@code t0}, {@code packed[packedAt(t0) + c*2mV + k*2V + i]} is token t0+k's even[cV+i], and
+         * {@code + V} its odd[cV+i]. Chunks past the vector loop's bound are not packed.
          */
         private void pack(int pairs) {
-            int chunks = I.loopBound(pairs) / V;
-            int groups = tokens / WIDE;
-            packedGroup = chunks * WIDE * 2 * V;
-            if (packed.length < groups * packedGroup) {
-                packed = new float[groups * packedGroup];
+            chunks = I.loopBound(pairs) / V;
+            int widths = tokens / WIDE * WIDE + (tokens % WIDE >= TOKENS ? TOKENS : 0);
+            if (packed.length < widths * chunks * 2 * V) {
+                packed = new float[widths * chunks * 2 * V];
             }
-            for (int g = 0; g < groups; g++) {
-                for (int k = 0; k < WIDE; k++) {
-                    float[] e = even[g * WIDE + k];
-                    float[] o = odd[g * WIDE + k];
-                    int at = g * packedGroup + k * 2 * V;
-                    for (int c = 0; c < chunks; c++, at += WIDE * 2 * V) {
-                        System.arraycopy(e, c * V, packed, at, V);
-                        System.arraycopy(o, c * V, packed, at + V, V);
-                    }
+            int t0 = 0;
+            for (; t0 + WIDE <= tokens; t0 += WIDE) {
+                pack(t0, WIDE);
+            }
+            if (t0 + TOKENS <= tokens) {
+                pack(t0, TOKENS);
+            }
+        }
+
+        private void pack(int t0, int width) {
+            for (int k = 0; k < width; k++) {
+                float[] e = even[t0 + k];
+                float[] o = odd[t0 + k];
+                int at = packedAt(t0) + k * 2 * V;
+                for (int c = 0; c < chunks; c++, at += width * 2 * V) {
+                    System.arraycopy(e, c * V, packed, at, V);
+                    System.arraycopy(o, c * V, packed, at + V, V);
                 }
             }
+        }
+
+        /** Where the group starting at token {@code t0} (a multiple of eight, or the four after them) begins. */
+        int packedAt(int t0) {
+            return t0 * chunks * 2 * V;
         }
     }
 
@@ -152,38 +165,24 @@ public final class BatchMatVec {
         for (int g = 0; g < groups; g++) {
             int r = from + (MatVec.STREAMS ? g : g * ROWS);
             int t = 0;
-            if (w.type() != WeightType.F32) {
-                for (; t + WIDE <= j.tokens; t += WIDE) {
-                    int q = t / WIDE * j.packedGroup;
-                    for (int i = 0; i < ROWS; i += 2) {
-                        int ri = r + i * step;
-                        long base = ri * rb;
-                        int p = w.type() == WeightType.F16
-                                ? dot2x8F16(data, base, step * rb, j.packed, q, WIDE * 2 * V, n / 2, sums, lanes)
-                                : dot2x8BF16(data, base, step * rb, j.packed, q, WIDE * 2 * V, n / 2, sums, lanes);
-                        for (int k = 0; k < WIDE; k++) {
-                            int xt = j.xOff + (t + k) * j.xStride;
-                            float scale = w.type() == WeightType.F16 ? j.rescale[t + k] : 1f;
-                            int o = j.outOff + (t + k) * j.outStride + ri;
-                            j.out[o] = sums[k] * scale + tail(w, ri, j.x, xt, p, n);
-                            j.out[o + step] = sums[WIDE + k] * scale + tail(w, ri + step, j.x, xt, p, n);
+            if (w.type() == WeightType.F32) {
+                for (; t + TOKENS <= j.tokens; t += TOKENS) {
+                    int p = dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums, lanes);
+                    for (int k = 0; k < TOKENS; k++) {
+                        int xt = j.xOff + (t + k) * j.xStride;
+                        int o = j.outOff + (t + k) * j.outStride + r;
+                        for (int i = 0; i < ROWS; i++) {
+                            j.out[o + i * step] = sums[i * TOKENS + k] + tail(w, r + i * step, j.x, xt, p, n);
                         }
                     }
                 }
-            }
-            for (; t + TOKENS <= j.tokens; t += TOKENS) {
-                int p = switch (w.type()) {
-                    case F32 -> dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums, lanes);
-                    case BF16 -> dot4x4BF16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums, lanes);
-                    case F16 -> dot4x4F16(data, r * rb, step * rb, j.even, j.odd, t, n / 2, sums, lanes);
-                };
-                for (int k = 0; k < TOKENS; k++) {
-                    int xt = j.xOff + (t + k) * j.xStride;
-                    float scale = w.type() == WeightType.F16 ? j.rescale[t + k] : 1f;
-                    int o = j.outOff + (t + k) * j.outStride + r;
-                    for (int i = 0; i < ROWS; i++) {
-                        j.out[o + i * step] = sums[i * TOKENS + k] * scale + tail(w, r + i * step, j.x, xt, p, n);
-                    }
+            } else {
+                for (; t + WIDE <= j.tokens; t += WIDE) {
+                    packedPass(j, r, step, t, WIDE, sums, lanes);
+                }
+                if (t + TOKENS <= j.tokens) {
+                    packedPass(j, r, step, t, TOKENS, sums, lanes);
+                    t += TOKENS;
                 }
             }
             for (; t < j.tokens; t++) {
@@ -196,6 +195,39 @@ public final class BatchMatVec {
         for (; r < to; r++) {
             for (int t = 0; t < j.tokens; t++) {
                 j.out[j.outOff + t * j.outStride + r] = dot(j, r, t, lanes);
+            }
+        }
+    }
+
+    /**
+     * The group's four rows, two at a time, against the {@code width} (eight or four) packed tokens from
+     * {@code t}: F16 and BF16 only.
+     */
+    private static void packedPass(Job j, int r, int step, int t, int width, float[] sums, float[] lanes) {
+        Matrix w = j.w;
+        MemorySegment data = w.data();
+        long rb = w.rowBytes();
+        int n = w.cols();
+        boolean f16 = w.type() == WeightType.F16;
+        int q = j.packedAt(t);
+        int chunk = width * 2 * V;
+        for (int i = 0; i < ROWS; i += 2) {
+            int ri = r + i * step;
+            long base = ri * rb;
+            int p;
+            if (width == WIDE) {
+                p = f16 ? dot2x8F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
+                        : dot2x8BF16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes);
+            } else {
+                p = f16 ? dot2x4F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
+                        : dot2x4BF16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes);
+            }
+            for (int k = 0; k < width; k++) {
+                int xt = j.xOff + (t + k) * j.xStride;
+                float scale = f16 ? j.rescale[t + k] : 1f;
+                int o = j.outOff + (t + k) * j.outStride + ri;
+                j.out[o] = sums[k] * scale + tail(w, ri, j.x, xt, p, n);
+                j.out[o + step] = sums[width + k] * scale + tail(w, ri + step, j.x, xt, p, n);
             }
         }
     }
@@ -229,12 +261,13 @@ public final class BatchMatVec {
      * The kernels below return the first column they did not cover. Their loops are a while over a long byte
      * offset for the reason MatVec's STREAM_LOOPS gives, and the widening is written out in each (a helper
      * makes C2 box vectors, see MatVec.F16_FIELDS). Each accumulator is stored to lanes, and
-     * sumEach leaves row i, token k's sum in sums[i * 4 + k] (four-by-four) or sums[i * 8 + k] (two-by-eight).
+     * sumEach leaves row i, token k's sum in sums[i * 4 + k] (F32, four rows by four tokens) or
+     * sums[i * m + k] (two rows by m = 8 or 4 packed tokens).
      */
 
-    /** {@code sums[k]} = the sum of the vector the kernel stored at {@code lanes[k * F.length() ..]}, k < 16. */
-    private static void sumEach(float[] lanes, float[] sums) {
-        for (int k = 0; k < ROWS * TOKENS; k++) {
+    /** {@code sums[k]} = the sum of the vector the kernel stored at {@code lanes[k * F.length() ..]}, k < count. */
+    private static void sumEach(float[] lanes, float[] sums, int count) {
+        for (int k = 0; k < count; k++) {
             sums[k] = Lanes.sum(lanes, k * F.length());
         }
     }
@@ -294,162 +327,18 @@ public final class BatchMatVec {
         d1.intoArray(lanes, 13 * F.length());
         d2.intoArray(lanes, 14 * F.length());
         d3.intoArray(lanes, 15 * F.length());
-        sumEach(lanes, sums);
+        sumEach(lanes, sums, 16);
         return i;
-    }
-
-    /** Four BF16 rows against tokens {@code t .. t+3} split into {@code even}/{@code odd}. */
-    static int dot4x4BF16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
-        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
-        float[] e0 = even[t], e1 = even[t + 1], e2 = even[t + 2], e3 = even[t + 3];
-        float[] o0 = odd[t], o1 = odd[t + 1], o2 = odd[t + 2], o3 = odd[t + 3];
-        long r1 = base + rb, r2 = r1 + rb, r3 = r2 + rb;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) {
-            IntVector ta = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector tb = IntVector.fromMemorySegment(I, w, r1 + off, LE);
-            IntVector tc = IntVector.fromMemorySegment(I, w, r2 + off, LE);
-            IntVector td = IntVector.fromMemorySegment(I, w, r3 + off, LE);
-            FloatVector ea = ta.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector oa = ta.and(0xFFFF0000).reinterpretAsFloats();
-            FloatVector eb = tb.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector ob = tb.and(0xFFFF0000).reinterpretAsFloats();
-            FloatVector ec = tc.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector oc = tc.and(0xFFFF0000).reinterpretAsFloats();
-            FloatVector ed = td.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector od = td.and(0xFFFF0000).reinterpretAsFloats();
-            FloatVector xe = FloatVector.fromArray(F, e0, p);
-            FloatVector xo = FloatVector.fromArray(F, o0, p);
-            a0 = oa.fma(xo, ea.fma(xe, a0));
-            b0 = ob.fma(xo, eb.fma(xe, b0));
-            c0 = oc.fma(xo, ec.fma(xe, c0));
-            d0 = od.fma(xo, ed.fma(xe, d0));
-            xe = FloatVector.fromArray(F, e1, p);
-            xo = FloatVector.fromArray(F, o1, p);
-            a1 = oa.fma(xo, ea.fma(xe, a1));
-            b1 = ob.fma(xo, eb.fma(xe, b1));
-            c1 = oc.fma(xo, ec.fma(xe, c1));
-            d1 = od.fma(xo, ed.fma(xe, d1));
-            xe = FloatVector.fromArray(F, e2, p);
-            xo = FloatVector.fromArray(F, o2, p);
-            a2 = oa.fma(xo, ea.fma(xe, a2));
-            b2 = ob.fma(xo, eb.fma(xe, b2));
-            c2 = oc.fma(xo, ec.fma(xe, c2));
-            d2 = od.fma(xo, ed.fma(xe, d2));
-            xe = FloatVector.fromArray(F, e3, p);
-            xo = FloatVector.fromArray(F, o3, p);
-            a3 = oa.fma(xo, ea.fma(xe, a3));
-            b3 = ob.fma(xo, eb.fma(xe, b3));
-            c3 = oc.fma(xo, ec.fma(xe, c3));
-            d3 = od.fma(xo, ed.fma(xe, d3));
-            p += I.length();
-            off += I.vectorByteSize();
-        }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 1 * F.length());
-        a2.intoArray(lanes, 2 * F.length());
-        a3.intoArray(lanes, 3 * F.length());
-        b0.intoArray(lanes, 4 * F.length());
-        b1.intoArray(lanes, 5 * F.length());
-        b2.intoArray(lanes, 6 * F.length());
-        b3.intoArray(lanes, 7 * F.length());
-        c0.intoArray(lanes, 8 * F.length());
-        c1.intoArray(lanes, 9 * F.length());
-        c2.intoArray(lanes, 10 * F.length());
-        c3.intoArray(lanes, 11 * F.length());
-        d0.intoArray(lanes, 12 * F.length());
-        d1.intoArray(lanes, 13 * F.length());
-        d2.intoArray(lanes, 14 * F.length());
-        d3.intoArray(lanes, 15 * F.length());
-        sumEach(lanes, sums);
-        return 2 * p;
-    }
-
-    /** Four F16 rows against tokens {@code t .. t+3} split and scaled by {@link MatVec#split}; sums not yet rescaled. */
-    static int dot4x4F16(MemorySegment w, long base, long rb, float[][] even, float[][] odd, int t, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
-        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
-        float[] e0 = even[t], e1 = even[t + 1], e2 = even[t + 2], e3 = even[t + 3];
-        float[] o0 = odd[t], o1 = odd[t + 1], o2 = odd[t + 2], o3 = odd[t + 3];
-        long r1 = base + rb, r2 = r1 + rb, r3 = r2 + rb;
-        int fields = MatVec.F16_FIELDS;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) {
-            IntVector ta = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector tb = IntVector.fromMemorySegment(I, w, r1 + off, LE);
-            IntVector tc = IntVector.fromMemorySegment(I, w, r2 + off, LE);
-            IntVector td = IntVector.fromMemorySegment(I, w, r3 + off, LE);
-            FloatVector ea = ta.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector oa = ta.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector eb = tb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector ob = tb.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector ec = tc.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector oc = tc.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector ed = td.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector od = td.lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector xe = FloatVector.fromArray(F, e0, p);
-            FloatVector xo = FloatVector.fromArray(F, o0, p);
-            a0 = oa.fma(xo, ea.fma(xe, a0));
-            b0 = ob.fma(xo, eb.fma(xe, b0));
-            c0 = oc.fma(xo, ec.fma(xe, c0));
-            d0 = od.fma(xo, ed.fma(xe, d0));
-            xe = FloatVector.fromArray(F, e1, p);
-            xo = FloatVector.fromArray(F, o1, p);
-            a1 = oa.fma(xo, ea.fma(xe, a1));
-            b1 = ob.fma(xo, eb.fma(xe, b1));
-            c1 = oc.fma(xo, ec.fma(xe, c1));
-            d1 = od.fma(xo, ed.fma(xe, d1));
-            xe = FloatVector.fromArray(F, e2, p);
-            xo = FloatVector.fromArray(F, o2, p);
-            a2 = oa.fma(xo, ea.fma(xe, a2));
-            b2 = ob.fma(xo, eb.fma(xe, b2));
-            c2 = oc.fma(xo, ec.fma(xe, c2));
-            d2 = od.fma(xo, ed.fma(xe, d2));
-            xe = FloatVector.fromArray(F, e3, p);
-            xo = FloatVector.fromArray(F, o3, p);
-            a3 = oa.fma(xo, ea.fma(xe, a3));
-            b3 = ob.fma(xo, eb.fma(xe, b3));
-            c3 = oc.fma(xo, ec.fma(xe, c3));
-            d3 = od.fma(xo, ed.fma(xe, d3));
-            p += I.length();
-            off += I.vectorByteSize();
-        }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 1 * F.length());
-        a2.intoArray(lanes, 2 * F.length());
-        a3.intoArray(lanes, 3 * F.length());
-        b0.intoArray(lanes, 4 * F.length());
-        b1.intoArray(lanes, 5 * F.length());
-        b2.intoArray(lanes, 6 * F.length());
-        b3.intoArray(lanes, 7 * F.length());
-        c0.intoArray(lanes, 8 * F.length());
-        c1.intoArray(lanes, 9 * F.length());
-        c2.intoArray(lanes, 10 * F.length());
-        c3.intoArray(lanes, 11 * F.length());
-        d0.intoArray(lanes, 12 * F.length());
-        d1.intoArray(lanes, 13 * F.length());
-        d2.intoArray(lanes, 14 * F.length());
-        d3.intoArray(lanes, 15 * F.length());
-        sumEach(lanes, sums);
-        return 2 * p;
     }
 
     /**
      * Two F16 rows {@code rb} bytes apart against the eight tokens packed from {@code xs[q]} ({@link Job#pack});
-     * sums not yet rescaled. Each accumulator takes the even then the odd product per chunk, as {@link #dot4x4F16}
-     * does, so both passes give the same bits. The odd half re-reads the row from L1 rather than keeping the
-     * loaded pair alive (registers are short on AVX2). {@code chunk} is the packed stride, {@code 16·V}: passed
-     * in, not written as a constant, because with a constant stride C2 compiled a loop with twice the stack
-     * traffic (44 against 19 spill accesses per pass on AVX2) and the kernel ran a quarter slower.
+     * sums not yet rescaled, row a's in {@code sums[0..8)}, row b's in {@code sums[8..16)}. Each accumulator
+     * takes a chunk's even product then its odd product, in every kernel here, so a token gets the same bits in
+     * an eight-token or a four-token pass. The odd half re-reads the row from L1 rather than keeping the loaded
+     * pair alive (registers are short on AVX2). {@code chunk} is the packed stride, {@code 16·V}: passed in, not
+     * written as a constant, because with a constant stride C2 compiled a loop with twice the stack traffic
+     * (44 against 19 spill accesses per pass on AVX2) and the kernel ran a quarter slower.
      */
     static int dot2x8F16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
@@ -532,11 +421,11 @@ public final class BatchMatVec {
         b5.intoArray(lanes, 13 * F.length());
         b6.intoArray(lanes, 14 * F.length());
         b7.intoArray(lanes, 15 * F.length());
-        sumEach(lanes, sums);
+        sumEach(lanes, sums, 16);
         return 2 * p;
     }
 
-    /** Two BF16 rows {@code rb} bytes apart against the eight tokens packed from {@code xs[q]}, as {@link #dot2x8F16}. */
+    /** Two BF16 rows against eight packed tokens, as {@link #dot2x8F16}. */
     static int dot2x8BF16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
@@ -617,7 +506,114 @@ public final class BatchMatVec {
         b5.intoArray(lanes, 13 * F.length());
         b6.intoArray(lanes, 14 * F.length());
         b7.intoArray(lanes, 15 * F.length());
-        sumEach(lanes, sums);
+        sumEach(lanes, sums, 16);
+        return 2 * p;
+    }
+
+    /** Two F16 rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8F16}; sums in {@code sums[0..8)}. */
+    static int dot2x4F16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        long r1 = base + rb;
+        int fields = MatVec.F16_FIELDS;
+        int p = 0;
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) {
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector x = FloatVector.fromArray(F, xs, q);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 2 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 4 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 6 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            x = FloatVector.fromArray(F, xs, q + V);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 3 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 5 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 7 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            q += chunk;
+            p += I.length();
+            off += I.vectorByteSize();
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        b0.intoArray(lanes, 4 * F.length());
+        b1.intoArray(lanes, 5 * F.length());
+        b2.intoArray(lanes, 6 * F.length());
+        b3.intoArray(lanes, 7 * F.length());
+        sumEach(lanes, sums, 8);
+        return 2 * p;
+    }
+
+    /** Two BF16 rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8F16}; sums in {@code sums[0..8)}. */
+    static int dot2x4BF16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        long r1 = base + rb;
+        int p = 0;
+        long off = 0;
+        long end = (long) I.loopBound(pairs) * 4;
+        while (off < end) {
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector x = FloatVector.fromArray(F, xs, q);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 2 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 4 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 6 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE).and(0xFFFF0000).reinterpretAsFloats();
+            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).and(0xFFFF0000).reinterpretAsFloats();
+            x = FloatVector.fromArray(F, xs, q + V);
+            a0 = wa.fma(x, a0);
+            b0 = wb.fma(x, b0);
+            x = FloatVector.fromArray(F, xs, q + 3 * V);
+            a1 = wa.fma(x, a1);
+            b1 = wb.fma(x, b1);
+            x = FloatVector.fromArray(F, xs, q + 5 * V);
+            a2 = wa.fma(x, a2);
+            b2 = wb.fma(x, b2);
+            x = FloatVector.fromArray(F, xs, q + 7 * V);
+            a3 = wa.fma(x, a3);
+            b3 = wb.fma(x, b3);
+            q += chunk;
+            p += I.length();
+            off += I.vectorByteSize();
+        }
+        a0.intoArray(lanes, 0);
+        a1.intoArray(lanes, 1 * F.length());
+        a2.intoArray(lanes, 2 * F.length());
+        a3.intoArray(lanes, 3 * F.length());
+        b0.intoArray(lanes, 4 * F.length());
+        b1.intoArray(lanes, 5 * F.length());
+        b2.intoArray(lanes, 6 * F.length());
+        b3.intoArray(lanes, 7 * F.length());
+        sumEach(lanes, sums, 8);
         return 2 * p;
     }
 }
