@@ -121,7 +121,7 @@ public final class BatchMatVec {
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
-    /** Per thread: the sixteen sums of one four-by-four pass. */
+    /** Per thread: the sums of one pass (sixteen at most: two rows by eight tokens, or four by four). */
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS]);
     /** Per thread: the sixteen accumulators' lanes (the first vector's worth also serves MatVec's one-row kernels). */
     private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS * F.length()]);
