@@ -118,9 +118,9 @@ public final class QMatMul {
             for (; tile + 2 <= to; tile += 2) {
                 for (int t = 0; t < grouped; t += 8) {
                     if (q8) {
-                        q8Tiles2x8(data, tile * tb, tb, blocks, j.xs, t * w.cols(), acc);
+                        q8Tiles2x8(data, tile * tb, tb, blocks, j.xs, t * w.cols(), 8, acc);
                     } else {
-                        q4Tiles2x8(data, tile * tb, tb, blocks, j.xs, t * w.cols(), acc);
+                        q4Tiles2x8(data, tile * tb, tb, blocks, j.xs, t * w.cols(), 8, acc);
                     }
                     for (int k = 0; k < 8; k++) {
                         int o = j.outOff + (t + k) * j.outStride;
@@ -166,9 +166,12 @@ public final class QMatMul {
     /**
      * Two Q8_0 tiles against eight tokens (x interleaved from {@code x0}: column {@code c} of token {@code k} at
      * {@code x0 + 8c + k}): each column of both tiles widened and scaled once, sixteen accumulators, each
-     * broadcast shared by the two tiles.
+     * broadcast shared by the two tiles. {@code step} is x's stride per column, 8: passed in, as
+     * {@code BatchMatVec.dot2x8F16} passes its stride, because with the constant C2 spilled twice as much in the
+     * column loop (23 against 13 stack accesses per column on AVX2; one thread, 8192×2048, 24-30 against 30-38
+     * GFLOP/s; {@link #q4Tiles2x8} likewise, 37 against 27 per byte group).
      */
-    private static void q8Tiles2x8(MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, float[] acc) {
+    private static void q8Tiles2x8(MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
         long second = base + tileBytes;
@@ -178,7 +181,7 @@ public final class QMatMul {
             long at = b * blockBytes;
             FloatVector da = scales(w, base + at);
             FloatVector db = scales(w, second + at);
-            for (int j = 0; j < 32; j++, c += 8) {
+            for (int j = 0; j < 32; j++, c += step) {
                 FloatVector wa = q8(w, base + at, j).mul(da);
                 FloatVector wb = q8(w, second + at, j).mul(db);
                 FloatVector v = FloatVector.broadcast(F, xs[c]);
@@ -226,7 +229,7 @@ public final class QMatMul {
     }
 
     /** Two Q4_0 tiles against eight tokens, as {@link #q8Tiles2x8}: per byte group, columns p and p + 16. */
-    private static void q4Tiles2x8(MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, float[] acc) {
+    private static void q4Tiles2x8(MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
         long second = base + tileBytes;
@@ -238,7 +241,7 @@ public final class QMatMul {
             FloatVector da16 = da.mul(1f / 16);
             FloatVector db16 = db.mul(1f / 16);
             int c = x0 + b * 32 * 8;
-            for (int p = 0; p < 16; p++, c += 8) {
+            for (int p = 0; p < 16; p++, c += step) {
                 ByteVector qa = nibbles(w, base + at, p);
                 ByteVector qb = nibbles(w, second + at, p);
                 // Low nibbles are column p, high nibbles column p + 16 (sixteen columns, 128 floats, further on);
