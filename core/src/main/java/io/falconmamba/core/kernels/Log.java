@@ -22,6 +22,15 @@ final class Log {
     private static final float SQRT_HALF = 0.707106781186547524f;
     private static final float LN2_HI = 0.693359375f;
     private static final float LN2_LO = -2.12194440e-4f;
+    /**
+     * The polynomial's coefficients, highest first. A loop over them rather than the Horner steps written out:
+     * written out, log1p was 349 bytes of bytecode, over C2's limit for inlining a hot call (325), so softplus
+     * called it with boxed vectors.
+     */
+    private static final float[] POLY = {
+        7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
+        -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f,
+    };
 
     private Log() {
     }
@@ -37,14 +46,10 @@ final class Log {
         FloatVector f = m.add(m.blend(0f, low.not())).sub(1f);
         FloatVector k = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(FloatVector.broadcast(F, 1f).blend(0f, low));
         FloatVector z = f.mul(f);
-        FloatVector p = f.fma(FloatVector.broadcast(F, 7.0376836292e-2f), FloatVector.broadcast(F, -1.1514610310e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, 1.1676998740e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, -1.2420140846e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, 1.4249322787e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, -1.6668057665e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, 2.0000714765e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, -2.4999993993e-1f));
-        p = p.fma(f, FloatVector.broadcast(F, 3.3333331174e-1f));
+        FloatVector p = FloatVector.broadcast(F, POLY[0]);
+        for (int i = 1; i < POLY.length; i++) {
+            p = p.fma(f, FloatVector.broadcast(F, POLY[i]));
+        }
         FloatVector r = p.mul(f).mul(z);
         r = k.fma(FloatVector.broadcast(F, LN2_LO), r);
         r = z.fma(FloatVector.broadcast(F, -0.5f), r);
