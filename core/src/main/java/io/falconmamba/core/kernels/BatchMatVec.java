@@ -26,9 +26,11 @@ import static io.falconmamba.core.kernels.Convert.LE;
 public final class BatchMatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Rows per group (one F32 pass, or two packed passes of two rows). */
     static final int ROWS = 4;
+    /** Tokens of the F32 pass and of the short packed pass. */
     static final int TOKENS = 4;
-    /** Tokens of the packed pass, which takes the group's rows two at a time. */
+    /** Tokens of the wide packed pass, which takes the group's rows two at a time. */
     static final int WIDE = 8;
     /** Floats of one token's split x per column chunk: {@code V} even then {@code V} odd. */
     private static final int V = F.length();
@@ -89,9 +91,9 @@ public final class BatchMatVec {
          */
         private void pack(int pairs) {
             chunks = I.loopBound(pairs) / V;
-            int widths = tokens / WIDE * WIDE + (tokens % WIDE >= TOKENS ? TOKENS : 0);
-            if (packed.length < widths * chunks * 2 * V) {
-                packed = new float[widths * chunks * 2 * V];
+            int packedTokens = tokens / WIDE * WIDE + (tokens % WIDE >= TOKENS ? TOKENS : 0);
+            if (packed.length < packedTokens * chunks * 2 * V) {
+                packed = new float[packedTokens * chunks * 2 * V];
             }
             int t0 = 0;
             for (; t0 + WIDE <= tokens; t0 += WIDE) {
