@@ -1,9 +1,7 @@
 package io.falconmamba.benchmarks;
 
+import io.falconmamba.core.kernels.ReadBandwidth;
 import io.falconmamba.core.kernels.ThreadPool;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -22,7 +20,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,8 +27,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Memory read bandwidth: sums a large segment (off-heap, or a mapped file) with the engine's ThreadPool,
- * the ceiling decode is measured against. One op = one pass; GB/s = ops/s × size (the report computes it).
+ * Memory read bandwidth: sums a large segment (off-heap, or a mapped file) with the engine's ThreadPool through
+ * {@link ReadBandwidth}, the probe {@code bench --bandwidth} also runs: the ceiling decode is measured against. One op = one pass; GB/s = ops/s × size (the report computes it).
  *
  * <p>{@code streams}: how many sequential streams each thread reads at once (its claimed range cut in that many
  * parts). Some CPUs need more than one stream per core to reach their bandwidth (Zen 3 reads more with four,
@@ -45,10 +42,8 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class BandwidthBench {
 
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     /** Bytes per pass (256 MiB: far beyond any cache). */
     public static final long SIZE = 256L << 20;
-    private static final int BLOCK = 1 << 16;
 
     @Param({"offheap", "mapped"})
     public String source;
@@ -63,7 +58,7 @@ public class BandwidthBench {
     private MemorySegment seg;
     private ThreadPool pool;
     /** One sum per 64 KiB block, so the result depends on every byte. */
-    private final float[] partial = new float[(int) (SIZE / BLOCK)];
+    private final float[] partial = new float[(int) (SIZE / ReadBandwidth.BLOCK)];
     private Path file;
 
     @Setup(Level.Trial)
@@ -103,48 +98,6 @@ public class BandwidthBench {
 
     @Benchmark
     public float sum() {
-        // Split in 64 KiB blocks the pool hands out like the kernels' rows, so a thread that starts late (or is
-        // descheduled) does not leave half the segment to the other one.
-        pool.parallelFor(partial.length, (from, to) -> {
-            int q = streams == 4 ? (to - from) / 4 : 0;
-            float sum = q == 0 ? 0f : sumRanges4(seg, (long) from * BLOCK, (long) q * BLOCK);
-            partial[from] = sum + sumRange(seg, (long) (from + 4 * q) * BLOCK, (long) to * BLOCK);
-        });
-        float s = 0;
-        for (float p : partial) {
-            s += p;
-        }
-        return s;
-    }
-
-    /** Four ranges of {@code len} bytes from {@code lo}, end to end, read at once: four sequential streams. */
-    static float sumRanges4(MemorySegment m, long lo, long len) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        long step = F.vectorByteSize();
-        for (long o = lo; o < lo + len; o += step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, m, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, m, o + len, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, m, o + 2 * len, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, m, o + 3 * len, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
-    }
-
-    static float sumRange(MemorySegment m, long lo, long hi) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
-        long step = F.vectorByteSize();
-        for (long o = lo; o < hi; o += 4 * step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, m, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, m, o + step, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, m, o + 2 * step, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, m, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
+        return ReadBandwidth.sum(seg, streams, pool, partial);
     }
 }

@@ -7,6 +7,8 @@ import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
+import io.falconmamba.core.kernels.ReadBandwidth;
+import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.loader.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +28,10 @@ import java.util.concurrent.Callable;
         description = "Measure prefill and decode tokens/s (median and spread over repetitions, after a warm-up run).")
 final class BenchCommand implements Callable<Integer> {
 
+    /** The bandwidth probe's buffer: far beyond any last-level cache, as JMH's BandwidthBench. */
+    static final long BANDWIDTH_BYTES = 256L << 20;
+    static final int BANDWIDTH_PASSES = 20;
+
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
@@ -43,6 +49,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--repetitions", paramLabel = "R", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int repetitions = 3;
+
+    @Option(names = "--bandwidth", description = "Also measure the read bandwidth (a 256 MiB sum on as many threads, before and "
+            + "after the runs) and give decode's weight traffic as a share of the best reading.")
+    boolean bandwidth;
 
     @Option(names = "--json", description = "Print one JSON object with the figures, the model shape, type, threads and vector width.")
     boolean json;
@@ -63,6 +73,8 @@ final class BenchCommand implements Callable<Integer> {
             for (int b = 0; b < batch; b++) {
                 prompts[b] = rnd.ints(promptTokens, 0, c.vocabSize()).toArray();
             }
+            // The host's bandwidth drifts, so it is read just before the runs and just after; the best counts.
+            double readBefore = bandwidth ? readBandwidth(model.threads()) : Double.NaN;
             double[] prefillRates = new double[repetitions];
             double[] decodeRates = new double[repetitions];
             for (int r = -1; r < repetitions; r++) { // r = -1 is the warm-up
@@ -89,6 +101,9 @@ final class BenchCommand implements Callable<Integer> {
                         r + 1, prefillRates[r], decodeRates[r]));
             }
             String dtype = dtypeOf(fm);
+            // Decode reads every weight once per step, whatever the batch: weight traffic is steps/s × bytes.
+            double weightGBs = model.weightBytesPerToken() * median(decodeRates) / batch / 1e9;
+            double readGBs = bandwidth ? Math.max(readBefore, readBandwidth(model.threads())) : Double.NaN;
             if (json) {
                 ObjectMapper m = new ObjectMapper();
                 ObjectNode o = m.createObjectNode();
@@ -113,6 +128,11 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("weight_bytes_per_token", model.weightBytesPerToken());
                 putStats(o.putObject("prefill_tokens_per_s"), prefillRates);
                 putStats(o.putObject("decode_tokens_per_s"), decodeRates);
+                o.put("decode_weight_gb_per_s", weightGBs);
+                if (bandwidth) {
+                    o.put("read_bandwidth_gb_per_s", readGBs);
+                    o.put("decode_bandwidth_share", weightGBs / readGBs);
+                }
                 System.out.println(m.writeValueAsString(o));
             } else {
                 System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s%s, %d threads, %d-bit vectors%n", fm.directory(),
@@ -121,11 +141,22 @@ final class BenchCommand implements Callable<Integer> {
                         FalconMambaModel.vectorBits());
                 System.out.printf(Locale.ROOT, "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n", promptTokens, mode,
                         median(prefillRates), min(prefillRates), max(prefillRates));
-                System.out.printf(Locale.ROOT, "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f)%n", genTokens, batch,
-                        median(decodeRates), min(decodeRates), max(decodeRates));
+                System.out.printf(Locale.ROOT, "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f); weights %.1f GB/s%n",
+                        genTokens, batch, median(decodeRates), min(decodeRates), max(decodeRates), weightGBs);
+                if (bandwidth) {
+                    System.out.printf(Locale.ROOT, "read bandwidth %.1f GB/s (%d threads, the better of a reading before and one after the runs); "
+                            + "decode's weights at %.0f %% of it%n", readGBs, model.threads(), 100 * weightGBs / readGBs);
+                }
             }
         }
         return 0;
+    }
+
+    private static double readBandwidth(int threads) {
+        Progress.note("measuring read bandwidth");
+        try (ThreadPool pool = new ThreadPool(threads)) {
+            return ReadBandwidth.measure(BANDWIDTH_BYTES, BANDWIDTH_PASSES, pool);
+        }
     }
 
     private static String dtypeOf(Engine fm) {

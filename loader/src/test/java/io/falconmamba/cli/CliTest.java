@@ -125,6 +125,29 @@ class CliTest {
     }
 
     @Test
+    void benchGivesDecodeAsAShareOfTheMeasuredBandwidth() throws Exception {
+        Run r = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--batch", "2", "--repetitions", "1", "--json",
+                "--bandwidth", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = JSON.readTree(r.out());
+        double read = o.get("read_bandwidth_gb_per_s").asDouble();
+        double weights = o.get("decode_weight_gb_per_s").asDouble();
+        // Two sequences per step read the weights once: steps/s (tok/s over the batch) × bytes per step.
+        double steps = o.get("decode_tokens_per_s").get("median").asDouble() / 2;
+        assertEquals(steps * o.get("weight_bytes_per_token").asLong() / 1e9, weights, weights * 1e-9);
+        assertTrue(read > 0 && Double.isFinite(read), "read bandwidth " + read);
+        assertEquals(weights / read, o.get("decode_bandwidth_share").asDouble(), 1e-12);
+
+        Run text = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--bandwidth", "--threads", "1");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("read bandwidth ") && text.out().contains("decode's weights at "), text.out());
+        Run plain = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+        JsonNode p = JSON.readTree(plain.out());
+        assertTrue(p.get("decode_weight_gb_per_s").asDouble() > 0);
+        assertTrue(p.get("read_bandwidth_gb_per_s") == null, "no probe without --bandwidth");
+    }
+
+    @Test
     void benchAndGenerateQuantizeAtLoad() throws Exception {
         for (String q : new String[] {"q8_0", "q4_0"}) {
             Run r = run(null, "bench", "--quant", q, "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
