@@ -471,6 +471,41 @@ class KernelsTest {
     }
 
     @ParameterizedTest
+    // N of one to four vectors (chunk pairs, and a chunk left over); 70 tokens cross the across-channels pass's
+    // token block (64), 300 the per-channel one's (256).
+    @CsvSource({"1, 5", "2, 70", "3, 70", "4, 5", "2, 300"})
+    void scanAcrossChannelsGivesTheSameBitsAsChannelByChannel(int vectorsOfState, int tokens) {
+        int lanes = Convert.F.length();
+        int n = vectorsOfState * lanes;
+        int dIn = 3 * lanes + 3; // three blocks of channels, three left over for the per-channel loop
+        Random rnd = new Random(31L * n + tokens);
+        float[] a = new float[dIn * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = -(float) Math.exp(rnd.nextFloat() * 3);
+        }
+        float[] start = randomVector(rnd, dIn * n);
+        float[] d = randomVector(rnd, dIn);
+        ScanRows rows = scanRows(rnd, tokens, dIn, n);
+        float[] blockState = start.clone();
+        float[] blockY = new float[tokens * dIn];
+        SelectiveScan.scan(blockState, a, n, rows.delta(), 0, dIn, rows.x(), 0, dIn, rows.bc(), 3, rows.bcStride(), d,
+                blockY, 0, dIn, tokens, 0, dIn);
+        float[] oneState = start.clone();
+        float[] oneY = new float[tokens * dIn];
+        for (int i = 0; i < dIn; i++) { // one channel per call: fewer than a vector's worth, the per-channel loop
+            SelectiveScan.scan(oneState, a, n, rows.delta(), 0, dIn, rows.x(), 0, dIn, rows.bc(), 3, rows.bcStride(), d,
+                    oneY, 0, dIn, tokens, i, i + 1);
+        }
+        for (int i = 0; i < blockY.length; i++) {
+            assertEquals(Float.floatToRawIntBits(oneY[i]), Float.floatToRawIntBits(blockY[i]),
+                    "y of token " + i / dIn + ", channel " + i % dIn + ": " + oneY[i] + " against " + blockY[i]);
+        }
+        for (int i = 0; i < blockState.length; i++) {
+            assertEquals(Float.floatToRawIntBits(oneState[i]), Float.floatToRawIntBits(blockState[i]), "state element " + i);
+        }
+    }
+
+    @ParameterizedTest
     // 8, 16, 24, 32, 48: whole vectors of state, in pairs of chunks and a chunk left over (AVX2 and AVX-512);
     // 600 tokens cross SelectiveScan.TOKEN_BLOCK twice.
     @CsvSource({"1, 6", "7, 6", "8, 6", "16, 6", "24, 6", "31, 6", "32, 6", "33, 6", "48, 6", "16, 600", "7, 600", "24, 600"})
