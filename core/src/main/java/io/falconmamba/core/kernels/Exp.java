@@ -14,8 +14,8 @@ import static io.falconmamba.core.kernels.Convert.F;
  * <p>Cody–Waite reduction {@code x = k·ln2 + f}, {@code |f| ≤ ln2/2}, with ln2 split in two so {@code f} is
  * exact; {@code e^f} by Cephes' degree-7 polynomial for expf; {@code 2^k} added into the exponent field. Relative
  * error below 2e-7 (under two ulps) on {@code [-87.3, 88.7]}, checked against {@link Math#exp} in the tests.
- * Arguments are clamped to that range rather than tested and blended (the blends cost the scan a third of its
- * time): below it the result is e^-87.34 ≈ 1.2e-38 (the smallest normal float, where the true value is
+ * Arguments are clamped to that range (a compare and a blend each side) rather than the results tested and fixed
+ * afterwards (which cost the scan a third of its time): below it the result is e^-87.34 ≈ 1.2e-38 (the smallest normal float, where the true value is
  * subnormal or zero), above it e^88.72 ≈ 3.4e38 (where the true value overflows); NaN stays NaN.
  */
 final class Exp {

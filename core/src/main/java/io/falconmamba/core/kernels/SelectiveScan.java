@@ -14,8 +14,9 @@ import static io.falconmamba.core.kernels.Convert.F;
  *   s[i,n] = exp(Δ[i]·A[i,n]) · s[i,n] + Δ[i]·B[n]·x[i]
  *   y[i]   = Σ_n C[n]·s[i,n] + D[i]·x[i]
  * </pre>
- * over T tokens in order. A chunk of a channel's state stays in a register for the whole run of tokens; the
- * decay is {@link Exp}'s inline exponential.
+ * over T tokens in order. Prefill ({@link #scan}) takes channels a vector at a time, each vector holding one state
+ * index of L channels, which stays in a register for the whole run of tokens; decode ({@link #step}) takes one
+ * channel at a time, vectors over the state. The decay is {@link Exp}'s inline exponential.
  */
 public final class SelectiveScan {
 
