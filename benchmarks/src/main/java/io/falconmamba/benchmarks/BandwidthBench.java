@@ -19,7 +19,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +27,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Memory read bandwidth: sums a large segment (off-heap, or a mapped file) with the engine's ThreadPool through
- * {@link ReadBandwidth}, the probe {@code bench --bandwidth} also runs: the ceiling decode is measured against. One op = one pass; GB/s = ops/s × size (the report computes it).
+ * {@link ReadBandwidth}, the probe {@code bench --bandwidth} also runs: the ceiling decode is measured against.
+ * One op = one pass; GB/s = ops/s × size (the report computes it).
  *
  * <p>{@code streams}: how many sequential streams each thread reads at once (its claimed range cut in that many
  * parts). Some CPUs need more than one stream per core to reach their bandwidth (Zen 3 reads more with four,
@@ -71,7 +71,7 @@ public class BandwidthBench {
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                         StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     MemorySegment m = ch.map(FileChannel.MapMode.READ_WRITE, 0, SIZE, arena);
-                    fill(m);
+                    ReadBandwidth.fill(m);
                 }
             }
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -79,15 +79,9 @@ public class BandwidthBench {
             }
         } else {
             seg = arena.allocate(SIZE, 64);
-            fill(seg);
+            ReadBandwidth.fill(seg);
         }
         pool = new ThreadPool(threads);
-    }
-
-    private static void fill(MemorySegment m) {
-        for (long i = 0; i < SIZE / 4; i++) {
-            m.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (i & 1023) * 1e-3f);
-        }
     }
 
     @TearDown(Level.Trial)

@@ -76,13 +76,7 @@ public final class ReadBandwidth {
         double best = 0;
         try (Arena arena = Arena.ofShared()) { // shared: the pool's threads read it
             MemorySegment seg = arena.allocate(bytes, 64);
-            float[] block = new float[BLOCK / 4];
-            for (int i = 0; i < block.length; i++) {
-                block[i] = (i & 1023) * 1e-3f;
-            }
-            for (long b = 0; b < bytes / BLOCK; b++) {
-                MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, b * BLOCK, block.length);
-            }
+            fill(seg);
             float sink = sum(seg, 1, pool, partial) + sum(seg, 4, pool, partial);
             // Alternating the stream counts spreads both over the same stretch of the host's drifting bandwidth;
             // each count's rate is over all its passes (a sustained rate, as JMH's), not its fastest pass.
@@ -100,6 +94,20 @@ public final class ReadBandwidth {
             }
         }
         return best;
+    }
+
+    /** Fills a segment of whole blocks with small finite floats, the same in every block, for {@link #sum} to read. */
+    public static void fill(MemorySegment seg) {
+        if (seg.byteSize() == 0 || seg.byteSize() % BLOCK != 0) {
+            throw new IllegalArgumentException("seg: size must be a positive multiple of " + BLOCK + " bytes, got " + seg.byteSize());
+        }
+        float[] block = new float[BLOCK / 4];
+        for (int i = 0; i < block.length; i++) {
+            block[i] = (i & 1023) * 1e-3f;
+        }
+        for (long b = 0; b < seg.byteSize() / BLOCK; b++) {
+            MemorySegment.copy(block, 0, seg, ValueLayout.JAVA_FLOAT_UNALIGNED, b * BLOCK, block.length);
+        }
     }
 
     /** Four ranges of {@code len} bytes from {@code lo}, end to end, read at once: four sequential streams. */

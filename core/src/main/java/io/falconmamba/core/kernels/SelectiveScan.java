@@ -203,8 +203,8 @@ public final class SelectiveScan {
     }
 
     /*
-     * The helpers below take and return no vectors: one that C2 declines to inline would box them (sumOfParts,
-     * returning its sum, cost 1.7 % of a 512-token prefill that way).
+     * The helpers below take and return no vectors: one that C2 declines to inline would box them (a first
+     * version of outputs that returned each token's sum cost 1.7 % of a 512-token prefill that way).
      */
 
     /**
