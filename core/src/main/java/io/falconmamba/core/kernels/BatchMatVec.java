@@ -48,8 +48,8 @@ public final class BatchMatVec {
         float[] out;
         int outOff;
         int outStride;
-        float[][] even = new float[0][];
-        float[][] odd = new float[0][];
+        /** Per token, x as {@link MatVec#split} leaves it. */
+        MemorySegment[] xs = new MemorySegment[0];
         /** Per token, 2^e from {@link MatVec#split} (F16 only). */
         float[] rescale = new float[0];
         /** Split x of the tokens in groups, see {@link #pack}. */
@@ -63,9 +63,8 @@ public final class BatchMatVec {
         }
 
         void prepare() {
-            if (even.length < tokens) {
-                even = new float[tokens][];
-                odd = new float[tokens][];
+            if (xs.length < tokens) {
+                xs = new MemorySegment[tokens];
                 rescale = new float[tokens];
             }
             if (w.type() == WeightType.F32) {
@@ -73,11 +72,10 @@ public final class BatchMatVec {
             }
             int pairs = w.cols() / 2;
             for (int t = 0; t < tokens; t++) {
-                if (even[t] == null || even[t].length < pairs) {
-                    even[t] = new float[pairs];
-                    odd[t] = new float[pairs];
+                if (xs[t] == null || xs[t].byteSize() < MatVec.splitBytes(pairs)) {
+                    xs[t] = MatVec.allocateSplit(pairs);
                 }
-                int e = MatVec.split(w.type(), x, xOff + t * xStride, pairs, even[t], odd[t]);
+                int e = MatVec.split(w.type(), x, xOff + t * xStride, pairs, xs[t]);
                 rescale[t] = Math.scalb(1f, e);
             }
             pack(pairs);
@@ -86,8 +84,8 @@ public final class BatchMatVec {
         /**
          * The split x of each group of eight tokens, then of one group of four if four or more are left, token
          * halves side by side per chunk of {@code V} column pairs: for a group of width {@code m} starting at
-         * token {@code t0}, {@code packed[packedAt(t0) + c*2mV + k*2V + i]} is token t0+k's even[cV+i], and
-         * {@code + V} its odd[cV+i]. Chunks past the vector loop's bound are not packed.
+         * token {@code t0}, {@code packed[packedAt(t0) + c*2mV + k*2V .. + 2V)} is token t0+k's split chunk c
+         * ({@code V} even elements, then {@code V} odd). Chunks past the vector loop's bound are not packed.
          */
         private void pack(int pairs) {
             chunks = I.loopBound(pairs) / V;
@@ -106,12 +104,10 @@ public final class BatchMatVec {
 
         private void pack(int t0, int width) {
             for (int k = 0; k < width; k++) {
-                float[] e = even[t0 + k];
-                float[] o = odd[t0 + k];
+                MemorySegment split = xs[t0 + k];
                 int at = packedAt(t0) + k * 2 * V;
                 for (int c = 0; c < chunks; c++, at += width * 2 * V) {
-                    System.arraycopy(e, c * V, packed, at, V);
-                    System.arraycopy(o, c * V, packed, at + V, V);
+                    MemorySegment.copy(split, Convert.F32, (long) c * 2 * V * Float.BYTES, packed, at, 2 * V);
                 }
             }
         }
@@ -241,8 +237,8 @@ public final class BatchMatVec {
         int xt = j.xOff + t * j.xStride;
         return switch (w.type()) {
             case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols(), lanes);
-            case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], w.cols(), lanes);
-            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.even[t], j.odd[t], j.rescale[t], w.cols(), lanes);
+            case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.xs[t], w.cols(), lanes);
+            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.xs[t], j.rescale[t], w.cols(), lanes);
         };
     }
 

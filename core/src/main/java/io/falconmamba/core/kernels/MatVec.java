@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 import static io.falconmamba.core.kernels.Convert.F;
@@ -40,14 +41,14 @@ public final class MatVec {
         int xOff;
         float[] out;
         int outOff;
-        float[] even = new float[0];
-        float[] odd = new float[0];
+        /** x as {@link #split} leaves it. */
+        MemorySegment xs = MemorySegment.NULL;
         int f16Exp;
 
         /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
         @Override
         public void run(int from, int to) {
-            rows(w, x, xOff, even, odd, f16Exp, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
+            rows(w, x, xOff, xs, f16Exp, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
         }
     }
 
@@ -64,11 +65,10 @@ public final class MatVec {
         Job job = JOBS.get();
         if (w.type() != io.falconmamba.core.WeightType.F32) {
             int pairs = w.cols() / 2;
-            if (job.even.length < pairs) {
-                job.even = new float[pairs];
-                job.odd = new float[pairs];
+            if (job.xs.byteSize() < splitBytes(pairs)) {
+                job.xs = allocateSplit(pairs);
             }
-            job.f16Exp = split(w.type(), x, xOff, pairs, job.even, job.odd);
+            job.f16Exp = split(w.type(), x, xOff, pairs, job.xs);
         }
         job.w = w;
         job.x = x;
@@ -109,10 +109,10 @@ public final class MatVec {
     static final boolean STREAMS = F.vectorBitSize() < 512;
 
     /**
-     * Single-threaded over rows {@code [from, to)}. For the 16-bit types {@code even}/{@code odd} must hold x as
-     * {@link #split} left it, and {@code f16Exp} is what it returned.
+     * Single-threaded over rows {@code [from, to)}. For the 16-bit types {@code xs} must hold x as {@link #split}
+     * left it, and {@code f16Exp} is what it returned.
      */
-    static void rows(Matrix w, float[] x, int xOff, float[] even, float[] odd, int f16Exp, float[] out, int outOff,
+    static void rows(Matrix w, float[] x, int xOff, MemorySegment xs, int f16Exp, float[] out, int outOff,
                      int from, int to) {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
@@ -132,57 +132,74 @@ public final class MatVec {
             }
             case BF16 -> {
                 for (int i = 0; i < q; i++) {
-                    dotBF16x4(data, (from + i) * rb, q * rb, x, xOff, even, odd, n, out, outOff + from + i, q, lanes);
+                    dotBF16x4(data, (from + i) * rb, q * rb, x, xOff, xs, n, out, outOff + from + i, q, lanes);
                 }
                 for (r += 4 * q; r < to; r++) {
-                    out[outOff + r] = dotBF16(data, r * rb, x, xOff, even, odd, n, lanes);
+                    out[outOff + r] = dotBF16(data, r * rb, x, xOff, xs, n, lanes);
                 }
             }
             case F16 -> {
                 float rescale = Math.scalb(1f, f16Exp);
                 for (int i = 0; i < q; i++) {
-                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, even, odd, rescale, n, out, outOff + from + i, q, lanes);
+                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, xs, rescale, n, out, outOff + from + i, q, lanes);
                 }
                 for (r += 4 * q; r < to; r++) {
-                    out[outOff + r] = dotF16(data, r * rb, x, xOff, even, odd, rescale, n, lanes);
+                    out[outOff + r] = dotF16(data, r * rb, x, xOff, xs, rescale, n, lanes);
                 }
             }
         }
     }
 
     /**
-     * x[2p] into even[p], x[2p+1] into odd[p]. For F16 weights both halves are also scaled by 2^(112 - e), and
-     * e is returned: the F16 kernels then need no per-weight rebias multiply (see {@link #F16_FIELDS}) and
-     * multiply each row's sum by 2^e instead. e follows x's largest exponent so that x·2^(112-e) stays below
-     * 2^101 (no overflow in the products or sums) and as far above the float underflow as it can.
+     * x split into its even and odd elements, chunk by chunk: for each vector's worth of column pairs c, the
+     * floats {@code [2cV, 2cV+V)} of {@code split} hold x[2p] and {@code [2cV+V, 2cV+2V)} hold x[2p+1], p = cV +
+     * lane (V = lanes per vector). One block of memory read at one running offset beside the weights: the
+     * kernels' loops then keep every address in a register (separate even and odd arrays cost reloads and
+     * bounds checks in every pass: 60 instructions per four-row pass against 41).
+     *
+     * <p>{@code split} is off-heap ({@link #allocateSplit}), like the weights: the Vector API's segment loads
+     * are compiled for the segment kinds they have seen, and a heap segment beside mapped and off-heap ones
+     * made them megamorphic and halved decode (a bandwidth probe in the same JVM was enough). Pairs past the
+     * last whole chunk are not stored; the kernels take those columns from x itself.
+     *
+     * <p>For F16 weights the split x is also scaled by 2^(112 - e), and e is returned: the F16 kernels then need
+     * no per-weight rebias multiply (see {@link #F16_FIELDS}) and multiply each row's sum by 2^e instead. e
+     * follows x's largest exponent (over all of x) so that x·2^(112-e) stays below 2^101 (no overflow in the
+     * products or sums) and as far above the float underflow as it can.
      */
-    static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, float[] even, float[] odd) {
+    static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, MemorySegment split) {
         int step = F.length();
         FloatVector maxv = FloatVector.zero(F);
         int p = 0;
         for (int bound = pairs - step; p <= bound; p += step) {
             FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * p);
             FloatVector b = FloatVector.fromArray(F, x, xOff + 2 * p + step);
-            FloatVector e = a.rearrange(EVEN, b);
-            FloatVector o = a.rearrange(ODD, b);
-            e.intoArray(even, p);
-            o.intoArray(odd, p);
-            maxv = maxv.max(e.abs()).max(o.abs());
+            maxv = maxv.max(a.abs()).max(b.abs());
         }
         float max = maxv.reduceLanes(VectorOperators.MAX);
-        for (; p < pairs; p++) {
-            even[p] = x[xOff + 2 * p];
-            odd[p] = x[xOff + 2 * p + 1];
-            max = Math.max(max, Math.max(Math.abs(even[p]), Math.abs(odd[p])));
+        for (int i = 2 * p; i < 2 * pairs; i++) {
+            max = Math.max(max, Math.abs(x[xOff + i]));
         }
-        if (type != io.falconmamba.core.WeightType.F16) {
-            return 0;
+        int e = type == io.falconmamba.core.WeightType.F16 ? exponentFor(max) : 0;
+        float up = type == io.falconmamba.core.WeightType.F16 ? Math.scalb(1f, 112 - e) : 1f;
+        for (int q = 0; q < p; q += step) {
+            FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * q);
+            FloatVector b = FloatVector.fromArray(F, x, xOff + 2 * q + step);
+            long at = 2L * q * Float.BYTES;
+            a.rearrange(EVEN, b).mul(up).intoMemorySegment(split, at, LE);
+            a.rearrange(ODD, b).mul(up).intoMemorySegment(split, at + F.vectorByteSize(), LE);
         }
-        int e = exponentFor(max);
-        float up = Math.scalb(1f, 112 - e);
-        scale(even, 0, pairs, up);
-        scale(odd, 0, pairs, up);
         return e;
+    }
+
+    /** Bytes {@link #split} writes for {@code pairs} column pairs. */
+    static long splitBytes(int pairs) {
+        return 2L * F.loopBound(pairs) * Float.BYTES;
+    }
+
+    /** Off-heap room for {@link #split}'s output for {@code pairs} column pairs, freed when unreachable. */
+    static MemorySegment allocateSplit(int pairs) {
+        return Arena.ofAuto().allocate(Math.max(F.vectorByteSize(), splitBytes(pairs)), 64);
     }
 
     /** The e of {@link #split} for x of largest magnitude {@code max}. */
@@ -245,24 +262,21 @@ public final class MatVec {
         return sum;
     }
 
-    /** One BF16 row against x split by {@link #split}: even and odd elements in two accumulators. */
-    static float dotBF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, int n, float[] lanes) {
+    /** One BF16 row against x split by {@link #split} (in {@code xs}): even and odd elements in two accumulators. */
+    static float dotBF16(MemorySegment w, long base, float[] x, int xOff, MemorySegment xs, int n, float[] lanes) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
-        int pairs = n / 2;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) { // not a counted loop: see STREAM_LOOPS
-            IntVector two = IntVector.fromMemorySegment(I, w, base + off, LE);
-            accEven = two.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, even, p), accEven);
-            accOdd = two.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, odd, p), accOdd);
-            p += I.length();
-            off += I.vectorByteSize();
+        long k = 0;
+        long end = (long) I.loopBound(n / 2) * 4;
+        while (k < end) { // not a counted loop: see STREAM_LOOPS
+            IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
+            accEven = two.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
+            accOdd = two.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
+            k += I.vectorByteSize();
         }
         accEven.add(accOdd).intoArray(lanes, 0);
         float sum = Lanes.sum(lanes);
-        for (int i = 2 * p; i < n; i++) {
+        for (int i = (int) (k / 2); i < n; i++) {
             sum += Convert.bf16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }
         return sum;
@@ -283,24 +297,21 @@ public final class MatVec {
      */
     static final int F16_FIELDS = 0x8FFFE000;
 
-    /** One F16 row against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
-    static float dotF16(MemorySegment w, long base, float[] x, int xOff, float[] even, float[] odd, float rescale, int n, float[] lanes) {
+    /** One F16 row against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
+    static float dotF16(MemorySegment w, long base, float[] x, int xOff, MemorySegment xs, float rescale, int n, float[] lanes) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
-        int pairs = n / 2;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) { // not a counted loop: see STREAM_LOOPS
-            IntVector two = IntVector.fromMemorySegment(I, w, base + off, LE);
-            accEven = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromArray(F, even, p), accEven);
-            accOdd = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromArray(F, odd, p), accOdd);
-            p += I.length();
-            off += I.vectorByteSize();
+        long k = 0;
+        long end = (long) I.loopBound(n / 2) * 4;
+        while (k < end) { // not a counted loop: see STREAM_LOOPS
+            IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
+            accEven = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
+            accOdd = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
+            k += I.vectorByteSize();
         }
         accEven.add(accOdd).intoArray(lanes, 0);
         float sum = Lanes.sum(lanes) * rescale;
-        for (int i = 2 * p; i < n; i++) {
+        for (int i = (int) (k / 2); i < n; i++) {
             sum += Float.float16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
         }
         return sum;
@@ -345,78 +356,78 @@ public final class MatVec {
         return sum;
     }
 
-    /** Four BF16 rows {@code gap} bytes apart against x split by {@link #split}. */
-    static void dotBF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, float[] even, float[] odd, int n,
+    /** Four BF16 rows {@code gap} bytes apart against x split by {@link #split} (in {@code xs}). */
+    static void dotBF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, MemorySegment xs, int n,
                           float[] out, int o, int q, float[] lanes) {
-        long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
         FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
-        int p = 0;
-        long off = 0;
+        long gap2 = 2 * gap, gap3 = 3 * gap;
+        long k = 0; // bytes into each row; x's split floats are 2k bytes in
         long end = (long) I.loopBound(n / 2) * 4;
-        while (off < end) { // not a counted loop: see STREAM_LOOPS
-            FloatVector xe = FloatVector.fromArray(F, even, p);
-            FloatVector xo = FloatVector.fromArray(F, odd, p);
-            IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
+        while (k < end) { // not a counted loop: see STREAM_LOOPS
+            FloatVector xe = FloatVector.fromMemorySegment(F, xs, 2 * k, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
+            long at = base + k;
+            IntVector v = IntVector.fromMemorySegment(I, w, at, LE);
             e0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e0);
             o0 = v.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o0);
-            v = IntVector.fromMemorySegment(I, w, b1 + off, LE);
+            v = IntVector.fromMemorySegment(I, w, at + gap, LE);
             e1 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e1);
             o1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o1);
-            v = IntVector.fromMemorySegment(I, w, b2 + off, LE);
+            v = IntVector.fromMemorySegment(I, w, at + gap2, LE);
             e2 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e2);
             o2 = v.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o2);
-            v = IntVector.fromMemorySegment(I, w, b3 + off, LE);
+            v = IntVector.fromMemorySegment(I, w, at + gap3, LE);
             e3 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, e3);
             o3 = v.and(0xFFFF0000).reinterpretAsFloats().fma(xo, o3);
-            p += I.length();
-            off += I.vectorByteSize();
+            k += I.vectorByteSize();
         }
+        int c = (int) (k / 2);
         e0.add(o0).intoArray(lanes, 0);
-        out[o] = Lanes.sum(lanes) + tail16(w, base, x, xOff, 2 * p, n, false);
+        out[o] = Lanes.sum(lanes) + tail16(w, base, x, xOff, c, n, false);
         e1.add(o1).intoArray(lanes, 0);
-        out[o + q] = Lanes.sum(lanes) + tail16(w, b1, x, xOff, 2 * p, n, false);
+        out[o + q] = Lanes.sum(lanes) + tail16(w, base + gap, x, xOff, c, n, false);
         e2.add(o2).intoArray(lanes, 0);
-        out[o + 2 * q] = Lanes.sum(lanes) + tail16(w, b2, x, xOff, 2 * p, n, false);
+        out[o + 2 * q] = Lanes.sum(lanes) + tail16(w, base + gap2, x, xOff, c, n, false);
         e3.add(o3).intoArray(lanes, 0);
-        out[o + 3 * q] = Lanes.sum(lanes) + tail16(w, b3, x, xOff, 2 * p, n, false);
+        out[o + 3 * q] = Lanes.sum(lanes) + tail16(w, base + gap3, x, xOff, c, n, false);
     }
 
-    /** Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split}; {@code rescale} = 2^e. */
-    static void dotF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, float[] even, float[] odd,
+    /** Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
+    static void dotF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, MemorySegment xs,
                          float rescale, int n, float[] out, int o, int q, float[] lanes) {
-        long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
         FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
-        int p = 0;
-        long off = 0;
+        long gap2 = 2 * gap, gap3 = 3 * gap;
+        long k = 0; // bytes into each row; x's split floats are 2k bytes in
         long end = (long) I.loopBound(n / 2) * 4;
-        while (off < end) { // not a counted loop: see STREAM_LOOPS
-            FloatVector xe = FloatVector.fromArray(F, even, p);
-            FloatVector xo = FloatVector.fromArray(F, odd, p);
-            IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
+        while (k < end) { // not a counted loop: see STREAM_LOOPS
+            FloatVector xe = FloatVector.fromMemorySegment(F, xs, 2 * k, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
+            long at = base + k;
+            IntVector v = IntVector.fromMemorySegment(I, w, at, LE);
             e0 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e0);
             o0 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o0);
-            v = IntVector.fromMemorySegment(I, w, b1 + off, LE);
+            v = IntVector.fromMemorySegment(I, w, at + gap, LE);
             e1 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e1);
             o1 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o1);
-            v = IntVector.fromMemorySegment(I, w, b2 + off, LE);
+            v = IntVector.fromMemorySegment(I, w, at + gap2, LE);
             e2 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e2);
             o2 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o2);
-            v = IntVector.fromMemorySegment(I, w, b3 + off, LE);
+            v = IntVector.fromMemorySegment(I, w, at + gap3, LE);
             e3 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e3);
             o3 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o3);
-            p += I.length();
-            off += I.vectorByteSize();
+            k += I.vectorByteSize();
         }
+        int c = (int) (k / 2);
         e0.add(o0).intoArray(lanes, 0);
-        out[o] = Lanes.sum(lanes) * rescale + tail16(w, base, x, xOff, 2 * p, n, true);
+        out[o] = Lanes.sum(lanes) * rescale + tail16(w, base, x, xOff, c, n, true);
         e1.add(o1).intoArray(lanes, 0);
-        out[o + q] = Lanes.sum(lanes) * rescale + tail16(w, b1, x, xOff, 2 * p, n, true);
+        out[o + q] = Lanes.sum(lanes) * rescale + tail16(w, base + gap, x, xOff, c, n, true);
         e2.add(o2).intoArray(lanes, 0);
-        out[o + 2 * q] = Lanes.sum(lanes) * rescale + tail16(w, b2, x, xOff, 2 * p, n, true);
+        out[o + 2 * q] = Lanes.sum(lanes) * rescale + tail16(w, base + gap2, x, xOff, c, n, true);
         e3.add(o3).intoArray(lanes, 0);
-        out[o + 3 * q] = Lanes.sum(lanes) * rescale + tail16(w, b3, x, xOff, 2 * p, n, true);
+        out[o + 3 * q] = Lanes.sum(lanes) * rescale + tail16(w, base + gap3, x, xOff, c, n, true);
     }
 
     /** The columns {@code [from, n)} of one 16-bit row past the vector loop, in scalar (against unscaled x). */

@@ -131,16 +131,15 @@ class KernelsTest {
         Stored w = randomMatrix(rnd, rows, cols, type);
         float[] x = randomVector(rnd, cols + 5);
         float[] xs = Arrays.copyOfRange(x, 5, cols + 5);
-        float[] even = new float[cols / 2];
-        float[] odd = new float[cols / 2];
-        int e = MatVec.split(type, x, 5, cols / 2, even, odd);
+        MemorySegment xSplit = MatVec.allocateSplit(cols / 2);
+        int e = MatVec.split(type, x, 5, cols / 2, xSplit);
         float[] out = new float[rows + 2];
         long rb = w.matrix().rowBytes();
         MemorySegment data = w.matrix().data();
         switch (type) {
             case F32 -> MatVec.dotF32x4(data, first * rb, gap * rb, x, 5, cols, out, 2 + first, gap, Lanes.scratch());
-            case BF16 -> MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, even, odd, cols, out, 2 + first, gap, Lanes.scratch());
-            case F16 -> MatVec.dotF16x4(data, first * rb, gap * rb, x, 5, even, odd, Math.scalb(1f, e), cols, out, 2 + first, gap, Lanes.scratch());
+            case BF16 -> MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, xSplit, cols, out, 2 + first, gap, Lanes.scratch());
+            case F16 -> MatVec.dotF16x4(data, first * rb, gap * rb, x, 5, xSplit, Math.scalb(1f, e), cols, out, 2 + first, gap, Lanes.scratch());
         }
         float[] want = ScalarKernels.matVec(w.values(), xs);
         for (int k = 0; k < 4; k++) {
