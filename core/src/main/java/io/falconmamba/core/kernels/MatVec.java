@@ -168,24 +168,14 @@ public final class MatVec {
      * products or sums) and as far above the float underflow as it can.
      */
     static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, MemorySegment split) {
+        boolean f16 = type == io.falconmamba.core.WeightType.F16;
+        int e = f16 ? scaleExponent(x, xOff, 2 * pairs) : 0;
+        float up = f16 ? Math.scalb(1f, 112 - e) : 1f;
         int step = F.length();
-        FloatVector maxv = FloatVector.zero(F);
-        int p = 0;
-        for (int bound = pairs - step; p <= bound; p += step) {
+        for (int p = 0; p <= pairs - step; p += step) {
             FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * p);
             FloatVector b = FloatVector.fromArray(F, x, xOff + 2 * p + step);
-            maxv = maxv.max(a.abs()).max(b.abs());
-        }
-        float max = maxv.reduceLanes(VectorOperators.MAX);
-        for (int i = 2 * p; i < 2 * pairs; i++) {
-            max = Math.max(max, Math.abs(x[xOff + i]));
-        }
-        int e = type == io.falconmamba.core.WeightType.F16 ? exponentFor(max) : 0;
-        float up = type == io.falconmamba.core.WeightType.F16 ? Math.scalb(1f, 112 - e) : 1f;
-        for (int q = 0; q < p; q += step) {
-            FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * q);
-            FloatVector b = FloatVector.fromArray(F, x, xOff + 2 * q + step);
-            long at = 2L * q * Float.BYTES;
+            long at = 2L * p * Float.BYTES;
             a.rearrange(EVEN, b).mul(up).intoMemorySegment(split, at, LE);
             a.rearrange(ODD, b).mul(up).intoMemorySegment(split, at + F.vectorByteSize(), LE);
         }
