@@ -77,9 +77,15 @@ final class HubCache {
         Path ref = refFile(repoDir, revision);
         try {
             Files.createDirectories(ref.getParent());
-            Path tmp = ref.resolveSibling(ref.getFileName() + ".tmp-" + ProcessHandle.current().pid());
-            Files.writeString(tmp, commit, StandardCharsets.UTF_8);
-            moveReplacing(tmp, ref);
+            // A fresh temporary name per call: threads of one process resolving the same repo write the
+            // same ref at once, and a name shared between them let one rename away the other's file.
+            Path tmp = Files.createTempFile(ref.getParent(), ref.getFileName() + ".", ".tmp");
+            try {
+                Files.writeString(tmp, commit, StandardCharsets.UTF_8);
+                moveReplacing(tmp, ref);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
         } catch (IOException e) {
             throw new HubException(HubException.Reason.IO, "cannot write " + ref + ": " + e.getMessage(), e);
         }
