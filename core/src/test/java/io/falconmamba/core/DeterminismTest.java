@@ -28,7 +28,7 @@ class DeterminismTest {
     void compiledKernelsGiveTheBitsTheFallbackGives() throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "--add-modules", "jdk.incubator.vector",
-                "-Dfixtures.root=" + Fixtures.root(), "-cp", System.getProperty("java.class.path"), OutputDigest.class.getName()));
+                "-D" + io.falconmamba.testkit.TestData.PROPERTY + "=" + Fixtures.root(), "-cp", System.getProperty("java.class.path"), OutputDigest.class.getName()));
         Path out = Files.createTempFile("digest", ".txt");
         Process child = new ProcessBuilder(cmd).redirectErrorStream(false).redirectOutput(out.toFile())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();

@@ -1,5 +1,7 @@
 package io.falconmamba.loader;
 
+import io.falconmamba.testkit.TestData;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,12 +17,7 @@ final class TestFiles {
 
     /** The shared fixtures directory ({@code <repo>/src/test/fixtures}). */
     static Path fixtures() {
-        String root = System.getProperty("fixtures.root");
-        Path p = root != null ? Path.of(root, "fixtures") : Path.of("..", "src", "test", "fixtures");
-        if (!Files.isDirectory(p)) {
-            throw new IllegalStateException("fixtures not found at " + p.toAbsolutePath());
-        }
-        return p;
+        return TestData.root().resolve("fixtures");
     }
 
     /** A safetensors byte image: 8-byte little-endian length, the header bytes, then the data bytes. */

@@ -16,11 +16,7 @@ final class Fixtures {
   static final ObjectMapper JSON = new ObjectMapper();
 
   static Path root() {
-    String root = System.getProperty("fixtures.root");
-    if (root == null) {
-      throw new IllegalStateException("system property fixtures.root is not set (surefire sets it to <repo>/src/test)");
-    }
-    return Path.of(root);
+    return io.falconmamba.testkit.TestData.root();
   }
 
   /** fixtures/tokenizer: tokenizer.json + tokenizer_config.json + a separate chat_template.jinja. */

@@ -1,5 +1,7 @@
 package io.falconmamba.core.testutil;
 
+import io.falconmamba.testkit.TestData;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconmamba.core.Architecture;
@@ -50,16 +52,11 @@ public final class Fixtures {
     }
 
     public static Path root() {
-        String r = System.getProperty("fixtures.root");
-        if (r == null) {
-            throw new IllegalStateException("system property fixtures.root is not set (surefire sets it to <repo>/src/test)");
-        }
-        return Path.of(r);
+        return TestData.root();
     }
 
     public static Path model(String name) {
-        Path p = root().resolve("fixtures").resolve(name);
-        return Files.isDirectory(p) ? p : root().resolve("models").resolve(name);
+        return TestData.model(name);
     }
 
     public static JsonNode json(Path p) {

@@ -1,0 +1,54 @@
+package io.falconmamba;
+
+import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.loader.Checkpoint;
+import io.falconmamba.loader.CheckpointValidator;
+import io.falconmamba.loader.ModelConfig;
+import io.falconmamba.hub.ModelResolver;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A checkpoint's engine alone: config, mapped weights and the block stack, without tokenizer or generation
+ * defaults. {@link FalconMamba} is built on it; use it directly for token-level work or to benchmark checkpoints
+ * that ship no tokenizer. Closing it stops the kernel threads and unmaps the weights.
+ */
+public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, FalconMambaModel model) implements AutoCloseable {
+
+    /** Opens a local directory, or a repo id found in (or, when the options allow, downloaded to) the HF cache. */
+    public static Engine open(String pathOrRepoId, LoadOptions options) {
+        Objects.requireNonNull(options, "options");
+        return open(ModelResolver.resolve(pathOrRepoId, options.resolve()), options);
+    }
+
+    /**
+     * Reads config.json, maps the safetensors weights, checks every tensor against the config and builds the
+     * model (quantising it when the options ask for it).
+     */
+    public static Engine open(Path modelDir, LoadOptions options) {
+        Objects.requireNonNull(modelDir, "modelDir");
+        Objects.requireNonNull(options, "options");
+        if (!Files.isDirectory(modelDir)) {
+            throw new ModelLoadException("model directory " + modelDir + " does not exist or is not a directory");
+        }
+        ModelConfig config = ModelConfig.fromJson(modelDir.resolve("config.json"));
+        Checkpoint checkpoint = Checkpoint.open(modelDir);
+        try {
+            CheckpointValidator.validate(config.toMambaConfig(), checkpoint);
+            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads(),
+                    options.quantization(), options.storage());
+            return new Engine(modelDir, config, checkpoint, model);
+        } catch (RuntimeException e) {
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+        checkpoint.close();
+    }
+}
