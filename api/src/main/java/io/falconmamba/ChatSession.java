@@ -9,7 +9,6 @@ import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.core.generation.GenerationResult;
 import io.falconmamba.core.generation.Session;
 import io.falconmamba.tokenizer.ChatMessage;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -74,7 +73,8 @@ public final class ChatSession {
         return send(userMessage, config, null, null);
     }
 
-    public Completion send(String userMessage, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+    public Completion send(
+            String userMessage, GenerationConfig config, TextListener listener, CancellationToken cancel) {
         Objects.requireNonNull(userMessage, "userMessage");
         Objects.requireNonNull(config, "config");
         owner.ensureOpen();
@@ -154,7 +154,12 @@ public final class ChatSession {
         byte[] json = meta.toString().getBytes(StandardCharsets.UTF_8);
         byte[] state = session.snapshot();
         return ByteBuffer.allocate(12 + json.length + state.length)
-                .putInt(MAGIC).putInt(VERSION).putInt(json.length).put(json).put(state).array();
+                .putInt(MAGIC)
+                .putInt(VERSION)
+                .putInt(json.length)
+                .put(json)
+                .put(state)
+                .array();
     }
 
     static ChatSession restore(FalconMamba owner, byte[] bytes) {
@@ -165,7 +170,8 @@ public final class ChatSession {
         }
         int version = b.getInt();
         if (version != VERSION) {
-            throw new IllegalArgumentException("chat session snapshot version " + version + " is not supported (expected " + VERSION + ")");
+            throw new IllegalArgumentException(
+                    "chat session snapshot version " + version + " is not supported (expected " + VERSION + ")");
         }
         int jsonLen = b.getInt();
         if (jsonLen < 0 || jsonLen > b.remaining()) {
@@ -181,7 +187,8 @@ public final class ChatSession {
         try {
             JsonNode meta = JSON.readTree(json);
             for (JsonNode m : meta.get("messages")) {
-                messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
+                messages.add(
+                        new ChatMessage(m.get("role").asText(), m.get("content").asText()));
             }
             fed = meta.get("fed_text").asText();
             stale = meta.path("stale").asBoolean(false);
@@ -216,7 +223,8 @@ public final class ChatSession {
         return ids;
     }
 
-    private Completion generateFromState(int[] fedIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+    private Completion generateFromState(
+            int[] fedIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
         TextStream stream = new TextStream(owner.tokenizer(), listener, config.stopStrings());
         GenerationResult r = session.generate(config, stream, stream, cancel);
         stream.finish();

@@ -1,11 +1,10 @@
 package io.falconmamba;
 
 import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.hub.ModelResolver;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.CheckpointValidator;
 import io.falconmamba.loader.ModelConfig;
-import io.falconmamba.hub.ModelResolver;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -15,7 +14,8 @@ import java.util.Objects;
  * defaults. {@link FalconMamba} is built on it; use it directly for token-level work or to benchmark checkpoints
  * that ship no tokenizer. Closing it stops the kernel threads and unmaps the weights.
  */
-public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, FalconMambaModel model) implements AutoCloseable {
+public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, FalconMambaModel model)
+        implements AutoCloseable {
 
     /** Opens a local directory, or a repo id found in (or, when the options allow, downloaded to) the HF cache. */
     public static Engine open(String pathOrRepoId, LoadOptions options) {
@@ -37,8 +37,8 @@ public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, 
         Checkpoint checkpoint = Checkpoint.open(modelDir);
         try {
             CheckpointValidator.validate(config.toMambaConfig(), checkpoint);
-            FalconMambaModel model = FalconMambaModel.create(config.toMambaConfig(), checkpoint, options.threads(),
-                    options.quantization(), options.storage());
+            FalconMambaModel model = FalconMambaModel.create(
+                    config.toMambaConfig(), checkpoint, options.threads(), options.quantization(), options.storage());
             return new Engine(modelDir, config, checkpoint, model);
         } catch (RuntimeException e) {
             checkpoint.close();

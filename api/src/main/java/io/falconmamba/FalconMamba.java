@@ -1,6 +1,7 @@
 package io.falconmamba;
 
 import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.generation.BatchGenerator;
 import io.falconmamba.core.generation.BatchRequest;
 import io.falconmamba.core.generation.CancellationToken;
@@ -8,13 +9,11 @@ import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.core.generation.GenerationResult;
 import io.falconmamba.core.generation.Generator;
 import io.falconmamba.core.generation.Session;
-import io.falconmamba.core.PrefillMode;
+import io.falconmamba.hub.ModelResolver;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
-import io.falconmamba.hub.ModelResolver;
 import io.falconmamba.tokenizer.ChatMessage;
 import io.falconmamba.tokenizer.Tokenizer;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,8 +52,13 @@ public final class FalconMamba implements AutoCloseable {
     private final GenerationConfig defaults;
     private volatile boolean closed;
 
-    private FalconMamba(Path directory, ModelConfig config, Checkpoint checkpoint, FalconMambaModel model,
-                        Tokenizer tokenizer, GenerationConfig defaults) {
+    private FalconMamba(
+            Path directory,
+            ModelConfig config,
+            Checkpoint checkpoint,
+            FalconMambaModel model,
+            Tokenizer tokenizer,
+            GenerationConfig defaults) {
         this.directory = directory;
         this.config = config;
         this.checkpoint = checkpoint;
@@ -172,13 +176,15 @@ public final class FalconMamba implements AutoCloseable {
      * Generates from a prompt: encoded as Hugging Face does by default (with the tokenizer's special tokens),
      * prefilled with the config's prefill mode, then decoded until a stop rule fires.
      */
-    public Completion generate(String prompt, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+    public Completion generate(
+            String prompt, GenerationConfig config, TextListener listener, CancellationToken cancel) {
         Objects.requireNonNull(prompt, "prompt");
         return generateIds(encodePrompt(prompt), config, listener, cancel);
     }
 
     /** Generates from prompt ids (for callers that tokenize themselves). */
-    public Completion generateIds(int[] promptIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+    public Completion generateIds(
+            int[] promptIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
         return generateIds(promptIds, config, listener, cancel, null);
     }
 
@@ -186,8 +192,12 @@ public final class FalconMamba implements AutoCloseable {
      * As {@link #generateIds(int[], GenerationConfig, TextListener, CancellationToken)}, reporting prefill progress
      * (tokens fed so far, total) to {@code prefillProgress} chunk by chunk, for long prompts.
      */
-    public Completion generateIds(int[] promptIds, GenerationConfig config, TextListener listener, CancellationToken cancel,
-                                  PrefillProgress prefillProgress) {
+    public Completion generateIds(
+            int[] promptIds,
+            GenerationConfig config,
+            TextListener listener,
+            CancellationToken cancel,
+            PrefillProgress prefillProgress) {
         ensureOpen();
         Objects.requireNonNull(promptIds, "promptIds");
         Objects.requireNonNull(config, "config");
@@ -201,7 +211,9 @@ public final class FalconMamba implements AutoCloseable {
         } else {
             // The same computation as Generator.generate, with the prompt fed in reported steps.
             Session session = new Session(model, config.prefillMode());
-            int step = Math.max(PROGRESS_STEP, config.prefillMode() instanceof PrefillMode.Chunked c ? c.chunkSize() : promptIds.length);
+            int step = Math.max(
+                    PROGRESS_STEP,
+                    config.prefillMode() instanceof PrefillMode.Chunked c ? c.chunkSize() : promptIds.length);
             for (int from = 0; from < promptIds.length; from += step) {
                 if (cancel != null && cancel.isCancelled()) {
                     break;
@@ -234,13 +246,15 @@ public final class FalconMamba implements AutoCloseable {
      * turn with {@code <|im_end|>}, which need not be the checkpoint's eos token.
      */
     GenerationConfig chatConfig(GenerationConfig config) {
-        OptionalInt endOfTurn = tokenizer.chatTemplate()
+        OptionalInt endOfTurn = tokenizer
+                .chatTemplate()
                 .filter(t -> t.source().contains(END_OF_TURN))
                 .flatMap(t -> {
                     OptionalInt id = tokenizer.tokenToId(END_OF_TURN);
                     return id.isPresent() ? java.util.Optional.of(id.getAsInt()) : java.util.Optional.empty();
                 })
-                .map(OptionalInt::of).orElse(OptionalInt.empty());
+                .map(OptionalInt::of)
+                .orElse(OptionalInt.empty());
         if (endOfTurn.isEmpty() || config.isStopToken(endOfTurn.getAsInt())) {
             return config;
         }

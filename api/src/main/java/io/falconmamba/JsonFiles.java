@@ -2,7 +2,6 @@ package io.falconmamba;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -12,10 +11,9 @@ final class JsonFiles {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private JsonFiles() {
-    }
+    private JsonFiles() {}
 
     static Map<String, Object> readObject(Path file) throws IOException {
-        return MAPPER.readValue(file.toFile(), new TypeReference<Map<String, Object>>() { });
+        return MAPPER.readValue(file.toFile(), new TypeReference<Map<String, Object>>() {});
     }
 }

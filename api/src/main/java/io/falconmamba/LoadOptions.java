@@ -4,7 +4,6 @@ import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightStorage;
 import io.falconmamba.hub.DownloadListener;
 import io.falconmamba.hub.ResolveOptions;
-
 import java.util.Objects;
 
 /**

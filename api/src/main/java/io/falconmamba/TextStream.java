@@ -4,7 +4,6 @@ import io.falconmamba.core.generation.StopCondition;
 import io.falconmamba.core.generation.TokenListener;
 import io.falconmamba.tokenizer.StreamingDecoder;
 import io.falconmamba.tokenizer.Tokenizer;
-
 import java.util.List;
 
 /**
@@ -17,6 +16,7 @@ final class TextStream implements TokenListener, StopCondition {
     private final StreamingDecoder decoder;
     /** With special tokens kept, for the stop strings (null without stop strings). */
     private final StreamingDecoder rawDecoder;
+
     private final StringBuilder rawText = new StringBuilder();
     private final TextListener listener;
     private final List<String> stopStrings;

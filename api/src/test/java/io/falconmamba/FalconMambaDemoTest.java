@@ -1,21 +1,20 @@
 package io.falconmamba;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.falconmamba.core.PrefillMode;
-import io.falconmamba.core.generation.GenerationConfig;
-import io.falconmamba.core.generation.StopReason;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconmamba.core.PrefillMode;
+import io.falconmamba.core.generation.GenerationConfig;
+import io.falconmamba.core.generation.StopReason;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** The demo model through the facade must reproduce transformers' greedy continuations exactly, ids and text. */
 class FalconMambaDemoTest {
@@ -26,7 +25,8 @@ class FalconMambaDemoTest {
     @BeforeAll
     static void load() {
         model = TestModels.load(TestModels.demo());
-        references = TestModels.json(TestModels.demo().resolve("demo-reference.json")).get("references");
+        references = TestModels.json(TestModels.demo().resolve("demo-reference.json"))
+                .get("references");
         assertEquals(2, references.size());
     }
 
@@ -37,7 +37,12 @@ class FalconMambaDemoTest {
 
     /** The reference setting: greedy, 48 new tokens, eos disabled. */
     private static GenerationConfig greedy48() {
-        return model.defaults().toBuilder().doSample(false).temperature(0).maxNewTokens(48).stopTokenIds().build();
+        return model.defaults().toBuilder()
+                .doSample(false)
+                .temperature(0)
+                .maxNewTokens(48)
+                .stopTokenIds()
+                .build();
     }
 
     @Test
@@ -71,12 +76,15 @@ class FalconMambaDemoTest {
     /** LoadOptions.withStorage(IN_MEMORY): the copied weights give the reference continuations too. */
     @Test
     void inMemoryWeightsGiveTheReferenceContinuations() {
-        LoadOptions opts = LoadOptions.defaults().withThreads(2).withStorage(io.falconmamba.core.WeightStorage.IN_MEMORY);
+        LoadOptions opts =
+                LoadOptions.defaults().withThreads(2).withStorage(io.falconmamba.core.WeightStorage.IN_MEMORY);
         try (FalconMamba copied = FalconMamba.load(TestModels.demo(), opts)) {
-            assertEquals(io.falconmamba.core.WeightStorage.IN_MEMORY, copied.model().weightStorage());
+            assertEquals(
+                    io.falconmamba.core.WeightStorage.IN_MEMORY, copied.model().weightStorage());
             for (JsonNode ref : references) {
                 Completion c = copied.generate(ref.get("prompt").asText(), greedy48());
-                assertArrayEquals(TestModels.ints(ref.get("generated_ids")), c.ids(), "generated ids of " + ref.get("prompt"));
+                assertArrayEquals(
+                        TestModels.ints(ref.get("generated_ids")), c.ids(), "generated ids of " + ref.get("prompt"));
             }
         }
     }
@@ -86,9 +94,13 @@ class FalconMambaDemoTest {
         for (JsonNode ref : references) {
             String prompt = ref.get("prompt").asText();
             int[] expected = TestModels.ints(ref.get("generated_ids"));
-            for (PrefillMode mode : List.of(PrefillMode.PARALLEL, PrefillMode.chunked(1), PrefillMode.chunked(2),
+            for (PrefillMode mode : List.of(
+                    PrefillMode.PARALLEL,
+                    PrefillMode.chunked(1),
+                    PrefillMode.chunked(2),
                     PrefillMode.chunked(PrefillMode.DEFAULT_CHUNK))) {
-                Completion c = model.generate(prompt, greedy48().toBuilder().prefillMode(mode).build());
+                Completion c = model.generate(
+                        prompt, greedy48().toBuilder().prefillMode(mode).build());
                 assertArrayEquals(expected, c.ids(), prompt + " with " + mode);
             }
         }
@@ -117,7 +129,8 @@ class FalconMambaDemoTest {
 
     @Test
     void chatWithoutATemplateFailsClearly() {
-        RuntimeException e = assertThrows(RuntimeException.class,
+        RuntimeException e = assertThrows(
+                RuntimeException.class,
                 () -> model.chat(List.of(io.falconmamba.tokenizer.ChatMessage.user("hi")), greedy48()));
         assertTrue(e.getMessage().contains("chat template"), e.getMessage());
     }

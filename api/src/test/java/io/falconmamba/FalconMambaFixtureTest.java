@@ -1,26 +1,25 @@
 package io.falconmamba;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.falconmamba.core.generation.GenerationConfig;
-import io.falconmamba.core.generation.StopReason;
-import io.falconmamba.tokenizer.ChatMessage;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Set;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconmamba.core.generation.GenerationConfig;
+import io.falconmamba.core.generation.StopReason;
+import io.falconmamba.tokenizer.ChatMessage;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The facade on the tiny golden fixtures: reference ids, stop rules, batch, chat, sessions, close. */
 class FalconMambaFixtureTest {
@@ -41,7 +40,11 @@ class FalconMambaFixtureTest {
 
     /** Greedy, {@code n} new tokens, no stop token. */
     private static GenerationConfig greedy(int n) {
-        return model.defaults().toBuilder().doSample(false).maxNewTokens(n).stopTokenIds(List.of()).build();
+        return model.defaults().toBuilder()
+                .doSample(false)
+                .maxNewTokens(n)
+                .stopTokenIds(List.of())
+                .build();
     }
 
     private static int[] seqInput(int s) {
@@ -58,11 +61,16 @@ class FalconMambaFixtureTest {
         JsonNode ref = TestModels.json(TestModels.fixture(name).resolve("reference.json"));
         try (FalconMamba fm = TestModels.load(TestModels.fixture(name))) {
             assertEquals(Set.of(0), fm.defaults().stopTokenIds(), "eos from generation_config.json");
-            GenerationConfig config = fm.defaults().toBuilder().doSample(false).maxNewTokens(20).stopTokenIds().build();
+            GenerationConfig config = fm.defaults().toBuilder()
+                    .doSample(false)
+                    .maxNewTokens(20)
+                    .stopTokenIds()
+                    .build();
             for (JsonNode seq : ref.get("sequences")) {
                 int[] input = TestModels.ints(seq.get("input_ids"));
                 Completion c = fm.generateIds(input, config, null, null);
-                assertArrayEquals(TestModels.ints(seq.get("generated_ids")), c.ids(), name + " seq " + seq.get("index"));
+                assertArrayEquals(
+                        TestModels.ints(seq.get("generated_ids")), c.ids(), name + " seq " + seq.get("index"));
                 assertArrayEquals(input, c.promptIds());
                 assertEquals(StopReason.LENGTH, c.stopReason());
                 assertEquals(fm.tokenizer().decode(c.ids(), true), c.text());
@@ -85,8 +93,8 @@ class FalconMambaFixtureTest {
         }
         assertTrue(stop != null, "no usable stop string in " + text);
         List<String> pieces = new ArrayList<>();
-        Completion c = model.generateIds(input, greedy(20).toBuilder().stopStrings("\u0001never", stop).build(),
-                pieces::add, null);
+        Completion c = model.generateIds(
+                input, greedy(20).toBuilder().stopStrings("\u0001never", stop).build(), pieces::add, null);
         assertEquals(StopReason.STOP_SEQUENCE, c.stopReason());
         assertTrue(c.text().contains(stop), c.text() + " should contain " + stop);
         assertTrue(c.text().length() < text.length());
@@ -101,8 +109,10 @@ class FalconMambaFixtureTest {
     @Test
     void stopStringOnATextPrompt() {
         Completion full = model.generate("Hello world", greedy(12));
-        String stop = full.text().substring(full.text().length() / 2, full.text().length() / 2 + 1);
-        Completion c = model.generate("Hello world", greedy(12).toBuilder().stopStrings(stop).build());
+        String stop =
+                full.text().substring(full.text().length() / 2, full.text().length() / 2 + 1);
+        Completion c = model.generate(
+                "Hello world", greedy(12).toBuilder().stopStrings(stop).build());
         assertEquals(StopReason.STOP_SEQUENCE, c.stopReason(), full.text() + " / " + stop);
         assertTrue(c.text().contains(stop));
         assertTrue(c.ids().length <= full.ids().length);
@@ -117,7 +127,8 @@ class FalconMambaFixtureTest {
         while (expected[first] != stopId) {
             first++;
         }
-        Completion c = model.generateIds(seqInput(0), greedy(20).toBuilder().stopTokenIds(stopId).build(), null, null);
+        Completion c = model.generateIds(
+                seqInput(0), greedy(20).toBuilder().stopTokenIds(stopId).build(), null, null);
         assertEquals(StopReason.EOS, c.stopReason());
         assertArrayEquals(Arrays.copyOf(expected, first + 1), c.ids(), "stop token included, as transformers does");
         assertEquals(model.tokenizer().decode(c.ids(), true), c.text());
@@ -129,8 +140,15 @@ class FalconMambaFixtureTest {
         int[] greedyIds = model.generate(prompts.get(2), greedy(20)).ids();
         List<GenerationConfig> configs = List.of(
                 greedy(20),
-                model.defaults().toBuilder().doSample(true).temperature(0.9).topK(30).topP(0.95).seed(42)
-                        .maxNewTokens(15).stopTokenIds().build(),
+                model.defaults().toBuilder()
+                        .doSample(true)
+                        .temperature(0.9)
+                        .topK(30)
+                        .topP(0.95)
+                        .seed(42)
+                        .maxNewTokens(15)
+                        .stopTokenIds()
+                        .build(),
                 greedy(20).toBuilder().stopTokenIds(greedyIds[3]).build());
         List<Completion> batch = model.generateBatch(prompts, configs);
         assertEquals(3, batch.size());
@@ -147,7 +165,8 @@ class FalconMambaFixtureTest {
         // One config for all.
         List<Completion> same = model.generateBatch(prompts, greedy(8));
         for (int i = 0; i < 3; i++) {
-            assertArrayEquals(model.generate(prompts.get(i), greedy(8)).ids(), same.get(i).ids());
+            assertArrayEquals(
+                    model.generate(prompts.get(i), greedy(8)).ids(), same.get(i).ids());
         }
         assertThrows(IllegalArgumentException.class, () -> model.generateBatch(prompts, List.of(greedy(1))));
     }
@@ -189,8 +208,11 @@ class FalconMambaFixtureTest {
         Completion t1 = s.send("Hello!", config);
         Completion t2 = s.send("Say more", config);
 
-        List<ChatMessage> conversation = List.of(ChatMessage.system("You are terse."), ChatMessage.user("Hello!"),
-                ChatMessage.assistant(t1.text()), ChatMessage.user("Say more"));
+        List<ChatMessage> conversation = List.of(
+                ChatMessage.system("You are terse."),
+                ChatMessage.user("Hello!"),
+                ChatMessage.assistant(t1.text()),
+                ChatMessage.user("Say more"));
         assertEquals(conversation, s.messages().subList(0, 4));
         assertEquals(ChatMessage.assistant(t2.text()), s.messages().get(4));
         assertTrue(model.tokenizer().applyChatTemplate(conversation, true).contains(t1.text()), t1.text());
@@ -199,15 +221,22 @@ class FalconMambaFixtureTest {
         Completion one = model.chat(conversation.subList(0, 2), config);
         assertArrayEquals(one.ids(), t1.ids());
         int[] systemIds = model.tokenizer().encodeChat(conversation.subList(0, 1), false);
-        assertArrayEquals(one.promptIds(), TestModels.concat(systemIds, t1.promptIds()),
+        assertArrayEquals(
+                one.promptIds(),
+                TestModels.concat(systemIds, t1.promptIds()),
                 "the system message, then the rest of the first rendering");
 
         // Turn 2 fed only the new part; everything the state has consumed, as text, is the rendering of the
         // conversation: nothing lost or doubled.
         int[] held = TestModels.concat(systemIds, t1.promptIds(), t1.ids(), t2.promptIds());
-        assertArrayEquals(model.tokenizer().encode("<|im_end|>\n<|im_start|>user\nSay more<|im_end|>\n<|im_start|>assistant\n",
-                false), t2.promptIds(), "incremental turn: the end of the reply and the new user turn only");
-        assertEquals(model.tokenizer().applyChatTemplate(conversation, true), model.tokenizer().decode(held, false));
+        assertArrayEquals(
+                model.tokenizer()
+                        .encode("<|im_end|>\n<|im_start|>user\nSay more<|im_end|>\n<|im_start|>assistant\n", false),
+                t2.promptIds(),
+                "incremental turn: the end of the reply and the new user turn only");
+        assertEquals(
+                model.tokenizer().applyChatTemplate(conversation, true),
+                model.tokenizer().decode(held, false));
         assertEquals(held.length + t2.ids().length, s.length());
 
         // Turn 2 equals a fresh generation on the same tokens.
@@ -229,9 +258,14 @@ class FalconMambaFixtureTest {
         ChatSession s = model.newSession();
         s.addMessage(ChatMessage.system("You are terse."));
         Completion t1 = s.send("Hello!", config);
-        assertTrue(t1.text().chars().anyMatch(c -> c < 0x20 && c != '\n'), "this reply has control characters: " + t1.text());
-        List<ChatMessage> conversation = List.of(ChatMessage.system("You are terse."), ChatMessage.user("Hello!"),
-                ChatMessage.assistant(t1.text()), ChatMessage.user("Say more"));
+        assertTrue(
+                t1.text().chars().anyMatch(c -> c < 0x20 && c != '\n'),
+                "this reply has control characters: " + t1.text());
+        List<ChatMessage> conversation = List.of(
+                ChatMessage.system("You are terse."),
+                ChatMessage.user("Hello!"),
+                ChatMessage.assistant(t1.text()),
+                ChatMessage.user("Say more"));
         String rendered = model.tokenizer().applyChatTemplate(conversation, true);
         assertTrue(rendered.contains(t1.text()), "the rendering keeps the reply verbatim");
         int before = s.length();
@@ -250,12 +284,14 @@ class FalconMambaFixtureTest {
         Completion t1 = s.send("Hi", config);
         assertEquals(StopReason.EOS, t1.stopReason());
         Completion t2 = s.send("Again", config);
-        List<ChatMessage> conversation = List.of(ChatMessage.user("Hi"), ChatMessage.assistant(t1.text()),
-                ChatMessage.user("Again"));
+        List<ChatMessage> conversation =
+                List.of(ChatMessage.user("Hi"), ChatMessage.assistant(t1.text()), ChatMessage.user("Again"));
         int[] held = TestModels.concat(t1.promptIds(), t1.ids(), t2.promptIds());
         assertArrayEquals(model.generateIds(held, config, null, null).ids(), t2.ids());
         assertEquals(held.length + t2.ids().length, s.length());
-        assertTrue(model.tokenizer().decode(held, false).startsWith(model.tokenizer().applyChatTemplate(conversation.subList(0, 1), true)));
+        assertTrue(model.tokenizer()
+                .decode(held, false)
+                .startsWith(model.tokenizer().applyChatTemplate(conversation.subList(0, 1), true)));
     }
 
     @Test
@@ -315,7 +351,8 @@ class FalconMambaFixtureTest {
         p.append("Hello world");
         p.generate(greedy(5));
         ChatSession q = model.restoreSession(p.snapshot());
-        GenerationConfig sampled = config.toBuilder().doSample(true).temperature(1.2).seed(7).build();
+        GenerationConfig sampled =
+                config.toBuilder().doSample(true).temperature(1.2).seed(7).build();
         assertArrayEquals(p.generate(sampled).ids(), q.generate(sampled).ids());
 
         assertThrows(IllegalArgumentException.class, () -> model.restoreSession(new byte[] {1, 2, 3}));

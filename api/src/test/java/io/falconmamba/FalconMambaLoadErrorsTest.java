@@ -1,20 +1,19 @@
 package io.falconmamba;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.falconmamba.hub.HubException;
 import io.falconmamba.loader.SafetensorsFile;
 import io.falconmamba.loader.SafetensorsWriter;
-import io.falconmamba.hub.HubException;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Loading bad model directories fails with an exception that names the path, file or tensor at fault. */
 class FalconMambaLoadErrorsTest {
@@ -87,7 +86,8 @@ class FalconMambaLoadErrorsTest {
         Path weights = dir.resolve("model.safetensors");
         String dropped = "backbone.layers.1.mixer.x_proj.weight";
         SafetensorsWriter w = new SafetensorsWriter();
-        try (SafetensorsFile f = SafetensorsFile.open(TestModels.fixture("tiny-falcon-mamba").resolve("model.safetensors"))) {
+        try (SafetensorsFile f =
+                SafetensorsFile.open(TestModels.fixture("tiny-falcon-mamba").resolve("model.safetensors"))) {
             assertTrue(f.contains(dropped), f.names().toString());
             for (String name : f.names()) {
                 if (!name.equals(dropped)) {
@@ -100,7 +100,9 @@ class FalconMambaLoadErrorsTest {
         assertTrue(e.getMessage().contains(dropped), e.getMessage());
 
         // The directory is still usable once the tensor is back: nothing was left half-loaded or locked.
-        Files.copy(TestModels.fixture("tiny-falcon-mamba").resolve("model.safetensors"), weights,
+        Files.copy(
+                TestModels.fixture("tiny-falcon-mamba").resolve("model.safetensors"),
+                weights,
                 StandardCopyOption.REPLACE_EXISTING);
         try (FalconMamba fm = TestModels.load(dir)) {
             assertEquals(dir, fm.directory());

@@ -1,18 +1,17 @@
 package io.falconmamba;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.Quantization;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The quality cost of Q8_0 / Q4_0 on the demo model (BF16, hidden 192, intermediate 384: every projection but
@@ -28,8 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class QuantizedDemoTest {
 
-    record Figures(double perplexity, float[][] logits) {
-    }
+    record Figures(double perplexity, float[][] logits) {}
 
     static String genesis() throws IOException {
         try (InputStream in = QuantizedDemoTest.class.getResourceAsStream("/genesis-1-1-20-kjv.txt")) {
@@ -39,7 +37,8 @@ class QuantizedDemoTest {
     }
 
     static Figures measure(Quantization q, int[] ids) {
-        try (FalconMamba fm = FalconMamba.load(TestModels.demo(), LoadOptions.defaults().withThreads(2).withQuantization(q))) {
+        try (FalconMamba fm = FalconMamba.load(
+                TestModels.demo(), LoadOptions.defaults().withThreads(2).withQuantization(q))) {
             FalconMambaModel model = fm.model();
             assertEquals(q, model.quantization());
             float[][] logits = model.prefillAllLogits(model.newState(), ids, PrefillMode.chunked(64));
@@ -68,7 +67,7 @@ class QuantizedDemoTest {
         }
         assertTrue(ids.length > 300, "tokens: " + ids.length);
         Figures base = measure(Quantization.NONE, ids);
-        for (Quantization q : new Quantization[]{Quantization.Q8_0, Quantization.Q4_0}) {
+        for (Quantization q : new Quantization[] {Quantization.Q8_0, Quantization.Q4_0}) {
             Figures f = measure(q, ids);
             double max = 0;
             double sum = 0;
@@ -84,8 +83,18 @@ class QuantizedDemoTest {
                 agree += argmax(f.logits[t]) == argmax(base.logits[t]) ? 1 : 0;
             }
             double change = f.perplexity / base.perplexity - 1;
-            System.out.printf(Locale.ROOT, "demo-kjv %s: %d tokens, perplexity %.4f vs %.4f (%+.2f %%), max |Δlogit| %.4f, mean %.4f, greedy agree %d/%d%n",
-                    q.label(), ids.length, f.perplexity, base.perplexity, 100 * change, max, sum / n, agree, ids.length);
+            System.out.printf(
+                    Locale.ROOT,
+                    "demo-kjv %s: %d tokens, perplexity %.4f vs %.4f (%+.2f %%), max |Δlogit| %.4f, mean %.4f, greedy agree %d/%d%n",
+                    q.label(),
+                    ids.length,
+                    f.perplexity,
+                    base.perplexity,
+                    100 * change,
+                    max,
+                    sum / n,
+                    agree,
+                    ids.length);
             double bound = q == Quantization.Q8_0 ? 0.02 : 0.60;
             assertTrue(Math.abs(change) <= bound, q + " perplexity changed by " + change);
         }

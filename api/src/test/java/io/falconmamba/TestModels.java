@@ -1,13 +1,10 @@
 package io.falconmamba;
 
-import io.falconmamba.testkit.TestData;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
+import io.falconmamba.testkit.TestData;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.IntStream;
 
@@ -16,8 +13,7 @@ public final class TestModels {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private TestModels() {
-    }
+    private TestModels() {}
 
     /** {@code <repo>/src/test}. */
     public static Path testRoot() {
@@ -50,6 +46,8 @@ public final class TestModels {
     }
 
     public static int[] concat(int[]... parts) {
-        return IntStream.range(0, parts.length).flatMap(i -> java.util.Arrays.stream(parts[i])).toArray();
+        return IntStream.range(0, parts.length)
+                .flatMap(i -> java.util.Arrays.stream(parts[i]))
+                .toArray();
     }
 }

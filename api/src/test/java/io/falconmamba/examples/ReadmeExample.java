@@ -4,7 +4,6 @@ import io.falconmamba.ChatSession;
 import io.falconmamba.Completion;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.core.generation.GenerationConfig;
-
 import java.nio.file.Path;
 
 /**
@@ -13,8 +12,7 @@ import java.nio.file.Path;
  */
 public final class ReadmeExample {
 
-    private ReadmeExample() {
-    }
+    private ReadmeExample() {}
 
     public static void main(String[] args) {
         // README-EXAMPLE-START
@@ -22,7 +20,10 @@ public final class ReadmeExample {
         try (FalconMamba model = FalconMamba.load(dir)) {
             // Greedy, 48 new tokens, no stop at end-of-text (the checkpoint's defaults sample).
             GenerationConfig greedy = model.defaults().toBuilder()
-                    .doSample(false).maxNewTokens(48).stopTokenIds().build();
+                    .doSample(false)
+                    .maxNewTokens(48)
+                    .stopTokenIds()
+                    .build();
 
             // Stream the text as it is generated.
             Completion c = model.generate("In the beginning", greedy, piece -> System.out.print(piece));
@@ -31,9 +32,11 @@ public final class ReadmeExample {
             // A session keeps the recurrent state: each turn feeds only its new text.
             ChatSession session = model.newSession();
             session.append("And the LORD said unto Moses,");
-            Completion first = session.generate(greedy.toBuilder().maxNewTokens(12).build());
+            Completion first =
+                    session.generate(greedy.toBuilder().maxNewTokens(12).build());
             session.append("\nAnd Moses said,");
-            Completion second = session.generate(greedy.toBuilder().maxNewTokens(12).build());
+            Completion second =
+                    session.generate(greedy.toBuilder().maxNewTokens(12).build());
             System.out.println(first.text() + "\nAnd Moses said," + second.text());
         }
         // README-EXAMPLE-END

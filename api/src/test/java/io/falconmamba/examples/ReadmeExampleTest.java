@@ -1,9 +1,10 @@
 package io.falconmamba.examples;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.TestModels;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,16 +12,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The README example compiles (it is in this source set) and prints the demo model's reference continuation. */
 class ReadmeExampleTest {
 
     @Test
     void runsAndPrintsTheReferenceContinuation() {
-        JsonNode ref = TestModels.json(TestModels.demo().resolve("demo-reference.json")).get("references").get(0);
+        JsonNode ref = TestModels.json(TestModels.demo().resolve("demo-reference.json"))
+                .get("references")
+                .get(0);
         assertEquals("In the beginning", ref.get("prompt").asText());
         String expected = ref.get("text").asText();
 
@@ -35,8 +36,11 @@ class ReadmeExampleTest {
         String printed = captured.toString(StandardCharsets.UTF_8);
         assertTrue(printed.startsWith(expected + System.lineSeparator() + "[48 tokens, LENGTH]"), printed);
         // The session's two turns: the second reference prompt's continuation starts the last part.
-        String second = TestModels.json(TestModels.demo().resolve("demo-reference.json")).get("references").get(1)
-                .get("text").asText();
+        String second = TestModels.json(TestModels.demo().resolve("demo-reference.json"))
+                .get("references")
+                .get(1)
+                .get("text")
+                .asText();
         assertTrue(printed.contains(second.substring(0, 20)), printed);
         assertTrue(printed.contains("\nAnd Moses said,"), printed);
     }

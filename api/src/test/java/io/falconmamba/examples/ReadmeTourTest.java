@@ -1,16 +1,15 @@
 package io.falconmamba.examples;
 
-import io.falconmamba.Completion;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.falconmamba.Completion;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The README's API tour runs, and the README shows exactly the code that ran. */
 class ReadmeTourTest {
@@ -20,7 +19,8 @@ class ReadmeTourTest {
 
     @Test
     void tourRunsOnAChatModel() {
-        List<Completion> out = ReadmeTour.run(SRC.resolve("fixtures/tiny-falcon-mamba").toString());
+        List<Completion> out =
+                ReadmeTour.run(SRC.resolve("fixtures/tiny-falcon-mamba").toString());
         for (Completion c : out) {
             assertTrue(c.ids().length > 0, "every call generated something");
         }
@@ -31,12 +31,19 @@ class ReadmeTourTest {
     @Test
     void readmeQuotesTheCodeThatRuns() throws IOException {
         String readme = Files.readString(REPO.resolve("README.md"));
-        String tour = block(Files.readString(REPO.resolve("api/src/test/java/io/falconmamba/examples/ReadmeTour.java")),
-                "// README-TOUR-START", "// README-TOUR-END");
-        assertTrue(readme.contains(tour), "README.md must contain the tour exactly as ReadmeTour.java has it:\n" + tour);
-        String example = block(Files.readString(REPO.resolve("api/src/test/java/io/falconmamba/examples/ReadmeExample.java")),
-                "// README-EXAMPLE-START", "// README-EXAMPLE-END");
-        assertTrue(readme.contains(example.indent(8).replaceAll("(?m)^ +$", "")), "README.md must contain the example exactly as ReadmeExample.java has it:\n" + example);
+        String tour = block(
+                Files.readString(REPO.resolve("api/src/test/java/io/falconmamba/examples/ReadmeTour.java")),
+                "// README-TOUR-START",
+                "// README-TOUR-END");
+        assertTrue(
+                readme.contains(tour), "README.md must contain the tour exactly as ReadmeTour.java has it:\n" + tour);
+        String example = block(
+                Files.readString(REPO.resolve("api/src/test/java/io/falconmamba/examples/ReadmeExample.java")),
+                "// README-EXAMPLE-START",
+                "// README-EXAMPLE-END");
+        assertTrue(
+                readme.contains(example.indent(8).replaceAll("(?m)^ +$", "")),
+                "README.md must contain the example exactly as ReadmeExample.java has it:\n" + example);
     }
 
     /** The lines between two markers, de-indented. */
@@ -44,7 +51,8 @@ class ReadmeTourTest {
         int a = source.indexOf(start);
         int b = source.indexOf(end);
         assertTrue(a >= 0 && b > a, "markers " + start + " / " + end + " not found");
-        String[] lines = source.substring(source.indexOf('\n', a) + 1, source.lastIndexOf('\n', b)).split("\n");
+        String[] lines = source.substring(source.indexOf('\n', a) + 1, source.lastIndexOf('\n', b))
+                .split("\n");
         int indent = Integer.MAX_VALUE;
         for (String l : lines) {
             if (!l.isBlank()) {

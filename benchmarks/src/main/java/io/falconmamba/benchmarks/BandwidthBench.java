@@ -2,6 +2,14 @@ package io.falconmamba.benchmarks;
 
 import io.falconmamba.core.kernels.ReadBandwidth;
 import io.falconmamba.core.kernels.ThreadPool;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -15,15 +23,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Memory read bandwidth: sums a large segment (off-heap, or a mapped file) with the engine's ThreadPool through
@@ -39,7 +38,9 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class BandwidthBench {
 
     /** Bytes per pass (256 MiB: far beyond any cache). */
@@ -59,6 +60,7 @@ public class BandwidthBench {
     private ThreadPool pool;
     /** One sum per 64 KiB block, so the result depends on every byte. */
     private final float[] partial = new float[(int) (SIZE / ReadBandwidth.BLOCK)];
+
     private Path file;
 
     @Setup(Level.Trial)
@@ -68,8 +70,12 @@ public class BandwidthBench {
             file = Bench.models().resolve("bandwidth.bin");
             Files.createDirectories(file.getParent());
             if (!Files.exists(file) || Files.size(file) != SIZE) {
-                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                try (FileChannel ch = FileChannel.open(
+                        file,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.READ,
+                        StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
                     MemorySegment m = ch.map(FileChannel.MapMode.READ_WRITE, 0, SIZE, arena);
                     ReadBandwidth.fill(m);
                 }

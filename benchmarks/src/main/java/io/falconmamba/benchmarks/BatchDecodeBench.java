@@ -2,6 +2,8 @@ package io.falconmamba.benchmarks;
 
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,16 +18,15 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.io.IOException;
-import java.util.concurrent.TimeUnit;
-
 /** Batch decode: one op = one step for {@code batch} sequences; the report gives tokens/s = ops/s × batch. */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 4, time = 3)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class BatchDecodeBench {
 
     @Param({"fm-130m"})
@@ -54,13 +55,17 @@ public class BatchDecodeBench {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage),
+        m = new ModelBench(
+                shape,
+                dtype,
+                threads,
+                io.falconmamba.core.WeightStorage.valueOf(storage),
                 io.falconmamba.core.Quantization.parse(quant));
         states = new SequenceState[batch];
         tokens = new int[batch];
         for (int i = 0; i < batch; i++) {
             states[i] = m.model.newState();
-            m.model.prefill(states[i], new int[]{1 + i, 2, 3}, PrefillMode.parallel());
+            m.model.prefill(states[i], new int[] {1 + i, 2, 3}, PrefillMode.parallel());
             tokens[i] = 100 + i;
         }
     }

@@ -2,7 +2,6 @@ package io.falconmamba.benchmarks;
 
 import io.falconmamba.core.WeightType;
 import io.falconmamba.core.kernels.Matrix;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,8 +12,7 @@ import java.util.SplittableRandom;
 /** Shared helpers for the JMH benchmarks. */
 final class Bench {
 
-    private Bench() {
-    }
+    private Bench() {}
 
     /** Where synthesised checkpoints live: {@code -Dfm.models=DIR}, default {@code /tmp/fm}. */
     static Path models() {
@@ -23,8 +21,8 @@ final class Bench {
 
     /** A synthesised checkpoint of that shape and dtype, written on first use. */
     static Path checkpoint(String shape, String dtype) throws IOException {
-        return SyntheticCheckpoint.ensure(SyntheticCheckpoint.Shape.of(shape), dtype,
-                models().resolve(shape + "-" + dtype), 42);
+        return SyntheticCheckpoint.ensure(
+                SyntheticCheckpoint.Shape.of(shape), dtype, models().resolve(shape + "-" + dtype), 42);
     }
 
     /** A rows × cols matrix of random values in ±1/sqrt(cols), off-heap, 64-byte aligned. */
@@ -38,7 +36,8 @@ final class Bench {
             switch (type) {
                 case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
                 case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
-                case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
+                case BF16 ->
+                    seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
             }
         }
         return new Matrix("bench", rows, cols, type, seg);

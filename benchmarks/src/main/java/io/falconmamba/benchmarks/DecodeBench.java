@@ -2,6 +2,8 @@ package io.falconmamba.benchmarks;
 
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
+import java.io.IOException;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,16 +18,15 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.io.IOException;
-import java.util.concurrent.TimeUnit;
-
 /** Single-sequence decode: one op = one token (ops/s = tokens/s). */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 4, time = 3)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class DecodeBench {
 
     @Param({"fm-130m", "fm-1.4b"})
@@ -51,10 +52,14 @@ public class DecodeBench {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        m = new ModelBench(shape, dtype, threads, io.falconmamba.core.WeightStorage.valueOf(storage),
+        m = new ModelBench(
+                shape,
+                dtype,
+                threads,
+                io.falconmamba.core.WeightStorage.valueOf(storage),
                 io.falconmamba.core.Quantization.parse(quant));
         state = m.model.newState();
-        m.model.prefill(state, new int[]{1, 2, 3, 4}, PrefillMode.parallel());
+        m.model.prefill(state, new int[] {1, 2, 3, 4}, PrefillMode.parallel());
     }
 
     @TearDown(Level.Trial)

@@ -2,12 +2,10 @@ package io.falconmamba.benchmarks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -25,8 +23,7 @@ public final class JmhReport {
     /** Fallback ceiling when no BandwidthBench result is among the inputs: DESIGN.md's two-thread figure. */
     static final double DEFAULT_BANDWIDTH_GBS = 29.0;
 
-    private JmhReport() {
-    }
+    private JmhReport() {}
 
     record Row(String bench, Map<String, String> params, double score, double error, String unit) {
         String p(String k) {
@@ -48,14 +45,18 @@ public final class JmhReport {
                 Map<String, String> params = new TreeMap<>();
                 JsonNode ps = n.get("params");
                 if (ps != null) {
-                    for (Iterator<Map.Entry<String, JsonNode>> it = ps.fields(); it.hasNext(); ) {
-                        var e = it.next();
+                    for (Map.Entry<String, JsonNode> e : ps.properties()) {
                         params.put(e.getKey(), e.getValue().asText());
                     }
                 }
                 JsonNode pm = n.get("primaryMetric");
                 double err = pm.get("scoreError").asDouble();
-                rows.add(new Row(b, params, pm.get("score").asDouble(), Double.isNaN(err) ? 0 : err, pm.get("scoreUnit").asText()));
+                rows.add(new Row(
+                        b,
+                        params,
+                        pm.get("score").asDouble(),
+                        Double.isNaN(err) ? 0 : err,
+                        pm.get("scoreUnit").asText()));
             }
         }
         // The best two-thread off-heap reading among the inputs (any stream count): the ceiling is what the
@@ -64,7 +65,9 @@ public final class JmhReport {
         String bwSource = "DESIGN.md figure";
         double best = 0;
         for (Row r : rows) {
-            if (r.bench().startsWith("BandwidthBench") && "2".equals(r.p("threads")) && "offheap".equals(r.p("source"))) {
+            if (r.bench().startsWith("BandwidthBench")
+                    && "2".equals(r.p("threads"))
+                    && "offheap".equals(r.p("source"))) {
                 double gbs = r.score() * BandwidthBench.SIZE / 1e9;
                 if (gbs > best) {
                     best = gbs;
@@ -75,11 +78,19 @@ public final class JmhReport {
             }
         }
         StringBuilder md = new StringBuilder();
-        md.append(String.format(Locale.ROOT, "Read-bandwidth ceiling used for %% columns: %.1f GB/s (%s).%n%n", bandwidth, bwSource));
+        md.append(String.format(
+                Locale.ROOT, "Read-bandwidth ceiling used for %% columns: %.1f GB/s (%s).%n%n", bandwidth, bwSource));
         md.append("| benchmark | parameters | score | ± | unit | derived |\n|---|---|---:|---:|---|---|\n");
         for (Row r : rows) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %s | %s |%n", r.bench(), params(r.params()),
-                    r.score(), r.error(), r.unit(), derived(r, bandwidth)));
+            md.append(String.format(
+                    Locale.ROOT,
+                    "| %s | %s | %.3f | %.3f | %s | %s |%n",
+                    r.bench(),
+                    params(r.params()),
+                    r.score(),
+                    r.error(),
+                    r.unit(),
+                    derived(r, bandwidth)));
         }
         Files.writeString(Path.of(args[0]), md.toString());
         System.out.print(md);
@@ -87,7 +98,8 @@ public final class JmhReport {
 
     private static String params(Map<String, String> p) {
         StringBuilder s = new StringBuilder();
-        p.forEach((k, v) -> s.append(s.isEmpty() ? "" : ", ").append(k).append('=').append(v));
+        p.forEach((k, v) ->
+                s.append(s.isEmpty() ? "" : ", ").append(k).append('=').append(v));
         return s.toString();
     }
 
@@ -95,19 +107,33 @@ public final class JmhReport {
         double s = r.score();
         String b = r.bench();
         if (b.startsWith("MatVecBench")) {
-            double gbs = s * Double.parseDouble(r.p("rows")) * Double.parseDouble(r.p("cols")) * bytes(r.p("dtype")) / 1e9;
+            double gbs =
+                    s * Double.parseDouble(r.p("rows")) * Double.parseDouble(r.p("cols")) * bytes(r.p("dtype")) / 1e9;
             return String.format(Locale.ROOT, "%.1f GB/s (%.0f %% of %.1f)", gbs, 100 * gbs / bandwidth, bandwidth);
         }
         if (b.startsWith("MatMulBench")) {
-            double gf = s * 2 * Double.parseDouble(r.p("rows")) * Double.parseDouble(r.p("cols")) * Double.parseDouble(r.p("tokens")) / 1e9;
+            double gf = s
+                    * 2
+                    * Double.parseDouble(r.p("rows"))
+                    * Double.parseDouble(r.p("cols"))
+                    * Double.parseDouble(r.p("tokens"))
+                    / 1e9;
             return String.format(Locale.ROOT, "%.1f GFLOP/s", gf);
         }
         if (b.startsWith("BandwidthBench")) {
             return String.format(Locale.ROOT, "%.1f GB/s", s * BandwidthBench.SIZE / 1e9);
         }
         if (b.startsWith("DecodeBench")) {
-            double gbs = s * weightBytesPerToken(r.p("shape"), r.p("dtype"), r.params().getOrDefault("quant", "none")) / 1e9;
-            return String.format(Locale.ROOT, "%.1f tok/s, %.1f GB/s weights (%.0f %% of %.1f)", s, gbs, 100 * gbs / bandwidth, bandwidth);
+            double gbs = s
+                    * weightBytesPerToken(r.p("shape"), r.p("dtype"), r.params().getOrDefault("quant", "none"))
+                    / 1e9;
+            return String.format(
+                    Locale.ROOT,
+                    "%.1f tok/s, %.1f GB/s weights (%.0f %% of %.1f)",
+                    s,
+                    gbs,
+                    100 * gbs / bandwidth,
+                    bandwidth);
         }
         if (b.startsWith("BatchDecodeBench")) {
             return String.format(Locale.ROOT, "%.1f tok/s aggregate", s * Integer.parseInt(r.p("batch")));
@@ -138,8 +164,10 @@ public final class JmhReport {
         long dIn = s.intermediate();
         long r = s.timeStepRank();
         long n = SyntheticCheckpoint.STATE;
-        double perLayer = matrixBytes(2 * dIn, d, dtype, quant) + matrixBytes(d, dIn, dtype, quant)
-                + matrixBytes(r + 2 * n, dIn, dtype, quant) + matrixBytes(dIn, r, dtype, quant);
+        double perLayer = matrixBytes(2 * dIn, d, dtype, quant)
+                + matrixBytes(d, dIn, dtype, quant)
+                + matrixBytes(r + 2 * n, dIn, dtype, quant)
+                + matrixBytes(dIn, r, dtype, quant);
         return s.layers() * perLayer + matrixBytes(s.vocab(), d, dtype, quant);
     }
 

@@ -3,6 +3,9 @@ package io.falconmamba.benchmarks;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,10 +19,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
-
 /**
  * Time to load: parse config.json, open and map the safetensors (headers checked), build the model, close.
  * The files are in the page cache after the first iteration, so this is the warm-cache load time.
@@ -29,7 +28,9 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 4, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class LoadBench {
 
     @Param({"fm-130m", "fm-1.4b"})
@@ -49,7 +50,7 @@ public class LoadBench {
     public int load() {
         ModelConfig mc = ModelConfig.fromJson(dir);
         try (Checkpoint ck = Checkpoint.open(dir);
-             FalconMambaModel model = FalconMambaModel.create(mc.toMambaConfig(), ck, 1)) {
+                FalconMambaModel model = FalconMambaModel.create(mc.toMambaConfig(), ck, 1)) {
             return model.config().numLayers();
         }
     }

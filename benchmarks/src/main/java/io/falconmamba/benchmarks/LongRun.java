@@ -5,11 +5,6 @@ import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.style.markers.SeriesMarkers;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -18,6 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * The long-run scaling runner (not JMH): greedy decode of many tokens and a chunked prefill of a very long
@@ -34,12 +33,10 @@ import java.util.SplittableRandom;
  */
 public final class LongRun {
 
-    private LongRun() {
-    }
+    private LongRun() {}
 
     /** One sample: tokens so far, seconds so far, tokens/s over the last window, RSS and heap in MB. */
-    record Sample(long tokens, double seconds, double windowTokPerS, double rssMb, double heapMb) {
-    }
+    record Sample(long tokens, double seconds, double windowTokPerS, double rssMb, double heapMb) {}
 
     public static void main(String[] args) throws IOException {
         String shape = "fm-130m";
@@ -74,13 +71,14 @@ public final class LongRun {
         }
         System.setProperty("java.awt.headless", "true");
         Files.createDirectories(out);
-        Path dir = SyntheticCheckpoint.ensure(SyntheticCheckpoint.Shape.of(shape), dtype,
-                models.resolve(shape + "-" + dtype), seed);
-        String label = shape + " " + dtype + ", " + threads + " threads, -Xmx" + (Runtime.getRuntime().maxMemory() >> 20) + "m";
+        Path dir = SyntheticCheckpoint.ensure(
+                SyntheticCheckpoint.Shape.of(shape), dtype, models.resolve(shape + "-" + dtype), seed);
+        String label = shape + " " + dtype + ", " + threads + " threads, -Xmx"
+                + (Runtime.getRuntime().maxMemory() >> 20) + "m";
         System.out.println("LongRun: " + label);
         ModelConfig mc = ModelConfig.fromJson(dir);
         try (Checkpoint ck = Checkpoint.open(dir);
-             FalconMambaModel model = FalconMambaModel.create(mc.toMambaConfig(), ck, threads)) {
+                FalconMambaModel model = FalconMambaModel.create(mc.toMambaConfig(), ck, threads)) {
             if (tokens > 0) {
                 List<Sample> d = decode(model, tokens, every);
                 write(out.resolve("decode.csv"), d);
@@ -96,7 +94,7 @@ public final class LongRun {
 
     static List<Sample> decode(FalconMambaModel model, long tokens, int every) {
         SequenceState s = model.newState();
-        float[] logits = model.prefill(s, new int[]{0}, PrefillMode.parallel());
+        float[] logits = model.prefill(s, new int[] {0}, PrefillMode.parallel());
         List<Sample> samples = new ArrayList<>();
         long start = System.nanoTime();
         long last = start;
@@ -143,12 +141,20 @@ public final class LongRun {
 
     private static Sample sample(long tokens, long start, long now, double rate) {
         Runtime rt = Runtime.getRuntime();
-        return new Sample(tokens, (now - start) / 1e9, rate, rssKb() / 1024.0, (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
+        return new Sample(
+                tokens, (now - start) / 1e9, rate, rssKb() / 1024.0, (rt.totalMemory() - rt.freeMemory()) / 1048576.0);
     }
 
     private static void print(String phase, Sample x) {
-        System.out.printf(Locale.ROOT, "%s %,d tokens  %.1f s  %.2f tok/s  RSS %.1f MB  heap %.1f MB%n",
-                phase, x.tokens(), x.seconds(), x.windowTokPerS(), x.rssMb(), x.heapMb());
+        System.out.printf(
+                Locale.ROOT,
+                "%s %,d tokens  %.1f s  %.2f tok/s  RSS %.1f MB  heap %.1f MB%n",
+                phase,
+                x.tokens(),
+                x.seconds(),
+                x.windowTokPerS(),
+                x.rssMb(),
+                x.heapMb());
     }
 
     /** Greedy choice. */
@@ -180,7 +186,14 @@ public final class LongRun {
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(csv))) {
             w.println("tokens,elapsed_s,window_tok_per_s,rss_mb,heap_used_mb");
             for (Sample s : samples) {
-                w.printf(Locale.ROOT, "%d,%.3f,%.3f,%.1f,%.1f%n", s.tokens(), s.seconds(), s.windowTokPerS(), s.rssMb(), s.heapMb());
+                w.printf(
+                        Locale.ROOT,
+                        "%d,%.3f,%.3f,%.1f,%.1f%n",
+                        s.tokens(),
+                        s.seconds(),
+                        s.windowTokPerS(),
+                        s.rssMb(),
+                        s.heapMb());
             }
         }
         System.out.println("wrote " + csv);
@@ -191,12 +204,24 @@ public final class LongRun {
         double[] rate = samples.stream().mapToDouble(Sample::windowTokPerS).toArray();
         double[] rss = samples.stream().mapToDouble(Sample::rssMb).toArray();
         double[] heap = samples.stream().mapToDouble(Sample::heapMb).toArray();
-        XYChart speed = new XYChartBuilder().width(900).height(450).title(title).xAxisTitle("tokens").yAxisTitle("tokens/s").build();
+        XYChart speed = new XYChartBuilder()
+                .width(900)
+                .height(450)
+                .title(title)
+                .xAxisTitle("tokens")
+                .yAxisTitle("tokens/s")
+                .build();
         speed.getStyler().setLegendVisible(false);
         speed.addSeries("tokens/s", x, rate).setMarker(SeriesMarkers.NONE);
         speed.getStyler().setYAxisMin(0.0);
         BitmapEncoder.saveBitmap(speed, base + "-speed", BitmapEncoder.BitmapFormat.PNG);
-        XYChart mem = new XYChartBuilder().width(900).height(450).title(title).xAxisTitle("tokens").yAxisTitle("MB").build();
+        XYChart mem = new XYChartBuilder()
+                .width(900)
+                .height(450)
+                .title(title)
+                .xAxisTitle("tokens")
+                .yAxisTitle("MB")
+                .build();
         mem.addSeries("RSS", x, rss).setMarker(SeriesMarkers.NONE);
         mem.addSeries("heap used", x, heap).setMarker(SeriesMarkers.NONE);
         mem.getStyler().setYAxisMin(0.0);

@@ -4,6 +4,8 @@ import io.falconmamba.core.WeightType;
 import io.falconmamba.core.kernels.MatMul;
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.ThreadPool;
+import java.lang.foreign.Arena;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -18,9 +20,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.lang.foreign.Arena;
-import java.util.concurrent.TimeUnit;
-
 /**
  * Matrix × matrix (the prefill kernel): W rows × cols against T activation rows. One op = one product;
  * GFLOP/s = ops/s × 2 × rows × cols × tokens / 1e9 (the report computes it).
@@ -30,7 +29,9 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 4, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatMulBench {
 
     @Param({"BF16"})

@@ -7,6 +7,8 @@ import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.QMatVec;
 import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
+import java.lang.foreign.Arena;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -21,9 +23,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.lang.foreign.Arena;
-import java.util.concurrent.TimeUnit;
-
 /**
  * Matrix × vector (the decode kernel) at a 7B-like size, weights off-heap. One op = one full pass over W;
  * GB/s = ops/s × rows × cols × bytes per element (the report computes it).
@@ -33,7 +32,9 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatVecBench {
 
     /** A stored weight type, or Q8_0 / Q4_0: quantized at setup from an F32 matrix of the same values. */
@@ -61,8 +62,11 @@ public class MatVecBench {
         arena = Arena.ofShared();
         if (dtype.startsWith("Q")) {
             try (ThreadPool setupPool = ThreadPool.ofAvailableProcessors()) {
-                q = QuantizedMatrix.quantize(Bench.randomMatrix(arena, WeightType.F32, rows, cols, 1),
-                        Quantization.valueOf(dtype), arena, setupPool);
+                q = QuantizedMatrix.quantize(
+                        Bench.randomMatrix(arena, WeightType.F32, rows, cols, 1),
+                        Quantization.valueOf(dtype),
+                        arena,
+                        setupPool);
             }
         } else {
             w = Bench.randomMatrix(arena, WeightType.valueOf(dtype), rows, cols, 1);

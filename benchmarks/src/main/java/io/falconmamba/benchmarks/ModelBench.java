@@ -5,7 +5,6 @@ import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightStorage;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
-
 import java.io.IOException;
 import java.nio.file.Path;
 

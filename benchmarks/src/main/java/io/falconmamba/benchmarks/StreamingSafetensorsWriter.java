@@ -3,7 +3,6 @@ package io.falconmamba.benchmarks;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -51,8 +50,7 @@ public final class StreamingSafetensorsWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CHUNK_BYTES = 8 << 20;
 
-    private StreamingSafetensorsWriter() {
-    }
+    private StreamingSafetensorsWriter() {}
 
     /**
      * Writes {@code specs} into {@code dir}: one {@code model.safetensors} when the data fit in
@@ -60,7 +58,8 @@ public final class StreamingSafetensorsWriter {
      *
      * @return the files written
      */
-    public static List<Path> write(Path dir, List<Spec> specs, long shardBytes, Map<String, String> metadata) throws IOException {
+    public static List<Path> write(Path dir, List<Spec> specs, long shardBytes, Map<String, String> metadata)
+            throws IOException {
         Files.createDirectories(dir);
         List<List<Spec>> shards = new ArrayList<>();
         List<Spec> current = new ArrayList<>();
@@ -112,8 +111,8 @@ public final class StreamingSafetensorsWriter {
         byte[] header = header(specs, metadata);
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (FileChannel ch = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer head = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(header.length).put(header).flip();
             writeFully(ch, head);
@@ -125,8 +124,8 @@ public final class StreamingSafetensorsWriter {
                     buf.clear();
                     s.filler().fill(from, count, buf);
                     if (buf.position() != count * s.elementBytes()) {
-                        throw new IllegalStateException(s.name() + ": filler wrote " + buf.position() + " bytes, expected "
-                                + (long) count * s.elementBytes());
+                        throw new IllegalStateException(s.name() + ": filler wrote " + buf.position()
+                                + " bytes, expected " + (long) count * s.elementBytes());
                     }
                     buf.flip();
                     writeFully(ch, buf);

@@ -2,7 +2,6 @@ package io.falconmamba.benchmarks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -43,7 +42,8 @@ public final class SyntheticCheckpoint {
                 case "fm-1.4b" -> new Shape("fm-1.4b", 2048, 48, VOCAB);
                 case "fm-7b" -> new Shape("fm-7b", 4096, 64, VOCAB);
                 case "tiny" -> new Shape("tiny", 64, 2, 512);
-                default -> throw new IllegalArgumentException("unknown shape '" + name + "': fm-130m, fm-1.4b, fm-7b or tiny");
+                default ->
+                    throw new IllegalArgumentException("unknown shape '" + name + "': fm-130m, fm-1.4b, fm-7b or tiny");
             };
         }
     }
@@ -53,8 +53,7 @@ public final class SyntheticCheckpoint {
     public static final int CONV = 4;
     static final long DEFAULT_SHARD_BYTES = 4L << 30;
 
-    private SyntheticCheckpoint() {
-    }
+    private SyntheticCheckpoint() {}
 
     public static void main(String[] args) throws IOException {
         String shape = null;
@@ -66,11 +65,26 @@ public final class SyntheticCheckpoint {
             String a = args[i];
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (a) {
-                case "--shape" -> { shape = v; i++; }
-                case "--dtype" -> { dtype = v; i++; }
-                case "--out" -> { out = Path.of(v); i++; }
-                case "--seed" -> { seed = Long.parseLong(v); i++; }
-                case "--shard-gb" -> { shardGb = Double.parseDouble(v); i++; }
+                case "--shape" -> {
+                    shape = v;
+                    i++;
+                }
+                case "--dtype" -> {
+                    dtype = v;
+                    i++;
+                }
+                case "--out" -> {
+                    out = Path.of(v);
+                    i++;
+                }
+                case "--seed" -> {
+                    seed = Long.parseLong(v);
+                    i++;
+                }
+                case "--shard-gb" -> {
+                    shardGb = Double.parseDouble(v);
+                    i++;
+                }
                 default -> usage("unknown argument " + a);
             }
         }
@@ -80,13 +94,21 @@ public final class SyntheticCheckpoint {
         long t0 = System.nanoTime();
         long bytes = write(Shape.of(shape), dtype, out, seed, (long) (shardGb * (1L << 30)));
         double s = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(Locale.ROOT, "wrote %s %s to %s: %.2f GB in %.1f s (%.0f MB/s)%n", shape, dtype, out,
-                bytes / 1e9, s, bytes / 1e6 / s);
+        System.out.printf(
+                Locale.ROOT,
+                "wrote %s %s to %s: %.2f GB in %.1f s (%.0f MB/s)%n",
+                shape,
+                dtype,
+                out,
+                bytes / 1e9,
+                s,
+                bytes / 1e6 / s);
     }
 
     private static void usage(String msg) {
         System.err.println(msg);
-        System.err.println("usage: SyntheticCheckpoint --shape fm-130m|fm-1.4b|fm-7b|tiny --dtype f32|f16|bf16 --out DIR [--seed S] [--shard-gb G]");
+        System.err.println(
+                "usage: SyntheticCheckpoint --shape fm-130m|fm-1.4b|fm-7b|tiny --dtype f32|f16|bf16 --out DIR [--seed S] [--shard-gb G]");
         System.exit(2);
     }
 
@@ -100,8 +122,8 @@ public final class SyntheticCheckpoint {
             total += s.bytes();
         }
         Files.writeString(dir.resolve("config.json"), configJson(shape, et));
-        StreamingSafetensorsWriter.write(dir, specs, shardBytes,
-                Map.of("format", "pt", "synthetic", "seed=" + seed + " shape=" + shape.name()));
+        StreamingSafetensorsWriter.write(
+                dir, specs, shardBytes, Map.of("format", "pt", "synthetic", "seed=" + seed + " shape=" + shape.name()));
         return total;
     }
 
@@ -147,23 +169,49 @@ public final class SyntheticCheckpoint {
         int r = s.timeStepRank();
         int n = STATE;
         List<StreamingSafetensorsWriter.Spec> out = new ArrayList<>();
-        out.add(spec("backbone.embeddings.weight", et, new long[]{s.vocab(), d}, uniform(seed, "backbone.embeddings.weight", 1.0)));
+        out.add(spec(
+                "backbone.embeddings.weight",
+                et,
+                new long[] {s.vocab(), d},
+                uniform(seed, "backbone.embeddings.weight", 1.0)));
         for (int l = 0; l < s.layers(); l++) {
             String p = "backbone.layers." + l + ".";
             String m = p + "mixer.";
-            out.add(spec(p + "norm.weight", et, new long[]{d}, constant(1)));
-            out.add(spec(m + "A_log", et, new long[]{dIn, n}, i -> (float) Math.log(1 + i % n)));
-            out.add(spec(m + "D", et, new long[]{dIn}, constant(1)));
-            out.add(spec(m + "conv1d.weight", et, new long[]{dIn, 1, CONV}, uniform(seed, m + "conv1d.weight", 1 / Math.sqrt(CONV))));
-            out.add(spec(m + "conv1d.bias", et, new long[]{dIn}, uniform(seed, m + "conv1d.bias", 1 / Math.sqrt(CONV))));
-            out.add(spec(m + "dt_proj.bias", et, new long[]{dIn}, dtBias(seed, m + "dt_proj.bias")));
-            out.add(spec(m + "dt_proj.weight", et, new long[]{dIn, r}, uniform(seed, m + "dt_proj.weight", 1 / Math.sqrt(r))));
-            out.add(spec(m + "in_proj.weight", et, new long[]{2L * dIn, d}, uniform(seed, m + "in_proj.weight", 1 / Math.sqrt(d))));
-            out.add(spec(m + "out_proj.weight", et, new long[]{d, dIn}, uniform(seed, m + "out_proj.weight", 1 / Math.sqrt(dIn))));
-            out.add(spec(m + "x_proj.weight", et, new long[]{r + 2L * n, dIn}, uniform(seed, m + "x_proj.weight", 1 / Math.sqrt(dIn))));
+            out.add(spec(p + "norm.weight", et, new long[] {d}, constant(1)));
+            out.add(spec(m + "A_log", et, new long[] {dIn, n}, i -> (float) Math.log(1 + i % n)));
+            out.add(spec(m + "D", et, new long[] {dIn}, constant(1)));
+            out.add(spec(
+                    m + "conv1d.weight",
+                    et,
+                    new long[] {dIn, 1, CONV},
+                    uniform(seed, m + "conv1d.weight", 1 / Math.sqrt(CONV))));
+            out.add(spec(
+                    m + "conv1d.bias", et, new long[] {dIn}, uniform(seed, m + "conv1d.bias", 1 / Math.sqrt(CONV))));
+            out.add(spec(m + "dt_proj.bias", et, new long[] {dIn}, dtBias(seed, m + "dt_proj.bias")));
+            out.add(spec(
+                    m + "dt_proj.weight",
+                    et,
+                    new long[] {dIn, r},
+                    uniform(seed, m + "dt_proj.weight", 1 / Math.sqrt(r))));
+            out.add(spec(
+                    m + "in_proj.weight",
+                    et,
+                    new long[] {2L * dIn, d},
+                    uniform(seed, m + "in_proj.weight", 1 / Math.sqrt(d))));
+            out.add(spec(
+                    m + "out_proj.weight",
+                    et,
+                    new long[] {d, dIn},
+                    uniform(seed, m + "out_proj.weight", 1 / Math.sqrt(dIn))));
+            out.add(spec(
+                    m + "x_proj.weight",
+                    et,
+                    new long[] {r + 2L * n, dIn},
+                    uniform(seed, m + "x_proj.weight", 1 / Math.sqrt(dIn))));
         }
-        out.add(spec("backbone.norm_f.weight", et, new long[]{d}, constant(1)));
-        out.add(spec("lm_head.weight", et, new long[]{s.vocab(), d}, uniform(seed, "lm_head.weight", 1 / Math.sqrt(d))));
+        out.add(spec("backbone.norm_f.weight", et, new long[] {d}, constant(1)));
+        out.add(spec(
+                "lm_head.weight", et, new long[] {s.vocab(), d}, uniform(seed, "lm_head.weight", 1 / Math.sqrt(d))));
         return out;
     }
 
@@ -204,13 +252,15 @@ public final class SyntheticCheckpoint {
     }
 
     static StreamingSafetensorsWriter.Spec spec(String name, ElementType et, long[] shape, Init init) {
-        return new StreamingSafetensorsWriter.Spec(name, et.safetensorsName, et.bytes, shape,
-                (from, count, buf) -> et.put(init, from, count, buf));
+        return new StreamingSafetensorsWriter.Spec(
+                name, et.safetensorsName, et.bytes, shape, (from, count, buf) -> et.put(init, from, count, buf));
     }
 
     /** Stored element types. */
     enum ElementType {
-        F32("F32", "float32", 4), F16("F16", "float16", 2), BF16("BF16", "bfloat16", 2);
+        F32("F32", "float32", 4),
+        F16("F16", "float16", 2),
+        BF16("BF16", "bfloat16", 2);
 
         final String safetensorsName;
         final String torchName;

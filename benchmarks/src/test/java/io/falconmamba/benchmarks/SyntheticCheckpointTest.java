@@ -1,18 +1,17 @@
 package io.falconmamba.benchmarks;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SyntheticCheckpointTest {
 
@@ -21,7 +20,7 @@ class SyntheticCheckpointTest {
 
     @Test
     void tinyCheckpointLoadsValidatesAndStaysFinite() throws Exception {
-        for (String dtype : new String[]{"f32", "f16", "bf16"}) {
+        for (String dtype : new String[] {"f32", "f16", "bf16"}) {
             Path d = dir.resolve(dtype);
             SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("tiny"), dtype, d, 7, 4L << 30);
             checkRuns(d);
@@ -33,7 +32,8 @@ class SyntheticCheckpointTest {
         Path d = dir.resolve("sharded");
         SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("tiny"), "bf16", d, 7, 40_000);
         assertTrue(Files.exists(d.resolve("model.safetensors.index.json")));
-        assertTrue(Files.exists(d.resolve("model-00001-of-00004.safetensors")) || Files.list(d).count() > 3);
+        assertTrue(Files.exists(d.resolve("model-00001-of-00004.safetensors"))
+                || Files.list(d).count() > 3);
         checkRuns(d);
     }
 
@@ -51,7 +51,7 @@ class SyntheticCheckpointTest {
             mc.check(ck);
             try (FalconMambaModel m = FalconMambaModel.create(mc.toMambaConfig(), ck, 2)) {
                 SequenceState s = m.newState();
-                float[] logits = m.prefill(s, new int[]{1, 2, 3, 4, 5, 6, 7, 8}, PrefillMode.parallel());
+                float[] logits = m.prefill(s, new int[] {1, 2, 3, 4, 5, 6, 7, 8}, PrefillMode.parallel());
                 for (int t = 0; t < 50; t++) {
                     logits = m.decode(s, LongRun.argmax(logits));
                 }

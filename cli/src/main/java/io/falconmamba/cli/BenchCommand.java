@@ -10,26 +10,28 @@ import io.falconmamba.core.SequenceState;
 import io.falconmamba.core.kernels.ReadBandwidth;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.loader.Checkpoint;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code bench}: prefill and decode throughput, the counterpart of llama-bench. Random prompt ids (seeded),
  * one warm-up run, then {@code --repetitions} measured runs; prints the median and the spread.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Measure prefill and decode tokens/s (median and spread over repetitions, after a warm-up run).")
 final class BenchCommand implements Callable<Integer> {
 
     /** The bandwidth probe's buffer: far beyond any last-level cache, as JMH's BandwidthBench. */
     static final long BANDWIDTH_BYTES = 256L << 20;
+
     static final int BANDWIDTH_PASSES = 20;
 
     @Mixin
@@ -38,29 +40,43 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--prompt-tokens", paramLabel = "N", description = "Prompt length (default: ${DEFAULT-VALUE}).")
     int promptTokens = 512;
 
-    @Option(names = "--gen-tokens", paramLabel = "N", description = "Tokens decoded per run (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--gen-tokens",
+            paramLabel = "N",
+            description = "Tokens decoded per run (default: ${DEFAULT-VALUE}).")
     int genTokens = 128;
 
-    @Option(names = "--batch", paramLabel = "N", description = "Sequences decoded together (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--batch",
+            paramLabel = "N",
+            description = "Sequences decoded together (default: ${DEFAULT-VALUE}).")
     int batch = 1;
 
-    @Option(names = "--prefill", paramLabel = "MODE", description = "parallel, chunked or chunked:C (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--prefill",
+            paramLabel = "MODE",
+            description = "parallel, chunked or chunked:C (default: ${DEFAULT-VALUE}).")
     String prefill = "chunked:" + PrefillMode.DEFAULT_CHUNK;
 
     @Option(names = "--repetitions", paramLabel = "R", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int repetitions = 3;
 
-    @Option(names = "--bandwidth", description = "Also measure the read bandwidth (a 256 MiB sum on as many threads, before and "
-            + "after the runs) and give decode's weight traffic as a share of the best reading.")
+    @Option(
+            names = "--bandwidth",
+            description = "Also measure the read bandwidth (a 256 MiB sum on as many threads, before and "
+                    + "after the runs) and give decode's weight traffic as a share of the best reading.")
     boolean bandwidth;
 
-    @Option(names = "--json", description = "Print one JSON object with the figures, the model shape, type, threads and vector width.")
+    @Option(
+            names = "--json",
+            description = "Print one JSON object with the figures, the model shape, type, threads and vector width.")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
-            throw new IllegalArgumentException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
+            throw new IllegalArgumentException(
+                    "--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
         }
         modelOptions.quantization(); // an unknown --quant fails before loading
         PrefillMode mode = PrefillMode.parse(prefill);
@@ -97,8 +113,15 @@ final class BenchCommand implements Callable<Integer> {
                     prefillRates[r] = (double) batch * promptTokens / ((t1 - t0) / 1e9);
                     decodeRates[r] = (double) batch * genTokens / ((t2 - t1) / 1e9);
                 }
-                Progress.note(r < 0 ? "warm-up done" : String.format(Locale.ROOT, "run %d: prefill %.1f tok/s, decode %.2f tok/s",
-                        r + 1, prefillRates[r], decodeRates[r]));
+                Progress.note(
+                        r < 0
+                                ? "warm-up done"
+                                : String.format(
+                                        Locale.ROOT,
+                                        "run %d: prefill %.1f tok/s, decode %.2f tok/s",
+                                        r + 1,
+                                        prefillRates[r],
+                                        decodeRates[r]));
             }
             String dtype = dtypeOf(fm);
             // Decode reads every weight once per step, whatever the batch: weight traffic is steps/s × bytes.
@@ -135,17 +158,42 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 System.out.println(m.writeValueAsString(o));
             } else {
-                System.out.printf(Locale.ROOT, "model %s: %s, d=%d, L=%d, %s%s, %d threads, %d-bit vectors%n", fm.directory(),
-                        c.architecture().modelType(), c.hiddenSize(), c.numLayers(), dtype,
-                        model.weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY ? " in memory" : "", model.threads(),
+                System.out.printf(
+                        Locale.ROOT,
+                        "model %s: %s, d=%d, L=%d, %s%s, %d threads, %d-bit vectors%n",
+                        fm.directory(),
+                        c.architecture().modelType(),
+                        c.hiddenSize(),
+                        c.numLayers(),
+                        dtype,
+                        model.weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY ? " in memory" : "",
+                        model.threads(),
                         FalconMambaModel.vectorBits());
-                System.out.printf(Locale.ROOT, "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n", promptTokens, mode,
-                        median(prefillRates), min(prefillRates), max(prefillRates));
-                System.out.printf(Locale.ROOT, "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f); weights %.1f GB/s%n",
-                        genTokens, batch, median(decodeRates), min(decodeRates), max(decodeRates), weightGBs);
+                System.out.printf(
+                        Locale.ROOT,
+                        "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n",
+                        promptTokens,
+                        mode,
+                        median(prefillRates),
+                        min(prefillRates),
+                        max(prefillRates));
+                System.out.printf(
+                        Locale.ROOT,
+                        "decode   tg%-6d batch %-6d %10.2f tok/s  (min %.2f, max %.2f); weights %.1f GB/s%n",
+                        genTokens,
+                        batch,
+                        median(decodeRates),
+                        min(decodeRates),
+                        max(decodeRates),
+                        weightGBs);
                 if (bandwidth) {
-                    System.out.printf(Locale.ROOT, "read bandwidth %.1f GB/s (%d threads, the better of a reading before and one after the runs); "
-                            + "decode's weights at %.0f %% of it%n", readGBs, model.threads(), 100 * weightGBs / readGBs);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "read bandwidth %.1f GB/s (%d threads, the better of a reading before and one after the runs); "
+                                    + "decode's weights at %.0f %% of it%n",
+                            readGBs,
+                            model.threads(),
+                            100 * weightGBs / readGBs);
                 }
             }
         }

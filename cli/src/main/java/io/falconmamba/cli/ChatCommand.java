@@ -4,10 +4,6 @@ import io.falconmamba.ChatSession;
 import io.falconmamba.Completion;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.core.generation.GenerationConfig;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -16,12 +12,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code chat}: an interactive conversation that keeps its state across turns. A model without a chat template
  * (a base model such as the demo) is run as plain continuation: each line is appended and continued.
  */
-@Command(name = "chat", mixinStandardHelpOptions = true,
+@Command(
+        name = "chat",
+        mixinStandardHelpOptions = true,
         description = "Interactive chat through the model's chat template, keeping the state across turns. "
                 + "Commands: /reset, /save FILE, /load FILE, /quit.")
 final class ChatCommand implements Callable<Integer> {
@@ -94,7 +95,8 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 out.println();
                 out.flush();
-                Progress.note(String.format("[%d tokens, %.1f tokens/s, state holds %d tokens]",
+                Progress.note(String.format(
+                        "[%d tokens, %.1f tokens/s, state holds %d tokens]",
                         c.ids().length, c.stats().tokensPerSecond(), session.length()));
             }
         }

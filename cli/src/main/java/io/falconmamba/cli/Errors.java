@@ -8,8 +8,7 @@ import java.nio.file.NoSuchFileException;
 /** One line for an error a user can act on; the stack trace only with --verbose. */
 final class Errors {
 
-    private Errors() {
-    }
+    private Errors() {}
 
     static String describe(Throwable e) {
         Throwable t = e instanceof UncheckedIOException u ? u.getCause() : e;

@@ -6,21 +6,23 @@ import io.falconmamba.Completion;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.core.generation.CancellationToken;
 import io.falconmamba.core.generation.GenerationConfig;
-import picocli.CommandLine.ArgGroup;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code generate}: text from a prompt, streamed to stdout as it is produced. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text from a prompt (from --prompt, --prompt-ids, --prompt-file or stdin), streaming it to stdout.")
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description =
+                "Generate text from a prompt (from --prompt, --prompt-ids, --prompt-file or stdin), streaming it to stdout.")
 final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
@@ -33,7 +35,10 @@ final class GenerateCommand implements Callable<Integer> {
     PromptSource source;
 
     static final class PromptSource {
-        @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "The prompt text.")
+        @Option(
+                names = {"-p", "--prompt"},
+                paramLabel = "TEXT",
+                description = "The prompt text.")
         String text;
 
         @Option(names = "--prompt-ids", paramLabel = "IDS", description = "The prompt as token ids: 1,2,3.")
@@ -43,7 +48,9 @@ final class GenerateCommand implements Callable<Integer> {
         Path file;
     }
 
-    @Option(names = "--json", description = "Print one JSON object {prompt_ids, ids, text, stop_reason} instead of streaming.")
+    @Option(
+            names = "--json",
+            description = "Print one JSON object {prompt_ids, ids, text, stop_reason} instead of streaming.")
     boolean json;
 
     @Override
@@ -60,7 +67,8 @@ final class GenerateCommand implements Callable<Integer> {
         } else if (System.console() == null) {
             promptText = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
         } else {
-            throw new IllegalArgumentException("no prompt: give --prompt TEXT, --prompt-ids IDS, --prompt-file FILE or pipe text to stdin");
+            throw new IllegalArgumentException(
+                    "no prompt: give --prompt TEXT, --prompt-ids IDS, --prompt-file FILE or pipe text to stdin");
         }
         try (FalconMamba fm = modelOptions.load()) {
             GenerationConfig config = sampling.apply(fm.defaults());
@@ -78,10 +86,17 @@ final class GenerateCommand implements Callable<Integer> {
             Progress progress = new Progress();
             me.tongfei.progressbar.ProgressBar bar = progress.prefillBar(promptIds.length);
             try {
-                c = fm.generateIds(promptIds, config, json ? null : piece -> {
-                    out.print(piece);
-                    out.flush();
-                }, cancel, bar == null ? null : (fed, total) -> bar.stepTo(fed));
+                c = fm.generateIds(
+                        promptIds,
+                        config,
+                        json
+                                ? null
+                                : piece -> {
+                                    out.print(piece);
+                                    out.flush();
+                                },
+                        cancel,
+                        bar == null ? null : (fed, total) -> bar.stepTo(fed));
             } finally {
                 if (bar != null) {
                     bar.close();
@@ -102,8 +117,11 @@ final class GenerateCommand implements Callable<Integer> {
                 out.println(m.writeValueAsString(o));
             } else {
                 out.println();
-                Progress.note(String.format("[%d prompt tokens, %d generated, %.1f tokens/s, stop: %s]",
-                        c.promptIds().length, c.ids().length, c.stats().tokensPerSecond(),
+                Progress.note(String.format(
+                        "[%d prompt tokens, %d generated, %.1f tokens/s, stop: %s]",
+                        c.promptIds().length,
+                        c.ids().length,
+                        c.stats().tokensPerSecond(),
                         c.stopReason().name().toLowerCase(java.util.Locale.ROOT)));
             }
         }

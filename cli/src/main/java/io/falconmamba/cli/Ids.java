@@ -9,8 +9,7 @@ import java.util.Arrays;
 /** Token id lists as the command line takes them: {@code 1,2,3} (commas and/or whitespace). */
 final class Ids {
 
-    private Ids() {
-    }
+    private Ids() {}
 
     static int[] parse(String text, String what) {
         String t = text.trim();
@@ -27,7 +26,8 @@ final class Ids {
             try {
                 out[n++] = Integer.parseInt(p);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(what + ": '" + p + "' is not a token id (expected integers like 1,2,3)");
+                throw new IllegalArgumentException(
+                        what + ": '" + p + "' is not a token id (expected integers like 1,2,3)");
             }
         }
         if (n == 0) {

@@ -5,15 +5,17 @@ import io.falconmamba.core.MambaConfig;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
 import io.falconmamba.loader.TensorInfo;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /** {@code info}: what a checkpoint is and what it costs to run. */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Show a model's architecture, sizes, parameter count, dtype and memory needs.")
+@Command(
+        name = "info",
+        mixinStandardHelpOptions = true,
+        description = "Show a model's architecture, sizes, parameter count, dtype and memory needs.")
 final class InfoCommand implements Callable<Integer> {
 
     @Mixin
@@ -37,7 +39,9 @@ final class InfoCommand implements Callable<Integer> {
                 }
             }
             System.out.printf("model:            %s%n", fm.directory());
-            System.out.printf("architecture:     %s (%s)%n", c.architecture().modelType(), c.tieWordEmbeddings() ? "tied embeddings" : "separate lm_head");
+            System.out.printf(
+                    "architecture:     %s (%s)%n",
+                    c.architecture().modelType(), c.tieWordEmbeddings() ? "tied embeddings" : "separate lm_head");
             System.out.printf("layers:           %d%n", c.numLayers());
             System.out.printf("hidden size:      %d%n", c.hiddenSize());
             System.out.printf("intermediate:     %d%n", c.intermediateSize());
@@ -46,17 +50,24 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf("time step rank:   %d%n", c.timeStepRank());
             System.out.printf("vocabulary:       %d%n", c.vocabSize());
             System.out.printf("parameters:       %,d%n", params);
-            System.out.printf("dtype:            %s%n", dtypes.size() == 1 ? dtypes.keySet().iterator().next() : dtypes);
+            System.out.printf(
+                    "dtype:            %s%n",
+                    dtypes.size() == 1 ? dtypes.keySet().iterator().next() : dtypes);
             System.out.printf("weight bytes:     %,d (%.2f GB, memory-mapped)%n", bytes, bytes / 1e9);
             if (fm.model().quantization() != io.falconmamba.core.Quantization.NONE) {
-                System.out.printf("quantized:        %s at load (off-heap)%n", fm.model().quantization().label());
+                System.out.printf(
+                        "quantized:        %s at load (off-heap)%n",
+                        fm.model().quantization().label());
             }
             if (fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY) {
-                System.out.printf("storage:          matrices copied into memory at load, F16/BF16 repacked into row tiles (--no-mmap)%n");
+                System.out.printf(
+                        "storage:          matrices copied into memory at load, F16/BF16 repacked into row tiles (--no-mmap)%n");
             }
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
-            System.out.printf("state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
-            System.out.printf("chat template:    %s%n", fm.tokenizer().chatTemplate().isPresent() ? "yes" : "no");
+            System.out.printf(
+                    "state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
+            System.out.printf(
+                    "chat template:    %s%n", fm.tokenizer().chatTemplate().isPresent() ? "yes" : "no");
         }
         return 0;
     }

@@ -4,17 +4,19 @@ import io.falconmamba.FalconMamba;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.loader.SafetensorsWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
-
 /** {@code logits}: every position's logits for given ids, as safetensors, to compare with other runtimes. */
-@Command(name = "logits", mixinStandardHelpOptions = true,
-        description = "Write the logits of every position for the given token ids as an F32 tensor 'logits' [T, vocab].")
+@Command(
+        name = "logits",
+        mixinStandardHelpOptions = true,
+        description =
+                "Write the logits of every position for the given token ids as an F32 tensor 'logits' [T, vocab].")
 final class LogitsCommand implements Callable<Integer> {
 
     @Mixin
@@ -34,7 +36,10 @@ final class LogitsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output .safetensors file.")
     Path out;
 
-    @Option(names = "--prefill", paramLabel = "MODE", description = "parallel, chunked or chunked:C (default: parallel).")
+    @Option(
+            names = "--prefill",
+            paramLabel = "MODE",
+            description = "parallel, chunked or chunked:C (default: parallel).")
     String prefill = "parallel";
 
     @Override

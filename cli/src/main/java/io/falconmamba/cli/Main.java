@@ -1,17 +1,24 @@
 package io.falconmamba.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintWriter;
-
 /** {@code falcon-mamba}: generate, chat, logits and info from the command line. */
-@Command(name = "falcon-mamba",
+@Command(
+        name = "falcon-mamba",
         mixinStandardHelpOptions = true,
         version = "falcon-mamba-java 0.1.0",
         description = "Run Falcon Mamba / Mamba-1 models on the CPU.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, LogitsCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            GenerateCommand.class,
+            ChatCommand.class,
+            LogitsCommand.class,
+            InfoCommand.class,
+            BenchCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main implements Runnable {
 
     @Option(names = "--verbose", description = "Show stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
@@ -32,14 +39,16 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, a) -> {
             PrintWriter err = ex.getCommandLine().getErr();
-            err.println("error: " + ex.getMessage().replace('\n', ' ') + " (see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+            err.println("error: " + ex.getMessage().replace('\n', ' ') + " (see: "
+                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
             err.flush();
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             boolean verbose = parseResult.matchedOptionValue("--verbose", false)
-                    || (parseResult.subcommand() != null && parseResult.subcommand().matchedOptionValue("--verbose", false));
+                    || (parseResult.subcommand() != null
+                            && parseResult.subcommand().matchedOptionValue("--verbose", false));
             err.println("error: " + Errors.describe(ex));
             if (verbose) {
                 ex.printStackTrace(err);

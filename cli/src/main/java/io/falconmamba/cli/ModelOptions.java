@@ -5,16 +5,18 @@ import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
 import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightStorage;
-import picocli.CommandLine.Option;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
+import picocli.CommandLine.Option;
 
 /** Which model to load and how: shared by every command. */
 final class ModelOptions {
 
-    @Option(names = {"-m", "--model"}, paramLabel = "DIR|REPO",
-            description = "Model directory or Hugging Face repo id (org/name, found in the HF cache). Default: the bundled demo model.")
+    @Option(
+            names = {"-m", "--model"},
+            paramLabel = "DIR|REPO",
+            description =
+                    "Model directory or Hugging Face repo id (org/name, found in the HF cache). Default: the bundled demo model.")
     String model;
 
     @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
@@ -23,12 +25,17 @@ final class ModelOptions {
     @Option(names = "--download", description = "Allow downloading a repo id missing from the Hugging Face cache.")
     boolean download;
 
-    @Option(names = "--quant", paramLabel = "TYPE",
-            description = "Quantize the weight matrices at load to llama.cpp's q8_0 or q4_0 blocks (default: none, as stored).")
+    @Option(
+            names = "--quant",
+            paramLabel = "TYPE",
+            description =
+                    "Quantize the weight matrices at load to llama.cpp's q8_0 or q4_0 blocks (default: none, as stored).")
     String quant;
 
-    @Option(names = "--no-mmap", description = "Copy the weight matrices into memory at load instead of reading them "
-            + "from the mapped files: slower load, faster decode (as llama.cpp's --no-mmap).")
+    @Option(
+            names = "--no-mmap",
+            description = "Copy the weight matrices into memory at load instead of reading them "
+                    + "from the mapped files: slower load, faster decode (as llama.cpp's --no-mmap).")
     boolean noMmap;
 
     WeightStorage storage() {
@@ -58,16 +65,22 @@ final class ModelOptions {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization()).withStorage(storage()).withDownload(download, null);
+        LoadOptions opts = LoadOptions.defaults()
+                .withQuantization(quantization())
+                .withStorage(storage())
+                .withDownload(download, null);
         if (threads != null) {
             opts = opts.withThreads(threads);
         }
         long t0 = System.nanoTime();
         Engine engine = Engine.open(modelName(), opts);
         Quantization q = engine.model().quantization();
-        Progress.note(String.format("loaded %s%s%s in %.3f s", engine.directory(),
+        Progress.note(String.format(
+                "loaded %s%s%s in %.3f s",
+                engine.directory(),
                 q == Quantization.NONE ? "" : " (" + q.label() + ")",
-                engine.model().weightStorage() == WeightStorage.IN_MEMORY ? " into memory" : "", (System.nanoTime() - t0) / 1e9));
+                engine.model().weightStorage() == WeightStorage.IN_MEMORY ? " into memory" : "",
+                (System.nanoTime() - t0) / 1e9));
         return engine;
     }
 
@@ -75,7 +88,8 @@ final class ModelOptions {
         if (threads != null && threads < 1) {
             throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
         }
-        LoadOptions opts = LoadOptions.defaults().withQuantization(quantization()).withStorage(storage());
+        LoadOptions opts =
+                LoadOptions.defaults().withQuantization(quantization()).withStorage(storage());
         if (threads != null) {
             opts = opts.withThreads(threads);
         }

@@ -1,12 +1,11 @@
 package io.falconmamba.cli;
 
 import io.falconmamba.hub.DownloadListener;
+import java.util.HashMap;
+import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-
-import java.util.HashMap;
-import java.util.Map;
 
 /** Progress on stderr: bars when it is a terminal, occasional plain lines otherwise, nothing when quiet. */
 final class Progress implements DownloadListener, AutoCloseable {
@@ -16,8 +15,7 @@ final class Progress implements DownloadListener, AutoCloseable {
     private final Map<String, ProgressBar> bars = new HashMap<>();
     private final Map<String, Long> lastReported = new HashMap<>();
 
-    Progress() {
-    }
+    Progress() {}
 
     static Progress forDownloads() {
         return new Progress();
@@ -40,9 +38,15 @@ final class Progress implements DownloadListener, AutoCloseable {
             return;
         }
         if (terminal) {
-            ProgressBar bar = bars.computeIfAbsent(file, f -> new ProgressBarBuilder().setTaskName(f)
-                    .setInitialMax(Math.max(total, 0)).setStyle(ProgressBarStyle.ASCII).setUnit(" MB", 1 << 20)
-                    .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build());
+            ProgressBar bar = bars.computeIfAbsent(
+                    file,
+                    f -> new ProgressBarBuilder()
+                            .setTaskName(f)
+                            .setInitialMax(Math.max(total, 0))
+                            .setStyle(ProgressBarStyle.ASCII)
+                            .setUnit(" MB", 1 << 20)
+                            .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+                            .build());
             if (total > 0) {
                 bar.maxHint(total);
             }
@@ -62,8 +66,13 @@ final class Progress implements DownloadListener, AutoCloseable {
         if (!terminal || quiet || tokens < 2048) {
             return null;
         }
-        return new ProgressBarBuilder().setTaskName("prefill").setInitialMax(tokens).setStyle(ProgressBarStyle.ASCII)
-                .setUnit(" tok", 1).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err)).build();
+        return new ProgressBarBuilder()
+                .setTaskName("prefill")
+                .setInitialMax(tokens)
+                .setStyle(ProgressBarStyle.ASCII)
+                .setUnit(" tok", 1)
+                .setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(System.err))
+                .build();
     }
 
     @Override

@@ -2,9 +2,8 @@ package io.falconmamba.cli;
 
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.generation.GenerationConfig;
-import picocli.CommandLine.Option;
-
 import java.util.List;
+import picocli.CommandLine.Option;
 
 /** Sampling flags; each overrides the model's generation_config.json only when given. */
 final class SamplingOptions {
@@ -30,13 +29,19 @@ final class SamplingOptions {
     @Option(names = "--seed", paramLabel = "S", description = "Seed for reproducible sampling.")
     Long seed;
 
-    @Option(names = "--stop", paramLabel = "TEXT", description = "Stop when the generated text contains TEXT (repeatable).")
+    @Option(
+            names = "--stop",
+            paramLabel = "TEXT",
+            description = "Stop when the generated text contains TEXT (repeatable).")
     List<String> stop;
 
     @Option(names = "--ignore-eos", description = "Do not stop at the end-of-sequence token.")
     boolean ignoreEos;
 
-    @Option(names = "--prefill", paramLabel = "MODE", description = "parallel, chunked or chunked:C (default: chunked:" + PrefillMode.DEFAULT_CHUNK + ").")
+    @Option(
+            names = "--prefill",
+            paramLabel = "MODE",
+            description = "parallel, chunked or chunked:C (default: chunked:" + PrefillMode.DEFAULT_CHUNK + ").")
     String prefill;
 
     GenerationConfig apply(GenerationConfig defaults) {

@@ -1,13 +1,12 @@
 package io.falconmamba.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconmamba.loader.SafetensorsFile;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -17,10 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The command line end to end, in process: outputs against the references, and every user mistake as one line. */
 class CliTest {
@@ -65,10 +64,22 @@ class CliTest {
 
     @Test
     void generateJsonReproducesTheDemoReference() throws Exception {
-        JsonNode refs = JSON.readTree(DEMO.resolve("demo-reference.json").toFile()).get("references");
+        JsonNode refs =
+                JSON.readTree(DEMO.resolve("demo-reference.json").toFile()).get("references");
         for (JsonNode ref : refs) {
-            Run r = run(null, "generate", "--prompt", ref.get("prompt").asText(), "--temperature", "0", "--json",
-                    "--max-new-tokens", "48", "--ignore-eos", "--threads", "1");
+            Run r = run(
+                    null,
+                    "generate",
+                    "--prompt",
+                    ref.get("prompt").asText(),
+                    "--temperature",
+                    "0",
+                    "--json",
+                    "--max-new-tokens",
+                    "48",
+                    "--ignore-eos",
+                    "--threads",
+                    "1");
             assertEquals(0, r.code(), r.err());
             JsonNode got = JSON.readTree(r.out());
             assertEquals(ref.get("prompt_ids"), got.get("prompt_ids"));
@@ -80,7 +91,17 @@ class CliTest {
 
     @Test
     void generateStreamsTextAndTakesPromptIdsAndStdin() {
-        Run r = run(null, "generate", "--prompt-ids", "1154,259,2077", "--temperature", "0", "--max-new-tokens", "8", "--threads", "1");
+        Run r = run(
+                null,
+                "generate",
+                "--prompt-ids",
+                "1154,259,2077",
+                "--temperature",
+                "0",
+                "--max-new-tokens",
+                "8",
+                "--threads",
+                "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith(" of the face of his father"), r.out());
         Run s = run("In the beginning", "generate", "--temperature", "0", "--max-new-tokens", "8", "--threads", "1");
@@ -91,15 +112,30 @@ class CliTest {
 
     @Test
     void logitsMatchTheFixtureReference(@TempDir Path tmp) throws Exception {
-        JsonNode ref = JSON.readTree(TINY.resolve("reference.json").toFile()).get("sequences").get(1);
+        JsonNode ref = JSON.readTree(TINY.resolve("reference.json").toFile())
+                .get("sequences")
+                .get(1);
         StringBuilder ids = new StringBuilder();
         for (JsonNode id : ref.get("input_ids")) {
             ids.append(ids.isEmpty() ? "" : ",").append(id.asInt());
         }
         Path out = tmp.resolve("logits.safetensors");
-        Run r = run(null, "logits", "--model", TINY.toString(), "--ids", ids.toString(), "--out", out.toString(), "--prefill", "chunked:5", "--threads", "1");
+        Run r = run(
+                null,
+                "logits",
+                "--model",
+                TINY.toString(),
+                "--ids",
+                ids.toString(),
+                "--out",
+                out.toString(),
+                "--prefill",
+                "chunked:5",
+                "--threads",
+                "1");
         assertEquals(0, r.code(), r.err());
-        try (SafetensorsFile got = SafetensorsFile.open(out); SafetensorsFile want = SafetensorsFile.open(TINY.resolve("reference.safetensors"))) {
+        try (SafetensorsFile got = SafetensorsFile.open(out);
+                SafetensorsFile want = SafetensorsFile.open(TINY.resolve("reference.safetensors"))) {
             float[] a = got.tensor("logits").toFloatArray();
             float[] b = want.tensor("seq1.logits").toFloatArray();
             assertEquals(b.length, a.length);
@@ -114,20 +150,47 @@ class CliTest {
 
     @Test
     void benchPrintsFiguresAsJson() throws Exception {
-        Run r = run(null, "bench", "--prompt-tokens", "16", "--gen-tokens", "4", "--batch", "2", "--repetitions", "2", "--json", "--threads", "1");
+        Run r = run(
+                null,
+                "bench",
+                "--prompt-tokens",
+                "16",
+                "--gen-tokens",
+                "4",
+                "--batch",
+                "2",
+                "--repetitions",
+                "2",
+                "--json",
+                "--threads",
+                "1");
         assertEquals(0, r.code(), r.err());
         JsonNode o = JSON.readTree(r.out());
         assertEquals(192, o.get("shape").get("hidden_size").asInt());
         assertEquals("BF16", o.get("dtype").asText());
         assertEquals(2, o.get("batch").asInt());
         assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
-        assertTrue(o.get("prefill_tokens_per_s").get("min").asDouble() <= o.get("prefill_tokens_per_s").get("max").asDouble());
+        assertTrue(o.get("prefill_tokens_per_s").get("min").asDouble()
+                <= o.get("prefill_tokens_per_s").get("max").asDouble());
     }
 
     @Test
     void benchGivesDecodeAsAShareOfTheMeasuredBandwidth() throws Exception {
-        Run r = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--batch", "2", "--repetitions", "1", "--json",
-                "--bandwidth", "--threads", "2");
+        Run r = run(
+                null,
+                "bench",
+                "--prompt-tokens",
+                "8",
+                "--gen-tokens",
+                "4",
+                "--batch",
+                "2",
+                "--repetitions",
+                "1",
+                "--json",
+                "--bandwidth",
+                "--threads",
+                "2");
         assertEquals(0, r.code(), r.err());
         JsonNode o = JSON.readTree(r.out());
         double read = o.get("read_bandwidth_gb_per_s").asDouble();
@@ -138,10 +201,32 @@ class CliTest {
         assertTrue(read > 0 && Double.isFinite(read), "read bandwidth " + read);
         assertEquals(weights / read, o.get("decode_bandwidth_share").asDouble(), 1e-12);
 
-        Run text = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--bandwidth", "--threads", "1");
+        Run text = run(
+                null,
+                "bench",
+                "--prompt-tokens",
+                "8",
+                "--gen-tokens",
+                "4",
+                "--repetitions",
+                "1",
+                "--bandwidth",
+                "--threads",
+                "1");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("read bandwidth ") && text.out().contains("decode's weights at "), text.out());
-        Run plain = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+        Run plain = run(
+                null,
+                "bench",
+                "--prompt-tokens",
+                "8",
+                "--gen-tokens",
+                "4",
+                "--repetitions",
+                "1",
+                "--json",
+                "--threads",
+                "1");
         JsonNode p = JSON.readTree(plain.out());
         assertTrue(p.get("decode_weight_gb_per_s").asDouble() > 0);
         assertTrue(p.get("read_bandwidth_gb_per_s") == null, "no probe without --bandwidth");
@@ -150,28 +235,76 @@ class CliTest {
     @Test
     void benchAndGenerateQuantizeAtLoad() throws Exception {
         for (String q : new String[] {"q8_0", "q4_0"}) {
-            Run r = run(null, "bench", "--quant", q, "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+            Run r = run(
+                    null,
+                    "bench",
+                    "--quant",
+                    q,
+                    "--prompt-tokens",
+                    "8",
+                    "--gen-tokens",
+                    "4",
+                    "--repetitions",
+                    "1",
+                    "--json",
+                    "--threads",
+                    "1");
             assertEquals(0, r.code(), r.err());
             JsonNode o = JSON.readTree(r.out());
             assertEquals(q, o.get("quantization").asText());
             assertEquals(q + " (from BF16)", o.get("dtype").asText());
             assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
         }
-        Run g = run(null, "generate", "--quant", "q8_0", "--prompt", "In the beginning", "--max-new-tokens", "8", "--temperature", "0", "--threads", "1");
+        Run g = run(
+                null,
+                "generate",
+                "--quant",
+                "q8_0",
+                "--prompt",
+                "In the beginning",
+                "--max-new-tokens",
+                "8",
+                "--temperature",
+                "0",
+                "--threads",
+                "1");
         assertEquals(0, g.code(), g.err());
         assertTrue(!g.out().isBlank(), g.err());
     }
 
     @Test
     void benchCopiesWeightsIntoMemoryWithNoMmap() throws Exception {
-        Run r = run(null, "bench", "--no-mmap", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+        Run r = run(
+                null,
+                "bench",
+                "--no-mmap",
+                "--prompt-tokens",
+                "8",
+                "--gen-tokens",
+                "4",
+                "--repetitions",
+                "1",
+                "--json",
+                "--threads",
+                "1");
         assertEquals(0, r.code(), r.err());
         JsonNode o = JSON.readTree(r.out());
         assertEquals("in_memory", o.get("weight_storage").asText());
         int bits = o.get("vector_bits").asInt();
         assertTrue(bits == 128 || bits == 256 || bits == 512, "vector_bits " + bits);
         assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
-        Run plain = run(null, "bench", "--prompt-tokens", "8", "--gen-tokens", "4", "--repetitions", "1", "--json", "--threads", "1");
+        Run plain = run(
+                null,
+                "bench",
+                "--prompt-tokens",
+                "8",
+                "--gen-tokens",
+                "4",
+                "--repetitions",
+                "1",
+                "--json",
+                "--threads",
+                "1");
         assertEquals("mapped", JSON.readTree(plain.out()).get("weight_storage").asText());
     }
 
@@ -186,7 +319,8 @@ class CliTest {
     @Test
     void chatKeepsStateAndSavesAndLoadsIt(@TempDir Path tmp) {
         Path saved = tmp.resolve("state.bin");
-        String script = "In the beginning\n/save " + saved + "\n/reset\n/load " + saved + "\n/load " + tmp.resolve("missing") + "\n/quit\n";
+        String script = "In the beginning\n/save " + saved + "\n/reset\n/load " + saved + "\n/load "
+                + tmp.resolve("missing") + "\n/quit\n";
         Run r = run(script, "chat", "--temperature", "0", "--max-new-tokens", "5", "--threads", "1");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith(" of the face of his"), "stdout: [" + r.out() + "] stderr: " + r.err());
@@ -205,12 +339,20 @@ class CliTest {
                 new String[] {"generate", "--prompt", "x", "--max-new-tokens", "many"},
                 new String[] {"generate", "--prompt", "x", "--prefill", "sideways"},
                 new String[] {"generate", "--prompt", "x", "--threads", "0"},
-                new String[] {"generate", "--prompt-file", tmp.resolve("missing.txt").toString()},
+                new String[] {
+                    "generate", "--prompt-file", tmp.resolve("missing.txt").toString()
+                },
                 new String[] {"generate", "--prompt-ids", "1,two,3"},
                 new String[] {"generate", "--prompt-ids", "999999"},
                 new String[] {"generate", "--prompt", "x", "--prompt-ids", "1"},
                 new String[] {"generate", "--no-such-flag"},
-                new String[] {"logits", "--model", TINY.toString(), "--out", tmp.resolve("x.safetensors").toString()},
+                new String[] {
+                    "logits",
+                    "--model",
+                    TINY.toString(),
+                    "--out",
+                    tmp.resolve("x.safetensors").toString()
+                },
                 new String[] {"info", "--model", "not-an-org/not-a-model"},
                 new String[] {"bench", "--quant", "q5_k"},
                 new String[] {"bench", "--batch", "0"});

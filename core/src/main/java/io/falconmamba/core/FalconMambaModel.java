@@ -5,7 +5,6 @@ import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
-
 import java.util.Objects;
 
 /**
@@ -27,9 +26,11 @@ public final class FalconMambaModel implements AutoCloseable {
     private final float[] normF;
     /** The output projection: the embedding (tied) or lm_head, quantized when asked (a copy: lookups stay exact). */
     private final Weight lmHead;
+
     private final ThreadPool pool;
     /** Owns the off-heap quantized or copied matrices (none when they are read in place). */
     private final ProjectionLoader projections;
+
     private final ThreadLocal<Workspace> batchWorkspace = new ThreadLocal<>();
 
     private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool, ProjectionLoader q) {
@@ -65,7 +66,8 @@ public final class FalconMambaModel implements AutoCloseable {
      * @param threads kernel threads, including the caller's (≥ 1); quantizing runs on them too
      * @throws IllegalArgumentException naming the tensor that is missing or has the wrong shape
      */
-    public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads, Quantization quantization) {
+    public static FalconMambaModel create(
+            MambaConfig config, WeightSource weights, int threads, Quantization quantization) {
         return create(config, weights, threads, quantization, WeightStorage.MAPPED);
     }
 
@@ -74,8 +76,8 @@ public final class FalconMambaModel implements AutoCloseable {
      * the projection matrices that are not quantized are copied into off-heap memory at load (faster decode,
      * slower load, a private copy of the weights).
      */
-    public static FalconMambaModel create(MambaConfig config, WeightSource weights, int threads, Quantization quantization,
-                                          WeightStorage storage) {
+    public static FalconMambaModel create(
+            MambaConfig config, WeightSource weights, int threads, Quantization quantization, WeightStorage storage) {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(quantization, "quantization");
@@ -181,7 +183,8 @@ public final class FalconMambaModel implements AutoCloseable {
         Objects.requireNonNull(states, "states");
         Objects.requireNonNull(tokens, "tokens");
         if (count < 0 || count > states.length || count > tokens.length) {
-            throw new IllegalArgumentException("batch count " + count + " does not fit " + states.length + " states and " + tokens.length + " tokens");
+            throw new IllegalArgumentException("batch count " + count + " does not fit " + states.length
+                    + " states and " + tokens.length + " tokens");
         }
         if (count == 0) {
             return;
@@ -191,7 +194,8 @@ public final class FalconMambaModel implements AutoCloseable {
             checkToken(tokens[i], i);
             for (int j = 0; j < i; j++) {
                 if (states[j] == states[i]) {
-                    throw new IllegalArgumentException("the same state appears twice in one batch (rows " + j + " and " + i + ")");
+                    throw new IllegalArgumentException(
+                            "the same state appears twice in one batch (rows " + j + " and " + i + ")");
                 }
             }
         }
@@ -236,8 +240,15 @@ public final class FalconMambaModel implements AutoCloseable {
      * tokens when {@code states.length == 1}, else one token per state. Logits are computed for the last row
      * (into its state) and, when {@code allLogits} is given, for every row into {@code allLogits[base + t]}.
      */
-    private void forwardRows(Workspace ws, SequenceState[] states, int rows, int[] tokens, int from, int count,
-                             float[][] allLogits, int base) {
+    private void forwardRows(
+            Workspace ws,
+            SequenceState[] states,
+            int rows,
+            int[] tokens,
+            int from,
+            int count,
+            float[][] allLogits,
+            int base) {
         int d = config.hiddenSize();
         int v = config.vocabSize();
         for (int t = 0; t < rows; t++) {

@@ -24,6 +24,7 @@ final class MambaBlock {
     private final float[] inBias;
     /** Conv kernel transposed to {@code k × d_in} so the conv vectorises across channels. */
     private final float[] convWeight;
+
     private final float[] convBias;
     private final Weight xProj;
     private final Weight dtProj;
@@ -93,12 +94,38 @@ final class MambaBlock {
         addBias(ws.xz, 2 * dIn, rows, inBias);
         // 3. x = SiLU(causal conv1d(x) + bias), carrying the conv window
         if (states.length == 1) {
-            CausalConv1d.apply(states[0].conv[layer], convWeight, convBias, c.convKernel(), dIn,
-                    ws.xz, 0, 2 * dIn, rows, ws.x, 0, dIn, 0, dIn);
+            CausalConv1d.apply(
+                    states[0].conv[layer],
+                    convWeight,
+                    convBias,
+                    c.convKernel(),
+                    dIn,
+                    ws.xz,
+                    0,
+                    2 * dIn,
+                    rows,
+                    ws.x,
+                    0,
+                    dIn,
+                    0,
+                    dIn);
         } else {
             for (int t = 0; t < rows; t++) {
-                CausalConv1d.apply(states[t].conv[layer], convWeight, convBias, c.convKernel(), dIn,
-                        ws.xz, t * 2 * dIn, 2 * dIn, 1, ws.x, t * dIn, dIn, 0, dIn);
+                CausalConv1d.apply(
+                        states[t].conv[layer],
+                        convWeight,
+                        convBias,
+                        c.convKernel(),
+                        dIn,
+                        ws.xz,
+                        t * 2 * dIn,
+                        2 * dIn,
+                        1,
+                        ws.x,
+                        t * dIn,
+                        dIn,
+                        0,
+                        dIn);
             }
         }
         Activations.silu(ws.x, 0, rows * dIn);
@@ -135,17 +162,54 @@ final class MambaBlock {
      * Scans channels {@code [from, to)}: the parallel split of step 7-8, reused per workspace. With
      * {@code oneTokenPerState} (decode, batch decode) {@code ws.layerStates} holds each row's state for this layer.
      */
-    void scanChannels(Workspace ws, SequenceState[] states, int layer, int rows, boolean oneTokenPerState, int from, int to) {
+    void scanChannels(
+            Workspace ws, SequenceState[] states, int layer, int rows, boolean oneTokenPerState, int from, int to) {
         int dIn = c.intermediateSize();
         int n = c.stateSize();
         int proj = c.timeStepRank() + 2 * n;
         int bc = c.timeStepRank();
         if (oneTokenPerState) {
-            SelectiveScan.step(ws.layerStates, rows, a, n, ws.delta, 0, dIn, ws.x, 0, dIn,
-                    ws.dtBC, bc, proj, d, ws.y, 0, dIn, from, to);
+            SelectiveScan.step(
+                    ws.layerStates,
+                    rows,
+                    a,
+                    n,
+                    ws.delta,
+                    0,
+                    dIn,
+                    ws.x,
+                    0,
+                    dIn,
+                    ws.dtBC,
+                    bc,
+                    proj,
+                    d,
+                    ws.y,
+                    0,
+                    dIn,
+                    from,
+                    to);
         } else {
-            SelectiveScan.scan(states[0].ssm[layer], a, n, ws.delta, 0, dIn, ws.x, 0, dIn, ws.dtBC, bc, proj, d,
-                    ws.y, 0, dIn, rows, from, to);
+            SelectiveScan.scan(
+                    states[0].ssm[layer],
+                    a,
+                    n,
+                    ws.delta,
+                    0,
+                    dIn,
+                    ws.x,
+                    0,
+                    dIn,
+                    ws.dtBC,
+                    bc,
+                    proj,
+                    d,
+                    ws.y,
+                    0,
+                    dIn,
+                    rows,
+                    from,
+                    to);
         }
     }
 

@@ -42,7 +42,8 @@ public sealed interface PrefillMode permits PrefillMode.Parallel, PrefillMode.Ch
                 throw new IllegalArgumentException("prefill chunk size must be a positive integer, got '" + c + "'");
             }
         }
-        throw new IllegalArgumentException("prefill mode must be 'parallel', 'chunked' or 'chunked:C', got '" + text + "'");
+        throw new IllegalArgumentException(
+                "prefill mode must be 'parallel', 'chunked' or 'chunked:C', got '" + text + "'");
     }
 
     /** The whole prompt in one pass. */

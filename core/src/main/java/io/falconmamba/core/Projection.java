@@ -22,16 +22,23 @@ final class Projection {
 
     private static final ThreadPool INLINE = new ThreadPool(1);
 
-    private Projection() {
-    }
+    private Projection() {}
 
     /** The pool for work of {@code work} multiply-adds: the given one, or the caller alone for small work. */
     static ThreadPool poolFor(long work, ThreadPool pool) {
         return work < MIN_PARALLEL_WORK ? INLINE : pool;
     }
 
-    static void apply(Weight w, float[] in, int inOff, int inStride, int rows,
-                      float[] out, int outOff, int outStride, ThreadPool pool) {
+    static void apply(
+            Weight w,
+            float[] in,
+            int inOff,
+            int inStride,
+            int rows,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         pool = poolFor((long) w.rows() * w.cols() * rows, pool);
         switch (w) {
             case Matrix m -> {

@@ -5,7 +5,6 @@ import io.falconmamba.core.kernels.PackedMatrix;
 import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -44,7 +43,8 @@ final class ProjectionLoader implements AutoCloseable {
             return QuantizedMatrix.quantize(m, type, arena, pool);
         }
         if (storage == WeightStorage.IN_MEMORY) {
-            return PackedMatrix.packable(m) ? PackedMatrix.pack(m, arena, pool)
+            return PackedMatrix.packable(m)
+                    ? PackedMatrix.pack(m, arena, pool)
                     : new Matrix(m.name(), m.rows(), m.cols(), m.type(), copy(m.data()));
         }
         return m;

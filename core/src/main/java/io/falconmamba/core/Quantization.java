@@ -42,7 +42,8 @@ public enum Quantization {
             case "none", "f32", "" -> NONE;
             case "q8_0", "q8" -> Q8_0;
             case "q4_0", "q4" -> Q4_0;
-            default -> throw new IllegalArgumentException("unknown quantization '" + s + "': expected q8_0, q4_0 or none");
+            default ->
+                throw new IllegalArgumentException("unknown quantization '" + s + "': expected q8_0, q4_0 or none");
         };
     }
 

@@ -22,6 +22,7 @@ public final class SequenceState {
     final float[][] conv;
     /** Per layer: SSM state {@code d_in × N}. */
     final float[][] ssm;
+
     final float[] logits;
     final float[] hidden;
     long position;
@@ -48,7 +49,8 @@ public final class SequenceState {
     /** Makes this state equal to {@code other}, which must belong to a model of the same shape. */
     public void copyFrom(SequenceState other) {
         if (!other.config.equals(config)) {
-            throw new IllegalArgumentException("cannot copy a state of a different model shape: " + other.config + " into " + config);
+            throw new IllegalArgumentException(
+                    "cannot copy a state of a different model shape: " + other.config + " into " + config);
         }
         for (int l = 0; l < conv.length; l++) {
             System.arraycopy(other.conv[l], 0, conv[l], 0, conv[l].length);
@@ -120,9 +122,15 @@ public final class SequenceState {
         }
         ByteBuffer b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(MAGIC).putInt(FORMAT_VERSION);
-        b.putInt(config.architecture().ordinal()).putInt(config.numLayers()).putInt(config.hiddenSize())
-                .putInt(config.intermediateSize()).putInt(config.stateSize()).putInt(config.convKernel())
-                .putInt(config.vocabSize()).putInt(config.timeStepRank()).putInt(0);
+        b.putInt(config.architecture().ordinal())
+                .putInt(config.numLayers())
+                .putInt(config.hiddenSize())
+                .putInt(config.intermediateSize())
+                .putInt(config.stateSize())
+                .putInt(config.convKernel())
+                .putInt(config.vocabSize())
+                .putInt(config.timeStepRank())
+                .putInt(0);
         b.putLong(position);
         for (int l = 0; l < conv.length; l++) {
             b.asFloatBuffer().put(conv[l]);
@@ -143,11 +151,13 @@ public final class SequenceState {
         }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 52 || b.getInt() != MAGIC) {
-            throw new IllegalArgumentException("not a falcon-mamba sequence state (bad magic or only " + bytes.length + " bytes)");
+            throw new IllegalArgumentException(
+                    "not a falcon-mamba sequence state (bad magic or only " + bytes.length + " bytes)");
         }
         int version = b.getInt();
         if (version != FORMAT_VERSION) {
-            throw new IllegalArgumentException("sequence state format version " + version + " is not supported (expected " + FORMAT_VERSION + ")");
+            throw new IllegalArgumentException(
+                    "sequence state format version " + version + " is not supported (expected " + FORMAT_VERSION + ")");
         }
         int arch = b.getInt();
         expect("architecture", arch, config.architecture().ordinal());
@@ -160,9 +170,14 @@ public final class SequenceState {
         expect("time_step_rank", b.getInt(), config.timeStepRank());
         b.getInt();
         SequenceState s = new SequenceState(config);
-        long expected = 52L + 4L * ((long) s.conv.length * (s.conv[0].length + s.ssm[0].length) + s.logits.length + s.hidden.length);
+        long expected = 52L
+                + 4L
+                        * ((long) s.conv.length * (s.conv[0].length + s.ssm[0].length)
+                                + s.logits.length
+                                + s.hidden.length);
         if (bytes.length != expected) {
-            throw new IllegalArgumentException("sequence state has " + bytes.length + " bytes, expected " + expected + " for this model");
+            throw new IllegalArgumentException(
+                    "sequence state has " + bytes.length + " bytes, expected " + expected + " for this model");
         }
         s.position = b.getLong();
         if (s.position < 0) {
@@ -182,7 +197,8 @@ public final class SequenceState {
 
     private static void expect(String field, int got, int want) {
         if (got != want) {
-            throw new IllegalArgumentException("sequence state belongs to a different model: " + field + " is " + got + ", this model has " + want);
+            throw new IllegalArgumentException("sequence state belongs to a different model: " + field + " is " + got
+                    + ", this model has " + want);
         }
     }
 }

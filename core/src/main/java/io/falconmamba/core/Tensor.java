@@ -11,8 +11,10 @@ import java.util.Objects;
  */
 public record Tensor(String name, WeightType type, long[] shape, MemorySegment data) {
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 =
+            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     public Tensor {
         Objects.requireNonNull(name, "name");
@@ -22,7 +24,8 @@ public record Tensor(String name, WeightType type, long[] shape, MemorySegment d
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("tensor " + name + ": negative dimension in shape " + Arrays.toString(shape));
+                throw new IllegalArgumentException(
+                        "tensor " + name + ": negative dimension in shape " + Arrays.toString(shape));
             }
             n = Math.multiplyExact(n, d);
         }

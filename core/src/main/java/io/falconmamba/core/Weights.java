@@ -2,23 +2,23 @@ package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.Weight;
-
 import java.util.Arrays;
 
 /** Fetching tensors by name with the shape the config implies; a wrong one names itself. */
 final class Weights {
 
-    private Weights() {
-    }
+    private Weights() {}
 
     static Tensor tensor(WeightSource w, String name, long... shape) {
         if (!w.contains(name)) {
-            throw new IllegalArgumentException("missing tensor " + name + " (expected shape " + Arrays.toString(shape) + ")");
+            throw new IllegalArgumentException(
+                    "missing tensor " + name + " (expected shape " + Arrays.toString(shape) + ")");
         }
         Tensor t = w.tensor(name);
         long[] got = t.shape();
         // conv1d.weight is [d_in, 1, k]; accept it as [d_in, k] too by comparing the flattened trailing dims.
-        if (!Arrays.equals(got, shape) && !(got.length == 3 && shape.length == 2 && got[0] == shape[0] && got[1] == 1 && got[2] == shape[1])) {
+        if (!Arrays.equals(got, shape)
+                && !(got.length == 3 && shape.length == 2 && got[0] == shape[0] && got[1] == 1 && got[2] == shape[1])) {
             throw new IllegalArgumentException("tensor " + name + " has shape " + Arrays.toString(got)
                     + " but the config implies " + Arrays.toString(shape));
         }

@@ -1,17 +1,16 @@
 package io.falconmamba.core;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.testutil.Fixtures;
 import io.falconmamba.core.testutil.Fixtures.Reference;
-import org.junit.jupiter.api.Test;
-
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** One model, many sequences: from two threads at once, and as one batch. */
 class ConcurrencyAndBatchTest {

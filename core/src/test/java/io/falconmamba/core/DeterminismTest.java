@@ -1,9 +1,10 @@
 package io.falconmamba.core;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.testutil.Fixtures;
 import io.falconmamba.core.testutil.OutputDigest;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,9 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * The same input gives the same bits however the JIT has compiled the kernels. Interpreted and C1 code run the
@@ -27,11 +26,21 @@ class DeterminismTest {
     @Test
     void compiledKernelsGiveTheBitsTheFallbackGives() throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "--add-modules", "jdk.incubator.vector",
-                "-D" + io.falconmamba.testkit.TestData.PROPERTY + "=" + Fixtures.root(), "-cp", System.getProperty("java.class.path"), OutputDigest.class.getName()));
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-XX:TieredStopAtLevel=1",
+                "--add-modules",
+                "jdk.incubator.vector",
+                "-D" + io.falconmamba.testkit.TestData.PROPERTY + "=" + Fixtures.root(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                OutputDigest.class.getName()));
         Path out = Files.createTempFile("digest", ".txt");
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(false).redirectOutput(out.toFile())
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process child = new ProcessBuilder(cmd)
+                .redirectErrorStream(false)
+                .redirectOutput(out.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
 
         // Meanwhile, here: enough repetitions that the kernels' loops reach C2.
         String compiled = null;

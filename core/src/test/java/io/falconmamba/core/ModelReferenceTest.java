@@ -1,22 +1,21 @@
 package io.falconmamba.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.testutil.Fixtures;
 import io.falconmamba.core.testutil.Fixtures.Reference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The forward pass against Hugging Face transformers' float64 references, for every fixture model, sequence
@@ -49,7 +48,8 @@ class ModelReferenceTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        List<PrefillMode> modes = List.of(PrefillMode.PARALLEL, PrefillMode.chunked(1), PrefillMode.chunked(5), PrefillMode.chunked(64));
+        List<PrefillMode> modes =
+                List.of(PrefillMode.PARALLEL, PrefillMode.chunked(1), PrefillMode.chunked(5), PrefillMode.chunked(64));
         for (String m : Fixtures.ALL_MODELS) {
             for (int s = 0; s < 2; s++) {
                 for (PrefillMode mode : modes) {
@@ -85,7 +85,8 @@ class ModelReferenceTest {
         MambaConfig c = fm.config();
         int hist = c.convKernel() - 1;
         for (int l = 0; l < c.numLayers(); l++) {
-            double ds = Fixtures.maxAbsDiff(state.ssmState(l), ref.tensors().floats("seq" + seq + ".layer" + l + ".ssm_state"));
+            double ds = Fixtures.maxAbsDiff(
+                    state.ssmState(l), ref.tensors().floats("seq" + seq + ".layer" + l + ".ssm_state"));
             assertTrue(ds <= STATE_TOL, "layer " + l + " ssm_state differs by " + ds);
             float[] refConv = ref.tensors().floats("seq" + seq + ".layer" + l + ".conv_state");
             float[] lastCols = new float[c.intermediateSize() * hist];

@@ -1,20 +1,19 @@
 package io.falconmamba.core;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.testutil.Fixtures;
 import io.falconmamba.core.testutil.Fixtures.Reference;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Quantized models against the same model unquantized, on every fixture's reference prompts (all positions'
@@ -81,7 +80,7 @@ class QuantizedModelTest {
     void logitsCloseToUnquantized(String name, Quantization q) {
         Reference ref = Reference.of(name);
         try (FalconMambaModel base = Fixtures.loadModel(name, 2);
-             FalconMambaModel quant = Fixtures.loadModel(name, 2, q)) {
+                FalconMambaModel quant = Fixtures.loadModel(name, 2, q)) {
             assertEquals(q, quant.quantization());
             double maxErr = 0;
             double sumErr = 0;
@@ -97,14 +96,14 @@ class QuantizedModelTest {
                     float[][] ql = quant.prefillAllLogits(qs, ids, mode);
                     List<float[][]> pairs = new ArrayList<>();
                     for (int t = 0; t < ids.length; t++) {
-                        pairs.add(new float[][]{bl[t], ql[t]});
+                        pairs.add(new float[][] {bl[t], ql[t]});
                     }
                     // then a few decode steps fed the unquantized model's greedy ids
                     for (int step = 0; step < 6; step++) {
                         int next = argmax(bs.logits());
                         float[] b = base.decode(bs, next).clone();
                         float[] qd = quant.decode(qs, next).clone();
-                        pairs.add(new float[][]{b, qd});
+                        pairs.add(new float[][] {b, qd});
                     }
                     for (float[][] p : pairs) {
                         for (int i = 0; i < p[0].length; i++) {
@@ -122,18 +121,29 @@ class QuantizedModelTest {
                     }
                 }
             }
-            System.out.printf(Locale.ROOT, "quant %-28s %s: max |Δlogit| %.4g, mean %.3g, greedy agree %d/%d, %d of %d weight bytes%n",
-                    name, q.label(), maxErr, sumErr / count, agree, positions, quant.weightBytesPerToken(), base.weightBytesPerToken());
+            System.out.printf(
+                    Locale.ROOT,
+                    "quant %-28s %s: max |Δlogit| %.4g, mean %.3g, greedy agree %d/%d, %d of %d weight bytes%n",
+                    name,
+                    q.label(),
+                    maxErr,
+                    sumErr / count,
+                    agree,
+                    positions,
+                    quant.weightBytesPerToken(),
+                    base.weightBytesPerToken());
             assertTrue(maxErr <= tol(q), "max |Δlogit| " + maxErr + " > " + tol(q));
             assertTrue(sumErr / count <= meanTol(q), "mean |Δlogit| " + sumErr / count + " > " + meanTol(q));
-            assertTrue(maxErr > 0 || quant.weightBytesPerToken() == base.weightBytesPerToken(), "quantization changed nothing");
+            assertTrue(
+                    maxErr > 0 || quant.weightBytesPerToken() == base.weightBytesPerToken(),
+                    "quantization changed nothing");
         }
     }
 
     @Test
     void noneIsTheUnquantizedModel() {
         try (FalconMambaModel base = Fixtures.loadModel("tiny-mamba", 1);
-             FalconMambaModel none = Fixtures.loadModel("tiny-mamba", 1, Quantization.NONE)) {
+                FalconMambaModel none = Fixtures.loadModel("tiny-mamba", 1, Quantization.NONE)) {
             int[] ids = Reference.of("tiny-mamba").inputIds(0);
             float[] a = base.prefill(base.newState(), ids, PrefillMode.PARALLEL).clone();
             float[] b = none.prefill(none.newState(), ids, PrefillMode.PARALLEL).clone();
@@ -149,7 +159,9 @@ class QuantizedModelTest {
         FalconMambaModel q8 = Fixtures.loadModel("tiny-falcon-mamba", 1, Quantization.Q8_0);
         FalconMambaModel q4 = Fixtures.loadModel("tiny-falcon-mamba", 1, Quantization.Q4_0);
         // F32 fixture: every matrix but dt_proj (8 columns) shrinks 32·4 → 34 (Q8_0) or 18 (Q4_0) bytes per block.
-        assertTrue(q8.weightBytesPerToken() < base.weightBytesPerToken() / 3, q8.weightBytesPerToken() + " vs " + base.weightBytesPerToken());
+        assertTrue(
+                q8.weightBytesPerToken() < base.weightBytesPerToken() / 3,
+                q8.weightBytesPerToken() + " vs " + base.weightBytesPerToken());
         assertTrue(q4.weightBytesPerToken() < q8.weightBytesPerToken());
         int[] ids = Reference.of("tiny-falcon-mamba").inputIds(0);
         SequenceState s = q8.newState();

@@ -1,17 +1,16 @@
 package io.falconmamba.core;
 
-import io.falconmamba.core.testutil.Fixtures;
-import io.falconmamba.core.testutil.Fixtures.Reference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
-import java.util.Arrays;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.falconmamba.core.testutil.Fixtures;
+import io.falconmamba.core.testutil.Fixtures.Reference;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /** Copy, reset and byte round-trips of the recurrent state, and bad input to the forward entry points. */
 class SequenceStateTest {
@@ -54,7 +53,8 @@ class SequenceStateTest {
         // And it is right, not merely equal: the continuation matches the one-shot reference.
         float[][] oneShot = ref.tensors().rows("seq1.logits");
         for (int t = 0; t < rest.length; t++) {
-            assertTrue(Fixtures.maxAbsDiff(b[t], oneShot[20 + t]) <= ModelReferenceTest.LOGIT_TOL, "position " + (20 + t));
+            assertTrue(
+                    Fixtures.maxAbsDiff(b[t], oneShot[20 + t]) <= ModelReferenceTest.LOGIT_TOL, "position " + (20 + t));
         }
     }
 
@@ -81,7 +81,8 @@ class SequenceStateTest {
         SequenceState s = model.newState();
         model.prefill(s, ref.inputIds(0), PrefillMode.PARALLEL);
         byte[] bytes = s.toBytes();
-        IllegalArgumentException wrongModel = assertThrows(IllegalArgumentException.class, () -> mamba.restoreState(bytes));
+        IllegalArgumentException wrongModel =
+                assertThrows(IllegalArgumentException.class, () -> mamba.restoreState(bytes));
         assertTrue(wrongModel.getMessage().contains("architecture"), wrongModel.getMessage());
         assertThrows(IllegalArgumentException.class, () -> model.restoreState(Arrays.copyOf(bytes, bytes.length - 4)));
         assertThrows(IllegalArgumentException.class, () -> model.restoreState(new byte[3]));
@@ -99,7 +100,8 @@ class SequenceStateTest {
         byte[] before = s.toBytes();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.decode(s, 512));
         assertTrue(e.getMessage().contains("512") && e.getMessage().contains("vocabulary"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> model.prefill(s, new int[] {1, 2, -3}, PrefillMode.PARALLEL));
+        e = assertThrows(
+                IllegalArgumentException.class, () -> model.prefill(s, new int[] {1, 2, -3}, PrefillMode.PARALLEL));
         assertTrue(e.getMessage().contains("-3") && e.getMessage().contains("position 2"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> model.prefill(s, new int[0], PrefillMode.PARALLEL));
         assertThrows(IllegalArgumentException.class, () -> PrefillMode.chunked(0));
@@ -111,7 +113,9 @@ class SequenceStateTest {
     void stateSizeIsFixedByTheConfig() {
         MambaConfig c = model.config();
         SequenceState s = model.newState();
-        assertEquals((long) c.numLayers() * c.intermediateSize() * (c.convKernel() - 1 + c.stateSize()) * 4, s.recurrentBytes());
+        assertEquals(
+                (long) c.numLayers() * c.intermediateSize() * (c.convKernel() - 1 + c.stateSize()) * 4,
+                s.recurrentBytes());
         int before = s.toBytes().length;
         model.prefill(s, ref.inputIds(1), PrefillMode.chunked(4));
         assertEquals(before, s.toBytes().length, "the state does not grow with the context");

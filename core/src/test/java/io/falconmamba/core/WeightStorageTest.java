@@ -1,20 +1,19 @@
 package io.falconmamba.core;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.testutil.Fixtures;
 import io.falconmamba.core.testutil.Fixtures.Reference;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link WeightStorage#IN_MEMORY}: the projection matrices are copied at load, so the model matches the Hugging
@@ -37,15 +36,16 @@ class WeightStorageTest {
     @MethodSource("models")
     void inMemoryModelMatchesReference(String name) {
         Reference ref = Reference.of(name);
-        try (FalconMambaModel m = FalconMambaModel.create(Fixtures.config(name), Fixtures.weights(name), 2,
-                Quantization.NONE, WeightStorage.IN_MEMORY)) {
+        try (FalconMambaModel m = FalconMambaModel.create(
+                Fixtures.config(name), Fixtures.weights(name), 2, Quantization.NONE, WeightStorage.IN_MEMORY)) {
             assertEquals(WeightStorage.IN_MEMORY, m.weightStorage());
             for (int s = 0; s < ref.sequences(); s++) {
                 float[][] logits = m.prefillAllLogits(m.newState(), ref.inputIds(s), PrefillMode.PARALLEL);
                 float[][] want = ref.tensors().rows("seq" + s + ".logits");
                 for (int t = 0; t < logits.length; t++) {
                     double diff = Fixtures.maxAbsDiff(want[t], logits[t]);
-                    assertTrue(diff <= ModelReferenceTest.LOGIT_TOL, name + " seq " + s + " position " + t + ": " + diff);
+                    assertTrue(
+                            diff <= ModelReferenceTest.LOGIT_TOL, name + " seq " + s + " position " + t + ": " + diff);
                 }
             }
         }
@@ -80,15 +80,23 @@ class WeightStorageTest {
         MambaConfig config = Fixtures.config(name);
         int[] ids = Reference.of(name).inputIds(0);
         try (arena;
-             FalconMambaModel mapped = FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.MAPPED);
-             FalconMambaModel copied = FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.IN_MEMORY)) {
-            float[] before = copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL).clone();
-            assertTrue(Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) <= SAME);
+                FalconMambaModel mapped =
+                        FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.MAPPED);
+                FalconMambaModel copied =
+                        FalconMambaModel.create(config, writable, 1, Quantization.NONE, WeightStorage.IN_MEMORY)) {
+            float[] before =
+                    copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL).clone();
+            assertTrue(
+                    Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) <= SAME);
             for (int l = 0; l < config.numLayers(); l++) {
-                copies.get("backbone.layers." + l + ".mixer.in_proj.weight").data().fill((byte) 0);
+                copies.get("backbone.layers." + l + ".mixer.in_proj.weight")
+                        .data()
+                        .fill((byte) 0);
             }
-            assertTrue(Fixtures.maxAbsDiff(before, copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL)) <= SAME);
-            assertTrue(Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) > 1e-3,
+            assertTrue(
+                    Fixtures.maxAbsDiff(before, copied.prefill(copied.newState(), ids, PrefillMode.PARALLEL)) <= SAME);
+            assertTrue(
+                    Fixtures.maxAbsDiff(before, mapped.prefill(mapped.newState(), ids, PrefillMode.PARALLEL)) > 1e-3,
                     "the mapped model reads the source in place");
         }
     }
@@ -96,8 +104,10 @@ class WeightStorageTest {
     @Test
     void nullStorageIsRejected() {
         String name = "tiny-mamba";
-        NullPointerException e = assertThrows(NullPointerException.class, () -> FalconMambaModel.create(
-                Fixtures.config(name), Fixtures.weights(name), 1, Quantization.NONE, null));
+        NullPointerException e = assertThrows(
+                NullPointerException.class,
+                () -> FalconMambaModel.create(
+                        Fixtures.config(name), Fixtures.weights(name), 1, Quantization.NONE, null));
         assertTrue(e.getMessage().contains("storage"), e.getMessage());
     }
 }

@@ -10,7 +10,7 @@ package io.falconmamba.hub;
 public interface DownloadListener {
 
     /** A listener that ignores everything. */
-    DownloadListener NONE = (file, bytesDone, totalBytes) -> { };
+    DownloadListener NONE = (file, bytesDone, totalBytes) -> {};
 
     /**
      * @param file       the file's path in the repository, e.g. {@code model-00001-of-00004.safetensors}

@@ -2,7 +2,6 @@ package io.falconmamba.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,8 +32,7 @@ final class HubCache {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private HubCache() {
-    }
+    private HubCache() {}
 
     static Path repoDir(Path root, RepoId repo) {
         return root.resolve(repo.cacheFolderName());
@@ -103,7 +101,9 @@ final class HubCache {
             Path relative = target.getParent().toAbsolutePath().relativize(blob.toAbsolutePath());
             // Link under a temporary name, then rename over the target: atomic, and safe when two
             // threads or processes place the same file at once.
-            Path tmp = target.resolveSibling(target.getFileName() + ".link-" + ProcessHandle.current().pid() + "-" + Thread.currentThread().threadId());
+            Path tmp = target.resolveSibling(
+                    target.getFileName() + ".link-" + ProcessHandle.current().pid() + "-"
+                            + Thread.currentThread().threadId());
             boolean linked = false;
             try {
                 Files.deleteIfExists(tmp);
@@ -122,8 +122,10 @@ final class HubCache {
                 Files.copy(blob, target, StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
-            throw new HubException(HubException.Reason.IO,
-                    "cannot place " + file + " in snapshot " + snapshotDir + ": " + e.getMessage(), e);
+            throw new HubException(
+                    HubException.Reason.IO,
+                    "cannot place " + file + " in snapshot " + snapshotDir + ": " + e.getMessage(),
+                    e);
         }
     }
 
@@ -150,8 +152,10 @@ final class HubCache {
         }
         Path index = dir.resolve(INDEX);
         if (!Files.isRegularFile(index)) {
-            if (Files.isRegularFile(dir.resolve("pytorch_model.bin")) || Files.isRegularFile(dir.resolve("pytorch_model.bin.index.json"))) {
-                missing.add(SINGLE_WEIGHTS + " or " + INDEX + " (only PyTorch .bin weights found; convert them to safetensors)");
+            if (Files.isRegularFile(dir.resolve("pytorch_model.bin"))
+                    || Files.isRegularFile(dir.resolve("pytorch_model.bin.index.json"))) {
+                missing.add(SINGLE_WEIGHTS + " or " + INDEX
+                        + " (only PyTorch .bin weights found; convert them to safetensors)");
             } else {
                 missing.add(SINGLE_WEIGHTS + " or " + INDEX);
             }
@@ -171,23 +175,27 @@ final class HubCache {
         try {
             root = JSON.readTree(index.toFile());
         } catch (IOException e) {
-            throw new HubException(HubException.Reason.INCOMPLETE_MODEL, "cannot read " + index + ": " + e.getMessage(), e);
+            throw new HubException(
+                    HubException.Reason.INCOMPLETE_MODEL, "cannot read " + index + ": " + e.getMessage(), e);
         }
         JsonNode map = root == null ? null : root.get("weight_map");
         if (map == null || !map.isObject() || map.isEmpty()) {
-            throw new HubException(HubException.Reason.INCOMPLETE_MODEL, index + " has no 'weight_map' object (or it is empty)");
+            throw new HubException(
+                    HubException.Reason.INCOMPLETE_MODEL, index + " has no 'weight_map' object (or it is empty)");
         }
         TreeSet<String> shards = new TreeSet<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode v = e.getValue();
             if (!v.isTextual()) {
-                throw new HubException(HubException.Reason.INCOMPLETE_MODEL,
+                throw new HubException(
+                        HubException.Reason.INCOMPLETE_MODEL,
                         index + ": weight_map entry '" + e.getKey() + "' is not a file name");
             }
             String shard = v.asText();
             if (!isSafeRelativePath(shard)) {
-                throw new HubException(HubException.Reason.INCOMPLETE_MODEL,
+                throw new HubException(
+                        HubException.Reason.INCOMPLETE_MODEL,
                         index + ": weight_map entry '" + e.getKey() + "' names an unsafe path '" + shard + "'");
             }
             shards.add(shard);
@@ -197,8 +205,13 @@ final class HubCache {
 
     /** A path inside a repository: relative, '/'-separated, no empty, '.' or '..' segments, no backslash or NUL. */
     static boolean isSafeRelativePath(String path) {
-        if (path == null || path.isEmpty() || path.length() > 1024 || path.startsWith("/")
-                || path.indexOf('\\') >= 0 || path.indexOf('\0') >= 0 || path.indexOf(':') >= 0) {
+        if (path == null
+                || path.isEmpty()
+                || path.length() > 1024
+                || path.startsWith("/")
+                || path.indexOf('\\') >= 0
+                || path.indexOf('\0') >= 0
+                || path.indexOf(':') >= 0) {
             return false;
         }
         for (String segment : path.split("/", -1)) {
@@ -216,7 +229,12 @@ final class HubCache {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '_'
+                    || c == '-';
             if (!ok) {
                 return false;
             }

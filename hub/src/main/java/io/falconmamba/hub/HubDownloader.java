@@ -46,8 +46,7 @@ final class HubDownloader {
             new SideFile("special_tokens_map.json", false),
             new SideFile("chat_template.jinja", false));
 
-    private record SideFile(String name, boolean required) {
-    }
+    private record SideFile(String name, boolean required) {}
 
     private static final int MAX_REDIRECTS = 10;
     private static final int BUFFER = 1 << 16;
@@ -66,6 +65,7 @@ final class HubDownloader {
     private ScheduledExecutorService watchdog;
     /** Set by the read loop; watched by {@link #watchdog}. */
     private volatile long lastByteNanos;
+
     private volatile boolean streaming;
     private volatile boolean stalled;
     /** Bytes of the current file written and hashed so far (valid also after a failed transfer). */
@@ -75,8 +75,7 @@ final class HubDownloader {
      * What a HEAD told about one file. {@code url} is the file's resolve URL on the Hub: every GET starts
      * there, so a retry gets a fresh (signed, expiring) CDN location and error messages never show one.
      */
-    private record FileMeta(String file, String commit, String etag, long size, URI url) {
-    }
+    private record FileMeta(String file, String commit, String etag, long size, URI url) {}
 
     /** A non-2xx answer worth another attempt (5xx, 429, 408). */
     private static final class RetryableStatus extends Exception {
@@ -113,19 +112,24 @@ final class HubDownloader {
 
             // config.json first: it also tells the commit the revision points at.
             FileMeta config = null;
-            if (commit == null || !Files.isRegularFile(snapshotDir(repoDir, commit).resolve(HubCache.CONFIG))) {
+            if (commit == null
+                    || !Files.isRegularFile(snapshotDir(repoDir, commit).resolve(HubCache.CONFIG))) {
                 config = head(repo, revision, HubCache.CONFIG, true);
                 if (config.commit() != null) {
                     commit = config.commit();
                 }
                 if (commit == null) {
-                    throw new HubException(HubException.Reason.NETWORK, "the server at " + endpoint
-                            + " did not say which commit " + repo.id() + "@" + revision
-                            + " is (no X-Repo-Commit header on " + resolveUrl(repo, revision, HubCache.CONFIG)
-                            + "): is HF_ENDPOINT a Hugging Face Hub?");
+                    throw new HubException(
+                            HubException.Reason.NETWORK,
+                            "the server at " + endpoint
+                                    + " did not say which commit " + repo.id() + "@" + revision
+                                    + " is (no X-Repo-Commit header on " + resolveUrl(repo, revision, HubCache.CONFIG)
+                                    + "): is HF_ENDPOINT a Hugging Face Hub?");
                 }
                 if (!HubCache.isSafeName(commit)) {
-                    throw new HubException(HubException.Reason.NETWORK, "the server sent an invalid commit '" + commit + "' for " + repo);
+                    throw new HubException(
+                            HubException.Reason.NETWORK,
+                            "the server sent an invalid commit '" + commit + "' for " + repo);
                 }
             }
             Path snapshot = snapshotDir(repoDir, commit);
@@ -153,8 +157,10 @@ final class HubDownloader {
             }
             List<String> missing = HubCache.missingFiles(snapshot);
             if (!missing.isEmpty()) {
-                throw new HubException(HubException.Reason.INCOMPLETE_MODEL,
-                        "downloaded " + repo + " into " + snapshot + " but it is still missing " + String.join(", ", missing));
+                throw new HubException(
+                        HubException.Reason.INCOMPLETE_MODEL,
+                        "downloaded " + repo + " into " + snapshot + " but it is still missing "
+                                + String.join(", ", missing));
             }
             return snapshot;
         } finally {
@@ -214,7 +220,8 @@ final class HubDownloader {
         throw failedAfterRetries(repo, file, start, lastError, lastStatus);
     }
 
-    private FileMeta headOnce(RepoId repo, String file, boolean required, URI start) throws IOException, RetryableStatus {
+    private FileMeta headOnce(RepoId repo, String file, boolean required, URI start)
+            throws IOException, RetryableStatus {
         URI uri = start;
         String commit = null;
         String linkedEtag = null;
@@ -250,18 +257,31 @@ final class HubDownloader {
             }
             throw statusError(repo, file, uri, status, h);
         }
-        throw new HubException(HubException.Reason.NETWORK, "too many redirects (more than " + MAX_REDIRECTS + ") for " + start);
+        throw new HubException(
+                HubException.Reason.NETWORK, "too many redirects (more than " + MAX_REDIRECTS + ") for " + start);
     }
 
-    private FileMeta meta(RepoId repo, String file, String commit, String linkedEtag, HttpHeaders last,
-                          long linkedSize, long contentLength, URI url) {
-        String etag = normalizeEtag(linkedEtag != null ? linkedEtag : last.firstValue("ETag").orElse(null));
+    private FileMeta meta(
+            RepoId repo,
+            String file,
+            String commit,
+            String linkedEtag,
+            HttpHeaders last,
+            long linkedSize,
+            long contentLength,
+            URI url) {
+        String etag = normalizeEtag(
+                linkedEtag != null ? linkedEtag : last.firstValue("ETag").orElse(null));
         if (etag == null) {
-            throw new HubException(HubException.Reason.NETWORK, "the server sent no ETag for " + file + " of " + repo
-                    + " (" + url + "), so it cannot be stored in the cache");
+            throw new HubException(
+                    HubException.Reason.NETWORK,
+                    "the server sent no ETag for " + file + " of " + repo + " (" + url
+                            + "), so it cannot be stored in the cache");
         }
         if (!HubCache.isSafeName(etag)) {
-            throw new HubException(HubException.Reason.NETWORK, "the server sent an unusable ETag '" + etag + "' for " + file + " of " + repo);
+            throw new HubException(
+                    HubException.Reason.NETWORK,
+                    "the server sent an unusable ETag '" + etag + "' for " + file + " of " + repo);
         }
         long size = linkedSize >= 0 ? linkedSize : contentLength;
         return new FileMeta(file, commit, etag, size, url);
@@ -301,7 +321,8 @@ final class HubDownloader {
         } catch (IOException e) {
             throw new HubException(HubException.Reason.IO, "cannot create " + blobs + ": " + e.getMessage(), e);
         }
-        try (FileChannel lockChannel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        try (FileChannel lockChannel =
+                FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             FileLock lock = acquire(lockChannel, lockFile, incomplete, meta);
             try {
                 if (blobUsable(blob, meta.size())) {
@@ -315,7 +336,10 @@ final class HubDownloader {
                 lock.release();
             }
         } catch (IOException e) {
-            throw new HubException(HubException.Reason.IO, "cannot write " + meta.file() + " of " + repo + " into " + blobs + ": " + e.getMessage(), e);
+            throw new HubException(
+                    HubException.Reason.IO,
+                    "cannot write " + meta.file() + " of " + repo + " into " + blobs + ": " + e.getMessage(),
+                    e);
         }
         HubCache.link(snapshot, meta.file(), blob, true);
     }
@@ -341,7 +365,8 @@ final class HubDownloader {
      * read timeout (at least 30 s) is an error.
      */
     private FileLock acquire(FileChannel channel, Path lockFile, Path incomplete, FileMeta meta) throws IOException {
-        long stallLimit = Math.max(TimeUnit.SECONDS.toNanos(30), opts.readTimeout().toNanos());
+        long stallLimit =
+                Math.max(TimeUnit.SECONDS.toNanos(30), opts.readTimeout().toNanos());
         long lastSize = sizeOf(incomplete);
         long lastChange = System.nanoTime();
         while (true) {
@@ -359,8 +384,10 @@ final class HubDownloader {
                 lastSize = size;
                 lastChange = now;
             } else if (now - lastChange > stallLimit) {
-                throw new HubException(HubException.Reason.IO, "another download of " + meta.file() + " holds " + lockFile
-                        + " and made no progress for " + TimeUnit.NANOSECONDS.toSeconds(now - lastChange) + " s");
+                throw new HubException(
+                        HubException.Reason.IO,
+                        "another download of " + meta.file() + " holds " + lockFile + " and made no progress for "
+                                + TimeUnit.NANOSECONDS.toSeconds(now - lastChange) + " s");
             }
             sleep(100, lockFile.toUri());
         }
@@ -377,7 +404,8 @@ final class HubDownloader {
         Throwable cause = null;
         boolean complete = false;
 
-        try (FileChannel out = FileChannel.open(incomplete, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+        try (FileChannel out = FileChannel.open(
+                incomplete, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
             for (int attempt = 1; attempt <= opts.maxAttempts() && !complete; attempt++) {
                 if (attempt > 1) {
                     pause(attempt, url);
@@ -402,14 +430,16 @@ final class HubDownloader {
                     int status = resp.statusCode();
                     long bodyStart;
                     if (status == 206) {
-                        Matcher m = CONTENT_RANGE.matcher(resp.headers().firstValue("Content-Range").orElse(""));
+                        Matcher m = CONTENT_RANGE.matcher(
+                                resp.headers().firstValue("Content-Range").orElse(""));
                         if (!m.matches() || Long.parseLong(m.group(1)) != have) {
                             // Not the range we asked for: start over.
                             closeQuietly(resp.body());
                             out.truncate(0);
                             digest.reset();
                             digested = 0;
-                            failure = "the server answered a range request for " + file + " with an unexpected Content-Range";
+                            failure = "the server answered a range request for " + file
+                                    + " with an unexpected Content-Range";
                             continue;
                         }
                         if (expected < 0 && !m.group(3).equals("*")) {
@@ -433,7 +463,8 @@ final class HubDownloader {
                         }
                         bodyStart = 0;
                         if (expected < 0) {
-                            expected = parseLong(resp.headers().firstValue("Content-Length").orElse(null));
+                            expected = parseLong(
+                                    resp.headers().firstValue("Content-Length").orElse(null));
                         }
                     }
                     long done = copy(resp.body(), out, bodyStart, digest, file, expected);
@@ -444,8 +475,10 @@ final class HubDownloader {
                     }
                     if (expected >= 0 && done > expected) {
                         out.truncate(0);
-                        throw new HubException(HubException.Reason.INTEGRITY, "size mismatch for " + file + " of " + repo
-                                + " from " + url + ": expected " + expected + " bytes, received " + done);
+                        throw new HubException(
+                                HubException.Reason.INTEGRITY,
+                                "size mismatch for " + file + " of " + repo + " from " + url + ": expected " + expected
+                                        + " bytes, received " + done);
                     }
                     complete = true;
                 } catch (IOException e) {
@@ -460,15 +493,20 @@ final class HubDownloader {
                 }
             }
             if (!complete) {
-                throw new HubException(HubException.Reason.NETWORK, "cannot download " + file + " of " + repo + " from " + url
-                        + " after " + opts.maxAttempts() + " attempts: " + failure
-                        + " (the partial file " + incomplete + " is kept and will be resumed)", cause);
+                throw new HubException(
+                        HubException.Reason.NETWORK,
+                        "cannot download " + file + " of " + repo + " from " + url
+                                + " after " + opts.maxAttempts() + " attempts: " + failure
+                                + " (the partial file " + incomplete + " is kept and will be resumed)",
+                        cause);
             }
             long size = out.size();
             if (expected >= 0 && size != expected) {
                 out.truncate(0);
-                throw new HubException(HubException.Reason.INTEGRITY, "size mismatch for " + file + " of " + repo
-                        + " from " + url + ": expected " + expected + " bytes, got " + size);
+                throw new HubException(
+                        HubException.Reason.INTEGRITY,
+                        "size mismatch for " + file + " of " + repo + " from " + url + ": expected " + expected
+                                + " bytes, got " + size);
             }
             if (SHA256.matcher(meta.etag()).matches()) {
                 if (digested != size) {
@@ -478,9 +516,11 @@ final class HubDownloader {
                 String actual = HexFormat.of().formatHex(digest.digest());
                 if (!actual.equals(meta.etag())) {
                     out.truncate(0);
-                    throw new HubException(HubException.Reason.INTEGRITY, "checksum mismatch for " + file + " of " + repo
-                            + " downloaded from " + url + ": expected sha256 " + meta.etag() + ", got " + actual
-                            + "; the corrupt download was deleted");
+                    throw new HubException(
+                            HubException.Reason.INTEGRITY,
+                            "checksum mismatch for " + file + " of " + repo
+                                    + " downloaded from " + url + ": expected sha256 " + meta.etag() + ", got " + actual
+                                    + "; the corrupt download was deleted");
                 }
             }
             out.force(false);
@@ -498,7 +538,8 @@ final class HubDownloader {
             throws IOException, RetryableStatus {
         URI uri = start;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-            HttpResponse<InputStream> resp = send(request(uri, "GET", rangeStart), HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> resp =
+                    send(request(uri, "GET", rangeStart), HttpResponse.BodyHandlers.ofInputStream());
             int status = resp.statusCode();
             if (isRedirect(status)) {
                 closeQuietly(resp.body());
@@ -511,15 +552,19 @@ final class HubDownloader {
             closeQuietly(resp.body());
             if (!sameOrigin(uri, endpoint) && status != 408 && status != 429 && status < 500) {
                 // The CDN refused (an expired or bad signed URL): name the Hub URL, not the signed one.
-                throw new HubException(HubException.Reason.NETWORK, "HTTP " + status + " from " + uri.getScheme() + "://" + uri.getAuthority()
-                        + " for " + file + " of " + repo.id() + " (redirected from " + start + ")");
+                throw new HubException(
+                        HubException.Reason.NETWORK,
+                        "HTTP " + status + " from " + uri.getScheme() + "://" + uri.getAuthority() + " for " + file
+                                + " of " + repo.id() + " (redirected from " + start + ")");
             }
             throw statusError(repo, file, uri, status, resp.headers());
         }
-        throw new HubException(HubException.Reason.NETWORK, "too many redirects (more than " + MAX_REDIRECTS + ") for " + start);
+        throw new HubException(
+                HubException.Reason.NETWORK, "too many redirects (more than " + MAX_REDIRECTS + ") for " + start);
     }
 
-    private long copy(InputStream in, FileChannel out, long position, MessageDigest digest, String file, long expected) throws IOException {
+    private long copy(InputStream in, FileChannel out, long position, MessageDigest digest, String file, long expected)
+            throws IOException {
         byte[] buf = new byte[BUFFER];
         long done = position;
         long reported = position;
@@ -596,7 +641,10 @@ final class HubDownloader {
             client = HttpClient.newBuilder()
                     .connectTimeout(opts.connectTimeout())
                     .followRedirects(HttpClient.Redirect.NEVER)
-                    .version("https".equalsIgnoreCase(endpoint.getScheme()) ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1)
+                    .version(
+                            "https".equalsIgnoreCase(endpoint.getScheme())
+                                    ? HttpClient.Version.HTTP_2
+                                    : HttpClient.Version.HTTP_1_1)
                     .build();
         }
         return client;
@@ -661,17 +709,21 @@ final class HubDownloader {
             URI next = current.resolve(loc.strip());
             String scheme = next.getScheme();
             if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))) {
-                throw new HubException(HubException.Reason.NETWORK, "redirect to an unsupported URL '" + loc + "' from " + current);
+                throw new HubException(
+                        HubException.Reason.NETWORK, "redirect to an unsupported URL '" + loc + "' from " + current);
             }
             return next;
         } catch (IllegalArgumentException e) {
-            throw new HubException(HubException.Reason.NETWORK, "redirect to an invalid URL '" + loc + "' from " + current, e);
+            throw new HubException(
+                    HubException.Reason.NETWORK, "redirect to an invalid URL '" + loc + "' from " + current, e);
         }
     }
 
     private static boolean sameOrigin(URI a, URI b) {
-        return a.getScheme() != null && a.getScheme().equalsIgnoreCase(b.getScheme())
-                && a.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost())
+        return a.getScheme() != null
+                && a.getScheme().equalsIgnoreCase(b.getScheme())
+                && a.getHost() != null
+                && a.getHost().equalsIgnoreCase(b.getHost())
                 && port(a) == port(b);
     }
 
@@ -688,46 +740,70 @@ final class HubDownloader {
     }
 
     /** A HubException for a final non-2xx status, or a RetryableStatus for a transient one. */
-    private HubException statusError(RepoId repo, String file, URI uri, int status, HttpHeaders h) throws RetryableStatus {
+    private HubException statusError(RepoId repo, String file, URI uri, int status, HttpHeaders h)
+            throws RetryableStatus {
         if (status == 408 || status == 429 || status >= 500) {
             throw new RetryableStatus(status, uri);
         }
         String code = h.firstValue("X-Error-Code").orElse("");
-        String serverMessage = h.firstValue("X-Error-Message").map(m -> " Server says: " + m).orElse("");
+        String serverMessage =
+                h.firstValue("X-Error-Message").map(m -> " Server says: " + m).orElse("");
         String repoUrl = endpoint + "/" + repo.id();
         if (status == 401) {
             if (token == null) {
-                return new HubException(HubException.Reason.AUTHENTICATION, "repository " + repo.id()
-                        + " requires authentication (HTTP 401 for " + uri + "): set HF_TOKEN to a Hugging Face access token"
-                        + " that can read it. (The Hub also answers 401 for repositories that do not exist: check the id.)" + serverMessage);
+                return new HubException(
+                        HubException.Reason.AUTHENTICATION,
+                        "repository " + repo.id()
+                                + " requires authentication (HTTP 401 for " + uri
+                                + "): set HF_TOKEN to a Hugging Face access token"
+                                + " that can read it. (The Hub also answers 401 for repositories that do not exist: check the id.)"
+                                + serverMessage);
             }
-            return new HubException(HubException.Reason.AUTHENTICATION, "the token (HF_TOKEN) was rejected for repository " + repo.id()
-                    + " (HTTP 401 for " + uri + "): check that it is valid and can read the repository, and that the id is right." + serverMessage);
+            return new HubException(
+                    HubException.Reason.AUTHENTICATION,
+                    "the token (HF_TOKEN) was rejected for repository " + repo.id() + " (HTTP 401 for " + uri
+                            + "): check that it is valid and can read the repository, and that the id is right."
+                            + serverMessage);
         }
         if (status == 403) {
-            return new HubException(HubException.Reason.AUTHENTICATION, "access to repository " + repo.id() + " is forbidden (HTTP 403 for "
-                    + uri + "): if it is gated, accept its conditions at " + repoUrl + " and set HF_TOKEN to a token of that account"
-                    + (token == null ? " (no HF_TOKEN is set)" : "") + "." + serverMessage);
+            return new HubException(
+                    HubException.Reason.AUTHENTICATION,
+                    "access to repository " + repo.id() + " is forbidden (HTTP 403 for "
+                            + uri + "): if it is gated, accept its conditions at " + repoUrl
+                            + " and set HF_TOKEN to a token of that account"
+                            + (token == null ? " (no HF_TOKEN is set)" : "") + "." + serverMessage);
         }
         if (status == 404) {
             if (code.equals("RepositoryNotFound")) {
-                return new HubException(HubException.Reason.REPO_NOT_FOUND, "repository " + repo.id() + " not found at " + endpoint
-                        + " (HTTP 404 for " + uri + ")" + (token == null ? "; if it is private, set HF_TOKEN" : "") + "." + serverMessage);
+                return new HubException(
+                        HubException.Reason.REPO_NOT_FOUND,
+                        "repository " + repo.id() + " not found at " + endpoint + " (HTTP 404 for " + uri + ")"
+                                + (token == null ? "; if it is private, set HF_TOKEN" : "") + "." + serverMessage);
             }
             if (code.equals("RevisionNotFound")) {
-                return new HubException(HubException.Reason.REPO_NOT_FOUND, "revision '" + repo.effectiveRevision() + "' of repository "
-                        + repo.id() + " not found (HTTP 404 for " + uri + ")." + serverMessage);
+                return new HubException(
+                        HubException.Reason.REPO_NOT_FOUND,
+                        "revision '" + repo.effectiveRevision() + "' of repository " + repo.id()
+                                + " not found (HTTP 404 for " + uri + ")." + serverMessage);
             }
-            return new HubException(HubException.Reason.FILE_NOT_FOUND, "required file " + file + " not found in repository "
-                    + repo.id() + " at revision " + repo.effectiveRevision() + " (HTTP 404 for " + uri + ")." + serverMessage);
+            return new HubException(
+                    HubException.Reason.FILE_NOT_FOUND,
+                    "required file " + file + " not found in repository " + repo.id() + " at revision "
+                            + repo.effectiveRevision() + " (HTTP 404 for " + uri + ")." + serverMessage);
         }
-        return new HubException(HubException.Reason.NETWORK, "HTTP " + status + " for " + file + " of " + repo.id() + " from " + uri + "." + serverMessage);
+        return new HubException(
+                HubException.Reason.NETWORK,
+                "HTTP " + status + " for " + file + " of " + repo.id() + " from " + uri + "." + serverMessage);
     }
 
-    private HubException failedAfterRetries(RepoId repo, String file, URI uri, IOException error, RetryableStatus status) {
+    private HubException failedAfterRetries(
+            RepoId repo, String file, URI uri, IOException error, RetryableStatus status) {
         String why = error != null ? describe(error) : status.getMessage();
-        return new HubException(HubException.Reason.NETWORK, "cannot fetch " + file + " of " + repo + " from " + uri + " after "
-                + opts.maxAttempts() + " attempts: " + why, error != null ? error : status);
+        return new HubException(
+                HubException.Reason.NETWORK,
+                "cannot fetch " + file + " of " + repo + " from " + uri + " after " + opts.maxAttempts() + " attempts: "
+                        + why,
+                error != null ? error : status);
     }
 
     private static String describe(IOException e) {
@@ -798,12 +874,17 @@ final class HubDownloader {
         try {
             URI uri = URI.create(endpoint);
             String scheme = uri.getScheme();
-            if (scheme == null || uri.getHost() == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))) {
+            if (scheme == null
+                    || uri.getHost() == null
+                    || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))) {
                 throw new IllegalArgumentException("not an http(s) URL with a host");
             }
             return uri;
         } catch (IllegalArgumentException e) {
-            throw new HubException(HubException.Reason.NETWORK, "invalid Hub endpoint '" + endpoint + "' (HF_ENDPOINT): " + e.getMessage(), e);
+            throw new HubException(
+                    HubException.Reason.NETWORK,
+                    "invalid Hub endpoint '" + endpoint + "' (HF_ENDPOINT): " + e.getMessage(),
+                    e);
         }
     }
 }

@@ -26,8 +26,7 @@ import java.util.Objects;
  */
 public final class ModelResolver {
 
-    private ModelResolver() {
-    }
+    private ModelResolver() {}
 
     /** {@link #resolve(String, ResolveOptions)} with {@link ResolveOptions#defaults()} (no download). */
     public static Path resolve(String pathOrRepoId) {
@@ -46,7 +45,9 @@ public final class ModelResolver {
     public static Path resolve(String pathOrRepoId, ResolveOptions opts) {
         Objects.requireNonNull(opts, "opts");
         if (pathOrRepoId == null || pathOrRepoId.isBlank()) {
-            throw new HubException(HubException.Reason.INVALID_ID, "no model given: expected a model directory or a Hugging Face repo id (org/name)");
+            throw new HubException(
+                    HubException.Reason.INVALID_ID,
+                    "no model given: expected a model directory or a Hugging Face repo id (org/name)");
         }
         String text = pathOrRepoId.strip();
 
@@ -54,15 +55,19 @@ public final class ModelResolver {
         if (local != null && Files.isDirectory(local)) {
             List<String> missing = HubCache.missingFiles(local);
             if (!missing.isEmpty()) {
-                throw new HubException(HubException.Reason.INCOMPLETE_MODEL,
-                        "model directory " + local.toAbsolutePath() + " is incomplete: missing " + String.join(", ", missing));
+                throw new HubException(
+                        HubException.Reason.INCOMPLETE_MODEL,
+                        "model directory " + local.toAbsolutePath() + " is incomplete: missing "
+                                + String.join(", ", missing));
             }
             return local;
         }
 
         if (local != null && Files.isRegularFile(local)) {
-            throw new HubException(HubException.Reason.INVALID_ID, local.toAbsolutePath()
-                    + " is a file: pass the model directory that holds config.json and the weights");
+            throw new HubException(
+                    HubException.Reason.INVALID_ID,
+                    local.toAbsolutePath()
+                            + " is a file: pass the model directory that holds config.json and the weights");
         }
         if (!RepoId.isValid(text)) {
             String why;
@@ -72,7 +77,8 @@ public final class ModelResolver {
             } catch (HubException e) {
                 why = " (" + e.getMessage() + ")";
             }
-            throw new HubException(HubException.Reason.INVALID_ID,
+            throw new HubException(
+                    HubException.Reason.INVALID_ID,
                     "'" + text + "' is neither an existing directory"
                             + (local != null ? " (" + local.toAbsolutePath() + ")" : "")
                             + " nor a Hugging Face repo id of the form org/name[@revision]" + why);
@@ -112,8 +118,11 @@ public final class ModelResolver {
             if (opts.offline()) {
                 msg.append(" Downloading is disabled because HF_HUB_OFFLINE is set.");
             } else {
-                msg.append(" To download it from the Hub, enable downloads (ResolveOptions.builder().allowDownload(true)),"
-                        + " or fetch it first, e.g. `hf download ").append(repo.id()).append("`.");
+                msg.append(
+                                " To download it from the Hub, enable downloads (ResolveOptions.builder().allowDownload(true)),"
+                                        + " or fetch it first, e.g. `hf download ")
+                        .append(repo.id())
+                        .append("`.");
             }
             throw new HubException(HubException.Reason.NOT_FOUND, msg.toString());
         }
@@ -132,8 +141,10 @@ public final class ModelResolver {
             return repo;
         }
         if (repo.revision() != null && !repo.revision().equals(option)) {
-            throw new HubException(HubException.Reason.INVALID_ID, "conflicting revisions for " + repo.id()
-                    + ": '@" + repo.revision() + "' in the id but '" + option + "' in the options");
+            throw new HubException(
+                    HubException.Reason.INVALID_ID,
+                    "conflicting revisions for " + repo.id() + ": '@" + repo.revision() + "' in the id but '" + option
+                            + "' in the options");
         }
         return repo.withRevision(option);
     }

@@ -25,12 +25,14 @@ public record RepoId(String org, String name, String revision) {
         Objects.requireNonNull(name, "name");
         String problem = idProblem(org + "/" + name);
         if (problem != null) {
-            throw new HubException(HubException.Reason.INVALID_ID, "invalid repo id '" + org + "/" + name + "': " + problem);
+            throw new HubException(
+                    HubException.Reason.INVALID_ID, "invalid repo id '" + org + "/" + name + "': " + problem);
         }
         if (revision != null) {
             String revProblem = revisionProblem(revision);
             if (revProblem != null) {
-                throw new HubException(HubException.Reason.INVALID_ID,
+                throw new HubException(
+                        HubException.Reason.INVALID_ID,
                         "invalid revision '" + revision + "' for " + org + "/" + name + ": " + revProblem);
             }
         }
@@ -43,7 +45,8 @@ public record RepoId(String org, String name, String revision) {
      */
     public static RepoId parse(String text) {
         if (text == null || text.isBlank()) {
-            throw new HubException(HubException.Reason.INVALID_ID, "empty repo id (expected org/name or org/name@revision)");
+            throw new HubException(
+                    HubException.Reason.INVALID_ID, "empty repo id (expected org/name or org/name@revision)");
         }
         String id = text;
         String revision = null;
@@ -52,12 +55,14 @@ public record RepoId(String org, String name, String revision) {
             id = text.substring(0, at);
             revision = text.substring(at + 1);
             if (revision.isEmpty()) {
-                throw new HubException(HubException.Reason.INVALID_ID, "invalid repo id '" + text + "': empty revision after '@'");
+                throw new HubException(
+                        HubException.Reason.INVALID_ID, "invalid repo id '" + text + "': empty revision after '@'");
             }
         }
         String problem = idProblem(id);
         if (problem != null) {
-            throw new HubException(HubException.Reason.INVALID_ID,
+            throw new HubException(
+                    HubException.Reason.INVALID_ID,
                     "invalid repo id '" + text + "': " + problem + " (expected org/name or org/name@revision)");
         }
         int slash = id.indexOf('/');
@@ -122,7 +127,8 @@ public record RepoId(String org, String name, String revision) {
                 return "empty organisation or name";
             }
             if (!PART.matcher(part).matches()) {
-                return "'" + part + "' may only contain letters, digits, '_', '-' and '.', and must start and end with a letter or digit";
+                return "'" + part
+                        + "' may only contain letters, digits, '_', '-' and '.', and must start and end with a letter or digit";
             }
             if (part.contains("--") || part.contains("..")) {
                 return "'" + part + "' contains '--' or '..'";
@@ -143,7 +149,8 @@ public record RepoId(String org, String name, String revision) {
         }
         for (int i = 0; i < revision.length(); i++) {
             char c = revision.charAt(i);
-            if (c <= ' ' || c == 0x7f || c == '\\' || c == ':' || c == '?' || c == '*' || c == '"' || c == '<' || c == '>' || c == '|') {
+            if (c <= ' ' || c == 0x7f || c == '\\' || c == ':' || c == '?' || c == '*' || c == '"' || c == '<'
+                    || c == '>' || c == '|') {
                 return "contains a character not allowed in a revision";
             }
         }

@@ -175,10 +175,11 @@ public final class ResolveOptions {
     /** Whether {@code HF_HUB_OFFLINE} is set to a true value (1, true, yes, on). */
     public boolean offline() {
         String v = envValue("HF_HUB_OFFLINE");
-        return v != null && switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
-            case "1", "true", "yes", "on" -> true;
-            default -> false;
-        };
+        return v != null
+                && switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
+                    case "1", "true", "yes", "on" -> true;
+                    default -> false;
+                };
     }
 
     /** The progress listener (never null). */
@@ -236,8 +237,7 @@ public final class ResolveOptions {
         private int maxAttempts = 5;
         private Duration retryBackoff = Duration.ofMillis(500);
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** The revision (branch, tag or commit); an {@code @revision} suffix on the repo id must agree. */
         public Builder revision(String revision) {

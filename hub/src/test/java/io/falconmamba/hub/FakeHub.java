@@ -3,7 +3,6 @@ package io.falconmamba.hub;
 import com.sun.net.httpserver.Headers;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -51,6 +50,7 @@ final class FakeHub implements AutoCloseable {
     final Set<String> cutOnce = ConcurrentHashMap.newKeySet();
     /** CDN transfers of these files stall after half of the body (for {@link #stallMillis}), once each. */
     final Set<String> stallOnce = ConcurrentHashMap.newKeySet();
+
     volatile long stallMillis = 3000;
     /** These files are served with one byte flipped. */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();

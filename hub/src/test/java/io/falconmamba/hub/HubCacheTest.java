@@ -1,7 +1,7 @@
 package io.falconmamba.hub;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,9 +12,8 @@ import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The cache's own writes, where threads of one process meet. */
 class HubCacheTest {
@@ -74,7 +73,8 @@ class HubCacheTest {
         Path repoDir = tmp.resolve("models--org--name");
         String commit = "0123456789abcdef0123456789abcdef01234567";
         HubCache.writeRef(repoDir, "release/v1", commit);
-        assertTrue(Files.isRegularFile(repoDir.resolve("refs").resolve("release").resolve("v1")));
+        assertTrue(
+                Files.isRegularFile(repoDir.resolve("refs").resolve("release").resolve("v1")));
         assertEquals(commit, HubCache.commitFor(repoDir, "release/v1"));
     }
 }

@@ -1,9 +1,12 @@
 package io.falconmamba.hub;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import static io.falconmamba.hub.HubTestSupport.assertSameModel;
+import static io.falconmamba.hub.HubTestSupport.fixture;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,14 +20,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
-
-import static io.falconmamba.hub.HubTestSupport.assertSameModel;
-import static io.falconmamba.hub.HubTestSupport.fixture;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Downloads from a fake Hub on 127.0.0.1 into the hub cache layout. */
 @Timeout(60)
@@ -60,8 +59,13 @@ class HubDownloadTest {
         Map<String, String> env = new HashMap<>(extraEnv);
         env.put("HF_HUB_CACHE", cache().toString());
         env.put("HF_ENDPOINT", hub.endpoint());
-        return ResolveOptions.builder().env(env).home(tmp.resolve("home")).allowDownload(true)
-                .readTimeout(Duration.ofSeconds(5)).connectTimeout(Duration.ofSeconds(2)).retryBackoff(Duration.ofMillis(10));
+        return ResolveOptions.builder()
+                .env(env)
+                .home(tmp.resolve("home"))
+                .allowDownload(true)
+                .readTimeout(Duration.ofSeconds(5))
+                .connectTimeout(Duration.ofSeconds(2))
+                .retryBackoff(Duration.ofMillis(10));
     }
 
     private ResolveOptions opts() {
@@ -72,7 +76,9 @@ class HubDownloadTest {
     void downloadsWholeModelIntoHfCacheLayoutThenUsesTheCache() throws Exception {
         hub = new FakeHub(SHARDED, REPO);
         Map<String, long[]> progress = new ConcurrentHashMap<>();
-        ResolveOptions o = opts(Map.of()).listener((file, done, total) -> progress.put(file, new long[] {done, total})).build();
+        ResolveOptions o = opts(Map.of())
+                .listener((file, done, total) -> progress.put(file, new long[] {done, total}))
+                .build();
 
         Path snapshot = ModelResolver.resolve(REPO, o);
 
@@ -88,14 +94,19 @@ class HubDownloadTest {
             assertEquals(Path.of("..", "..", "blobs"), target.getParent(), f + " -> " + target);
         }
         String sha1 = FakeHub.sha256(Files.readAllBytes(SHARDED.resolve(SHARD1)));
-        assertEquals(snapshot.resolve(SHARD1).toRealPath(), repoDir().resolve("blobs").resolve(sha1).toRealPath());
+        assertEquals(
+                snapshot.resolve(SHARD1).toRealPath(),
+                repoDir().resolve("blobs").resolve(sha1).toRealPath());
         try (Stream<Path> s = Files.list(repoDir().resolve("blobs"))) {
             assertTrue(s.noneMatch(p -> p.toString().endsWith(".incomplete")), "no .incomplete left");
         }
         // the safetensors went through the 302 to the CDN path
         List<String> requests = hub.requests();
         assertTrue(requests.contains("HEAD /" + REPO + "/resolve/main/config.json"), requests.toString());
-        assertTrue(requests.stream().anyMatch(r -> r.startsWith("HEAD /" + REPO + "/resolve/" + FakeHub.COMMIT + "/" + SHARD1)), requests.toString());
+        assertTrue(
+                requests.stream()
+                        .anyMatch(r -> r.startsWith("HEAD /" + REPO + "/resolve/" + FakeHub.COMMIT + "/" + SHARD1)),
+                requests.toString());
         assertTrue(requests.contains("GET /cdn/" + SHARD1), requests.toString());
         // progress: every file ends with done == total
         for (String f : HubTestSupport.modelFiles(SHARDED)) {
@@ -106,7 +117,9 @@ class HubDownloadTest {
 
         int before = hub.requestCount();
         assertEquals(snapshot, ModelResolver.resolve(REPO, o));
-        assertEquals(snapshot, ModelResolver.resolve(REPO, o.toBuilder().allowDownload(false).build()));
+        assertEquals(
+                snapshot,
+                ModelResolver.resolve(REPO, o.toBuilder().allowDownload(false).build()));
         assertEquals(before, hub.requestCount(), "a cached model needs no request");
     }
 
@@ -116,7 +129,8 @@ class HubDownloadTest {
         hub = new FakeHub(single, REPO);
         Path snapshot = ModelResolver.resolve(REPO, opts());
         assertSameModel(single, snapshot);
-        assertTrue(hub.requests().contains("HEAD /" + REPO + "/resolve/" + FakeHub.COMMIT + "/model.safetensors.index.json"));
+        assertTrue(hub.requests()
+                .contains("HEAD /" + REPO + "/resolve/" + FakeHub.COMMIT + "/model.safetensors.index.json"));
     }
 
     @Test
@@ -142,7 +156,9 @@ class HubDownloadTest {
         hub.cutOnce.add(SHARD2);
         Path snapshot = ModelResolver.resolve(REPO, opts());
         assertSameModel(SHARDED, snapshot);
-        List<String> ranged = hub.requests().stream().filter(r -> r.startsWith("GET /cdn/" + SHARD2 + " range=bytes=")).toList();
+        List<String> ranged = hub.requests().stream()
+                .filter(r -> r.startsWith("GET /cdn/" + SHARD2 + " range=bytes="))
+                .toList();
         assertEquals(1, ranged.size(), hub.requests().toString());
         // The resume point is what reached the disk before the cut: the server sent half of the body,
         // and a connection reset may discard the tail the client had not read yet, so it is at most half.
@@ -158,7 +174,9 @@ class HubDownloadTest {
         hub.cutOnce.add(SHARD1);
         Path snapshot = ModelResolver.resolve(REPO, opts());
         assertSameModel(SHARDED, snapshot);
-        assertTrue(hub.requests().stream().anyMatch(r -> r.startsWith("GET /cdn/" + SHARD1 + " range=")), hub.requests().toString());
+        assertTrue(
+                hub.requests().stream().anyMatch(r -> r.startsWith("GET /cdn/" + SHARD1 + " range=")),
+                hub.requests().toString());
     }
 
     @Test
@@ -169,7 +187,9 @@ class HubDownloadTest {
         Files.write(blobs.resolve(FakeHub.sha256(data) + ".incomplete"), java.util.Arrays.copyOf(data, 1000));
         Path snapshot = ModelResolver.resolve(REPO, opts());
         assertSameModel(SHARDED, snapshot);
-        assertTrue(hub.requests().contains("GET /cdn/" + SHARD3 + " range=bytes=1000-"), hub.requests().toString());
+        assertTrue(
+                hub.requests().contains("GET /cdn/" + SHARD3 + " range=bytes=1000-"),
+                hub.requests().toString());
     }
 
     @Test
@@ -178,10 +198,13 @@ class HubDownloadTest {
         hub.stallOnce.add(SHARD1);
         hub.stallMillis = 5000;
         long start = System.nanoTime();
-        Path snapshot = ModelResolver.resolve(REPO, opts(Map.of()).readTimeout(Duration.ofMillis(400)).build());
+        Path snapshot = ModelResolver.resolve(
+                REPO, opts(Map.of()).readTimeout(Duration.ofMillis(400)).build());
         assertSameModel(SHARDED, snapshot);
         assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 4500, "the stall was not cut short");
-        assertTrue(hub.requests().stream().anyMatch(r -> r.startsWith("GET /cdn/" + SHARD1 + " range=bytes=")), hub.requests().toString());
+        assertTrue(
+                hub.requests().stream().anyMatch(r -> r.startsWith("GET /cdn/" + SHARD1 + " range=bytes=")),
+                hub.requests().toString());
     }
 
     @Test
@@ -191,15 +214,22 @@ class HubDownloadTest {
         HubException e = assertThrows(HubException.class, () -> ModelResolver.resolve(REPO, opts()));
         assertEquals(HubException.Reason.INTEGRITY, e.reason());
         String sha = FakeHub.sha256(Files.readAllBytes(SHARDED.resolve(SHARD2)));
-        assertTrue(e.getMessage().contains(SHARD2) && e.getMessage().contains(sha) && e.getMessage().contains(REPO), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(SHARD2)
+                        && e.getMessage().contains(sha)
+                        && e.getMessage().contains(REPO),
+                e.getMessage());
         assertFalse(Files.exists(repoDir().resolve("blobs").resolve(sha)));
         assertFalse(Files.exists(repoDir().resolve("blobs").resolve(sha + ".incomplete")));
-        assertFalse(Files.exists(repoDir().resolve("snapshots").resolve(FakeHub.COMMIT).resolve(SHARD2)));
+        assertFalse(Files.exists(
+                repoDir().resolve("snapshots").resolve(FakeHub.COMMIT).resolve(SHARD2)));
         // once the server is fixed, the download completes (reusing the files already fetched)
         hub.corrupt.clear();
         int before = hub.requestCount();
         assertSameModel(SHARDED, ModelResolver.resolve(REPO, opts()));
-        assertFalse(hub.requests().subList(before, hub.requestCount()).contains("GET /cdn/" + SHARD1), "shard 1 was already cached");
+        assertFalse(
+                hub.requests().subList(before, hub.requestCount()).contains("GET /cdn/" + SHARD1),
+                "shard 1 was already cached");
     }
 
     @Test
@@ -210,12 +240,15 @@ class HubDownloadTest {
         assertEquals(HubException.Reason.AUTHENTICATION, e.reason());
         assertTrue(e.getMessage().contains("HF_TOKEN") && e.getMessage().contains(REPO), e.getMessage());
 
-        HubException wrong = assertThrows(HubException.class,
-                () -> ModelResolver.resolve(REPO, opts(Map.of("HF_TOKEN", "hf_wrong")).build()));
+        HubException wrong = assertThrows(
+                HubException.class,
+                () -> ModelResolver.resolve(
+                        REPO, opts(Map.of("HF_TOKEN", "hf_wrong")).build()));
         assertEquals(HubException.Reason.AUTHENTICATION, wrong.reason());
         assertTrue(wrong.getMessage().contains("HF_TOKEN"), wrong.getMessage());
 
-        Path snapshot = ModelResolver.resolve(REPO, opts(Map.of("HF_TOKEN", "hf_secret_test_token")).build());
+        Path snapshot = ModelResolver.resolve(
+                REPO, opts(Map.of("HF_TOKEN", "hf_secret_test_token")).build());
         assertSameModel(SHARDED, snapshot);
     }
 
@@ -225,7 +258,10 @@ class HubDownloadTest {
         hub.requiredToken = "hf_from_file";
         Path hfHome = Files.createDirectories(tmp.resolve("hf-home"));
         Files.writeString(hfHome.resolve("token"), "hf_from_file\n", StandardCharsets.UTF_8);
-        assertSameModel(SHARDED, ModelResolver.resolve(REPO, opts(Map.of("HF_HOME", hfHome.toString())).build()));
+        assertSameModel(
+                SHARDED,
+                ModelResolver.resolve(
+                        REPO, opts(Map.of("HF_HOME", hfHome.toString())).build()));
     }
 
     @Test
@@ -262,8 +298,15 @@ class HubDownloadTest {
         String endpoint = hub.endpoint();
         hub.close();
         hub = null;
-        ResolveOptions o = ResolveOptions.builder().env(Map.of("HF_ENDPOINT", endpoint)).cacheDir(cache()).home(tmp)
-                .allowDownload(true).maxAttempts(2).retryBackoff(Duration.ofMillis(10)).connectTimeout(Duration.ofSeconds(2)).build();
+        ResolveOptions o = ResolveOptions.builder()
+                .env(Map.of("HF_ENDPOINT", endpoint))
+                .cacheDir(cache())
+                .home(tmp)
+                .allowDownload(true)
+                .maxAttempts(2)
+                .retryBackoff(Duration.ofMillis(10))
+                .connectTimeout(Duration.ofSeconds(2))
+                .build();
         HubException e = assertThrows(HubException.class, () -> ModelResolver.resolve(REPO, o));
         assertEquals(HubException.Reason.NETWORK, e.reason());
         assertTrue(e.getMessage().contains(endpoint + "/" + REPO + "/resolve/main/config.json"), e.getMessage());
@@ -275,8 +318,10 @@ class HubDownloadTest {
         for (String f : HubTestSupport.modelFiles(SHARDED)) {
             Files.copy(SHARDED.resolve(f), evil.resolve(f));
         }
-        Files.writeString(evil.resolve("model.safetensors.index.json"),
-                "{\"weight_map\": {\"a\": \"../../../escape.safetensors\"}}", StandardCharsets.UTF_8);
+        Files.writeString(
+                evil.resolve("model.safetensors.index.json"),
+                "{\"weight_map\": {\"a\": \"../../../escape.safetensors\"}}",
+                StandardCharsets.UTF_8);
         hub = new FakeHub(evil, REPO);
         HubException e = assertThrows(HubException.class, () -> ModelResolver.resolve(REPO, opts()));
         assertEquals(HubException.Reason.INCOMPLETE_MODEL, e.reason());
@@ -309,7 +354,12 @@ class HubDownloadTest {
             assertTrue(Files.isSymbolicLink(results.get(0).resolve(f)), f + " is still a link into blobs/");
         }
         for (String shard : List.of(SHARD1, SHARD2, SHARD3)) {
-            assertEquals(1, hub.requests().stream().filter(r -> r.equals("GET /cdn/" + shard)).count(), hub.requests().toString());
+            assertEquals(
+                    1,
+                    hub.requests().stream()
+                            .filter(r -> r.equals("GET /cdn/" + shard))
+                            .count(),
+                    hub.requests().toString());
         }
     }
 
@@ -317,10 +367,12 @@ class HubDownloadTest {
     void progressIsReportedWhileDownloading() throws Exception {
         hub = new FakeHub(SHARDED, REPO);
         List<String> events = Collections.synchronizedList(new ArrayList<>());
-        ResolveOptions o = opts(Map.of()).listener((f, done, total) -> {
-            assertTrue(total < 0 || done <= total, f + " " + done + "/" + total);
-            events.add(f);
-        }).build();
+        ResolveOptions o = opts(Map.of())
+                .listener((f, done, total) -> {
+                    assertTrue(total < 0 || done <= total, f + " " + done + "/" + total);
+                    events.add(f);
+                })
+                .build();
         ModelResolver.resolve(REPO, o);
         assertTrue(events.contains("config.json") && events.contains(SHARD1), events.toString());
     }

@@ -1,7 +1,9 @@
 package io.falconmamba.hub;
 
-import io.falconmamba.testkit.TestData;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.falconmamba.testkit.TestData;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -11,14 +13,10 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 /** Fixtures and a builder of hub caches laid out exactly as huggingface_hub writes them. */
 final class HubTestSupport {
 
-    private HubTestSupport() {
-    }
+    private HubTestSupport() {}
 
     static Path fixture(String name) {
         Path p = TestData.fixture(name);
@@ -52,7 +50,9 @@ final class HubTestSupport {
             byte[] data = Files.readAllBytes(fixture.resolve(file));
             Path blob = blobs.resolve(FakeHub.sha256(data));
             Files.write(blob, data);
-            Files.createSymbolicLink(snapshot.resolve(file), Path.of("..", "..", "blobs", blob.getFileName().toString()));
+            Files.createSymbolicLink(
+                    snapshot.resolve(file),
+                    Path.of("..", "..", "blobs", blob.getFileName().toString()));
         }
         if (ref != null) {
             Path refFile = repoDir.resolve("refs").resolve(ref);
@@ -71,7 +71,8 @@ final class HubTestSupport {
         }
         assertEquals(new TreeSet<>(expected), actual, "files in " + dir);
         for (String f : expected) {
-            assertArrayEquals(Files.readAllBytes(fixture.resolve(f)), Files.readAllBytes(dir.resolve(f)), f + " differs");
+            assertArrayEquals(
+                    Files.readAllBytes(fixture.resolve(f)), Files.readAllBytes(dir.resolve(f)), f + " differs");
         }
     }
 }

@@ -3,7 +3,6 @@ package io.falconmamba.loader;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightSource;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.CharacterCodingException;
@@ -44,6 +43,7 @@ public final class Checkpoint implements WeightSource, AutoCloseable {
     private final List<SafetensorsFile> files;
     /** tensor name → the file that holds it, sorted by name. */
     private final Map<String, SafetensorsFile> byName;
+
     private volatile boolean closed;
 
     private Checkpoint(Path location, List<SafetensorsFile> files, Map<String, SafetensorsFile> byName) {
@@ -109,8 +109,9 @@ public final class Checkpoint implements WeightSource, AutoCloseable {
                 for (String n : f.names()) {
                     SafetensorsFile prev = byName.putIfAbsent(n, f);
                     if (prev != null) {
-                        throw new SafetensorsException(dir + ": tensor '" + n + "' is in both " + prev.path().getFileName()
-                                + " and " + p.getFileName() + " (no " + INDEX_FILE + " to say which one counts)");
+                        throw new SafetensorsException(dir + ": tensor '" + n + "' is in both "
+                                + prev.path().getFileName() + " and " + p.getFileName() + " (no " + INDEX_FILE
+                                + " to say which one counts)");
                     }
                 }
             }
@@ -173,8 +174,8 @@ public final class Checkpoint implements WeightSource, AutoCloseable {
         }
         JsonNode wm = root.get("weight_map");
         if (wm == null || !wm.isObject()) {
-            throw new SafetensorsException(index + ": 'weight_map' must be an object of tensor name to shard file, got "
-                    + Json.typeOf(wm));
+            throw new SafetensorsException(
+                    index + ": 'weight_map' must be an object of tensor name to shard file, got " + Json.typeOf(wm));
         }
         if (wm.isEmpty()) {
             throw new SafetensorsException(index + ": 'weight_map' is empty");

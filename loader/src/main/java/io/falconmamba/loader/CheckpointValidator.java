@@ -3,7 +3,6 @@ package io.falconmamba.loader;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightSource;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,8 +19,7 @@ public final class CheckpointValidator {
 
     private static final Pattern LAYER = Pattern.compile("backbone\\.layers\\.(\\d+)\\..*");
 
-    private CheckpointValidator() {
-    }
+    private CheckpointValidator() {}
 
     /**
      * A tensor the architecture uses.
@@ -43,7 +41,9 @@ public final class CheckpointValidator {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof ExpectedTensor e && name.equals(e.name) && Arrays.equals(shape, e.shape)
+            return o instanceof ExpectedTensor e
+                    && name.equals(e.name)
+                    && Arrays.equals(shape, e.shape)
                     && required == e.required;
         }
 
@@ -101,7 +101,8 @@ public final class CheckpointValidator {
         for (ExpectedTensor e : expectedTensors(config)) {
             if (!weights.contains(e.name())) {
                 if (e.required()) {
-                    problems.add("tensor '" + e.name() + "' is missing (expected shape " + Arrays.toString(e.shape()) + ")");
+                    problems.add(
+                            "tensor '" + e.name() + "' is missing (expected shape " + Arrays.toString(e.shape()) + ")");
                 }
                 continue;
             }
@@ -117,7 +118,8 @@ public final class CheckpointValidator {
                         + " but the config implies " + Arrays.toString(e.shape()));
             }
         }
-        Iterable<String> names = weights instanceof Checkpoint cp ? cp.names()
+        Iterable<String> names = weights instanceof Checkpoint cp
+                ? cp.names()
                 : weights instanceof SafetensorsFile f ? f.names() : List.of();
         int maxLayer = -1;
         for (String name : names) {
@@ -145,10 +147,11 @@ public final class CheckpointValidator {
     public static void validate(MambaConfig config, WeightSource weights) {
         List<String> problems = problems(config, weights);
         if (!problems.isEmpty()) {
-            String where = weights instanceof Checkpoint cp ? cp.location().toString()
+            String where = weights instanceof Checkpoint cp
+                    ? cp.location().toString()
                     : weights instanceof SafetensorsFile f ? f.path().toString() : String.valueOf(weights);
-            throw new SafetensorsException(where + ": weights do not match the config (" + config.architecture()
-                    + "), " + problems.size() + " problem(s):\n  " + String.join("\n  ", problems));
+            throw new SafetensorsException(where + ": weights do not match the config (" + config.architecture() + "), "
+                    + problems.size() + " problem(s):\n  " + String.join("\n  ", problems));
         }
     }
 }

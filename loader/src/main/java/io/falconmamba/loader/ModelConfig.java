@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.core.Architecture;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.WeightSource;
-
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
@@ -91,7 +90,9 @@ public record ModelConfig(
         } catch (CharacterCodingException e) {
             throw new ModelConfigException(file + ": not valid UTF-8", e);
         } catch (IOException | RuntimeException e) {
-            String msg = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            String msg = e.getMessage() == null
+                    ? e.toString()
+                    : e.getMessage().lines().findFirst().orElse("");
             throw new ModelConfigException(file + ": not valid JSON: " + msg, e);
         }
         if (root == null || !root.isObject()) {
@@ -102,8 +103,20 @@ public record ModelConfig(
 
     /** The hyperparameters the core block stack needs. */
     public MambaConfig toMambaConfig() {
-        return new MambaConfig(architecture, vocabSize, hiddenSize, intermediateSize, stateSize, numLayers, convKernel,
-                timeStepRank, (float) layerNormEpsilon, (float) mixerRmsEps, useBias, useConvBias, tieWordEmbeddings);
+        return new MambaConfig(
+                architecture,
+                vocabSize,
+                hiddenSize,
+                intermediateSize,
+                stateSize,
+                numLayers,
+                convKernel,
+                timeStepRank,
+                (float) layerNormEpsilon,
+                (float) mixerRmsEps,
+                useBias,
+                useConvBias,
+                tieWordEmbeddings);
     }
 
     /**
@@ -141,8 +154,9 @@ public record ModelConfig(
                 }
             }
             if (arch == null) {
-                throw error("model_type", "unsupported model type \"" + mt.textValue()
-                        + "\"; supported: \"falcon_mamba\", \"mamba\"");
+                throw error(
+                        "model_type",
+                        "unsupported model type \"" + mt.textValue() + "\"; supported: \"falcon_mamba\", \"mamba\"");
             }
             int vocab = positiveInt("vocab_size", 50280);
             int hidden = positiveInt("hidden_size", 768);
@@ -156,7 +170,9 @@ public record ModelConfig(
             } else {
                 double d = Math.floor(expand * hidden);
                 if (d > Integer.MAX_VALUE || d < 1) {
-                    throw error("expand", "expand × hidden_size = " + (expand * hidden) + " is not a usable intermediate size");
+                    throw error(
+                            "expand",
+                            "expand × hidden_size = " + (expand * hidden) + " is not a usable intermediate size");
                 }
                 intermediate = (int) d;
             }
@@ -177,8 +193,25 @@ public record ModelConfig(
             OptionalInt bos = tokenId("bos_token_id", 0);
             OptionalInt pad = tokenId("pad_token_id", 0);
             List<Integer> eos = eosIds();
-            return new ModelConfig(file, arch, vocab, hidden, intermediate, state, layers, conv, rank, expand, lnEps,
-                    mixerEps, useBias, useConvBias, tie, bos, eos, pad);
+            return new ModelConfig(
+                    file,
+                    arch,
+                    vocab,
+                    hidden,
+                    intermediate,
+                    state,
+                    layers,
+                    conv,
+                    rank,
+                    expand,
+                    lnEps,
+                    mixerEps,
+                    useBias,
+                    useConvBias,
+                    tie,
+                    bos,
+                    eos,
+                    pad);
         }
 
         private boolean present(String field) {

@@ -82,7 +82,8 @@ public enum SafetensorsDType {
     long bytesFor(long elements) {
         long totalBits = Math.multiplyExact(elements, (long) bits);
         if (totalBits % 8 != 0) {
-            throw new IllegalArgumentException(elements + " elements of " + this + " do not fill a whole number of bytes");
+            throw new IllegalArgumentException(
+                    elements + " elements of " + this + " do not fill a whole number of bytes");
         }
         return totalBits / 8;
     }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightSource;
 import io.falconmamba.core.WeightType;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -102,8 +101,8 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
                         + " is larger than the file (" + size + " bytes): truncated or not a safetensors file");
             }
             if (headerLength > MAX_HEADER_BYTES) {
-                throw new SafetensorsException(label + ": header length " + headerLength
-                        + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+                throw new SafetensorsException(label + ": header length " + headerLength + " exceeds the limit of "
+                        + MAX_HEADER_BYTES + " bytes");
             }
             byte[] headerBytes = seg.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
             long dataStart = 8 + headerLength;
@@ -116,8 +115,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
     }
 
     /** The parsed header: tensors in the order of their data, and the free-form metadata. */
-    record Header(Map<String, TensorInfo> tensors, Map<String, String> metadata) {
-    }
+    record Header(Map<String, TensorInfo> tensors, Map<String, String> metadata) {}
 
     /**
      * Parses and validates a header against a data area of {@code dataLength} bytes.
@@ -163,8 +161,8 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
             return Map.of();
         }
         if (!node.isObject()) {
-            throw new SafetensorsException(label + ": " + METADATA_KEY + " must be an object of strings, got "
-                    + Json.typeOf(node));
+            throw new SafetensorsException(
+                    label + ": " + METADATA_KEY + " must be an object of strings, got " + Json.typeOf(node));
         }
         Map<String, String> m = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : node.properties()) {
@@ -210,8 +208,8 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
             throw new SafetensorsException(where + ": missing field 'data_offsets'");
         }
         if (!offsetsNode.isArray() || offsetsNode.size() != 2) {
-            throw new SafetensorsException(where + ": 'data_offsets' must be an array of two non-negative integers, got "
-                    + Json.show(offsetsNode));
+            throw new SafetensorsException(where
+                    + ": 'data_offsets' must be an array of two non-negative integers, got " + Json.show(offsetsNode));
         }
         long begin = nonNegativeLong(where, "data_offsets", offsetsNode, 0);
         long end = nonNegativeLong(where, "data_offsets", offsetsNode, 1);
@@ -226,8 +224,10 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
             }
             expected = dtype.bytesFor(elements);
         } catch (ArithmeticException e) {
-            throw new SafetensorsException(where + ": shape " + Arrays.toString(shape) + " of " + dtype
-                    + " is too large (byte size overflows 64 bits)", e);
+            throw new SafetensorsException(
+                    where + ": shape " + Arrays.toString(shape) + " of " + dtype
+                            + " is too large (byte size overflows 64 bits)",
+                    e);
         } catch (IllegalArgumentException e) {
             throw new SafetensorsException(where + ": shape " + Arrays.toString(shape) + ": " + e.getMessage(), e);
         }
@@ -245,12 +245,13 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
     private static long nonNegativeLong(String where, String field, JsonNode array, int i) {
         JsonNode v = array.get(i);
         if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-            throw new SafetensorsException(where + ": '" + field + "' element " + i + " must be a non-negative integer, got "
-                    + Json.show(v) + " in " + Json.show(array));
+            throw new SafetensorsException(where + ": '" + field + "' element " + i
+                    + " must be a non-negative integer, got " + Json.show(v) + " in " + Json.show(array));
         }
         long x = v.longValue();
         if (x < 0) {
-            throw new SafetensorsException(where + ": '" + field + "' element " + i + " is negative: " + Json.show(array));
+            throw new SafetensorsException(
+                    where + ": '" + field + "' element " + i + " is negative: " + Json.show(array));
         }
         return x;
     }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightType;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -40,8 +39,7 @@ import java.util.Map;
  */
 public final class SafetensorsWriter {
 
-    private record Entry(String name, SafetensorsDType dtype, long[] shape, byte[] bytes) {
-    }
+    private record Entry(String name, SafetensorsDType dtype, long[] shape, byte[] bytes) {}
 
     private final Map<String, Entry> entries = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -80,7 +78,8 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " holds " + n
                     + " elements, got " + values.length + " values");
         }
-        ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(values.length, type.bytes())).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(values.length, type.bytes()))
+                .order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
             case F32 -> {
                 for (float v : values) {
@@ -108,7 +107,8 @@ public final class SafetensorsWriter {
         try {
             need = dtype.bytesFor(n);
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " is too large", e);
+            throw new IllegalArgumentException(
+                    "tensor '" + name + "': shape " + Arrays.toString(shape) + " is too large", e);
         }
         if (need != bytes.length) {
             throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " of " + dtype
@@ -119,7 +119,8 @@ public final class SafetensorsWriter {
 
     /** Adds a copy of a core tensor, bytes as they are. */
     public SafetensorsWriter add(Tensor t) {
-        return addRaw(t.name(), SafetensorsDType.of(t.type()), t.shape(), t.data().toArray(ValueLayout.JAVA_BYTE));
+        return addRaw(
+                t.name(), SafetensorsDType.of(t.type()), t.shape(), t.data().toArray(ValueLayout.JAVA_BYTE));
     }
 
     private SafetensorsWriter put(Entry e) {
@@ -137,7 +138,8 @@ public final class SafetensorsWriter {
         long n = 1;
         for (long d : shape) {
             if (d < 0) {
-                throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
+                throw new IllegalArgumentException(
+                        "tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
             }
             n = Math.multiplyExact(n, d);
         }
@@ -208,7 +210,10 @@ public final class SafetensorsWriter {
     private void writeTo(OutputStream out) throws IOException {
         List<Entry> order = ordered();
         byte[] header = header(order);
-        out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+        out.write(ByteBuffer.allocate(8)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(header.length)
+                .array());
         out.write(header);
         for (Entry e : order) {
             out.write(e.bytes);
@@ -239,7 +244,8 @@ public final class SafetensorsWriter {
         try {
             Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 OutputStream out = Channels.newOutputStream(ch);
                 writeTo(out);
                 out.flush();

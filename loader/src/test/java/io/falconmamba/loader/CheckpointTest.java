@@ -1,21 +1,20 @@
 package io.falconmamba.loader;
 
-import io.falconmamba.core.MambaConfig;
-import io.falconmamba.core.Tensor;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.stream.Stream;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.falconmamba.core.MambaConfig;
+import io.falconmamba.core.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CheckpointTest {
 
@@ -28,7 +27,8 @@ class CheckpointTest {
         Files.createDirectories(dst);
         try (Stream<Path> s = Files.list(src)) {
             for (Path p : s.toList()) {
-                if (p.getFileName().toString().startsWith("model") || p.getFileName().toString().equals("config.json")) {
+                if (p.getFileName().toString().startsWith("model")
+                        || p.getFileName().toString().equals("config.json")) {
                     Files.copy(p, dst.resolve(p.getFileName()));
                 }
             }
@@ -54,8 +54,10 @@ class CheckpointTest {
     void shardLacksATensorTheIndexPromises() throws IOException {
         Path m = copyOf("tiny-falcon-mamba-sharded");
         Path index = m.resolve(Checkpoint.INDEX_FILE);
-        String json = Files.readString(index).replace("\"lm_head.weight\": \"model-00004-of-00004.safetensors\"",
-                "\"lm_head.weight\": \"model-00001-of-00004.safetensors\"");
+        String json = Files.readString(index)
+                .replace(
+                        "\"lm_head.weight\": \"model-00004-of-00004.safetensors\"",
+                        "\"lm_head.weight\": \"model-00001-of-00004.safetensors\"");
         Files.writeString(index, json);
         SafetensorsException e = assertThrows(SafetensorsException.class, () -> Checkpoint.open(m));
         assertMessage(e, "'lm_head.weight'", "model-00001-of-00004.safetensors", "has no tensor");
@@ -66,11 +68,13 @@ class CheckpointTest {
         Path m = copyOf("tiny-falcon-mamba-sharded");
         Path index = m.resolve(Checkpoint.INDEX_FILE);
         Files.writeString(index, "{\"metadata\":{}}");
-        assertMessage(assertThrows(SafetensorsException.class, () -> Checkpoint.open(m)), index.toString(), "weight_map");
+        assertMessage(
+                assertThrows(SafetensorsException.class, () -> Checkpoint.open(m)), index.toString(), "weight_map");
         Files.writeString(index, "{\"weight_map\":{\"a\":1}}");
         assertMessage(assertThrows(SafetensorsException.class, () -> Checkpoint.open(m)), index.toString(), "'a'");
         Files.writeString(index, "{\"weight_map\":{\"a\":\"../evil.safetensors\"}}");
-        assertMessage(assertThrows(SafetensorsException.class, () -> Checkpoint.open(m)), "../evil.safetensors", "inside");
+        assertMessage(
+                assertThrows(SafetensorsException.class, () -> Checkpoint.open(m)), "../evil.safetensors", "inside");
         Files.writeString(index, "{\"weight_map\":");
         assertMessage(assertThrows(SafetensorsException.class, () -> Checkpoint.open(m)), index.toString());
     }
@@ -138,7 +142,8 @@ class CheckpointTest {
     }
 
     /** A copy of tiny-mamba's weights through the writer, with edits. */
-    private Path rewritten(String name, java.util.function.BiConsumer<SafetensorsWriter, Tensor> perTensor, String skip) {
+    private Path rewritten(
+            String name, java.util.function.BiConsumer<SafetensorsWriter, Tensor> perTensor, String skip) {
         Path out = dir.resolve(name).resolve("model.safetensors");
         SafetensorsWriter w = new SafetensorsWriter();
         try (Checkpoint cp = Checkpoint.open(TestFiles.fixtures().resolve("tiny-mamba"))) {
@@ -154,69 +159,94 @@ class CheckpointTest {
 
     @Test
     void validatorNamesMissingAndMisshapedTensors() {
-        Path m = rewritten("bad", (w, t) -> {
-            if (t.name().equals("backbone.layers.1.mixer.x_proj.weight")) {
-                w.addF32(t.name(), new long[] {t.dim(1), t.dim(0)}, t.toFloatArray());
-            } else if (t.name().equals("backbone.layers.0.mixer.D")) {
-                w.addRaw(t.name(), SafetensorsDType.I32, t.shape(), new byte[(int) t.size() * 4]);
-            } else {
-                w.add(t);
-            }
-        }, "backbone.layers.2.mixer.A_log");
+        Path m = rewritten(
+                "bad",
+                (w, t) -> {
+                    if (t.name().equals("backbone.layers.1.mixer.x_proj.weight")) {
+                        w.addF32(t.name(), new long[] {t.dim(1), t.dim(0)}, t.toFloatArray());
+                    } else if (t.name().equals("backbone.layers.0.mixer.D")) {
+                        w.addRaw(t.name(), SafetensorsDType.I32, t.shape(), new byte[(int) t.size() * 4]);
+                    } else {
+                        w.add(t);
+                    }
+                },
+                "backbone.layers.2.mixer.A_log");
         MambaConfig cfg = tinyConfig(true);
         try (Checkpoint cp = Checkpoint.open(m)) {
             List<String> problems = CheckpointValidator.problems(cfg, cp);
             assertEquals(3, problems.size(), problems.toString());
-            SafetensorsException e = assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(cfg, cp));
-            assertMessage(e, m.toString(), "3 problem(s)",
+            SafetensorsException e =
+                    assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(cfg, cp));
+            assertMessage(
+                    e,
+                    m.toString(),
+                    "3 problem(s)",
                     "'backbone.layers.2.mixer.A_log' is missing (expected shape [128, 16])",
                     "'backbone.layers.1.mixer.x_proj.weight' has shape [128, 40] but the config implies [40, 128]",
-                    "'backbone.layers.0.mixer.D'", "I32");
+                    "'backbone.layers.0.mixer.D'",
+                    "I32");
         }
     }
 
     @Test
     void validatorOnLmHeadAndExtraLayers() {
         // tied config, but the checkpoint ships an lm_head anyway: accepted when its shape is right
-        Path withHead = rewritten("head", (w, t) -> {
-            w.add(t);
-            if (t.name().equals("backbone.embeddings.weight")) {
-                w.addF32("lm_head.weight", t.shape(), t.toFloatArray());
-            }
-        }, null);
+        Path withHead = rewritten(
+                "head",
+                (w, t) -> {
+                    w.add(t);
+                    if (t.name().equals("backbone.embeddings.weight")) {
+                        w.addF32("lm_head.weight", t.shape(), t.toFloatArray());
+                    }
+                },
+                null);
         try (Checkpoint cp = Checkpoint.open(withHead)) {
             CheckpointValidator.validate(tinyConfig(true), cp);
         }
-        Path badHead = rewritten("badhead", (w, t) -> {
-            w.add(t);
-            if (t.name().equals("backbone.embeddings.weight")) {
-                w.addF32("lm_head.weight", new long[] {64, 512}, t.toFloatArray());
-            }
-        }, null);
+        Path badHead = rewritten(
+                "badhead",
+                (w, t) -> {
+                    w.add(t);
+                    if (t.name().equals("backbone.embeddings.weight")) {
+                        w.addF32("lm_head.weight", new long[] {64, 512}, t.toFloatArray());
+                    }
+                },
+                null);
         try (Checkpoint cp = Checkpoint.open(badHead)) {
-            assertMessage(assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(tinyConfig(true), cp)),
+            assertMessage(
+                    assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(tinyConfig(true), cp)),
                     "'lm_head.weight' has shape [64, 512] but the config implies [512, 64]");
         }
         // untied config (falcon sizes are equal) over tiny-mamba's weights: lm_head missing
         try (Checkpoint cp = Checkpoint.open(TestFiles.fixtures().resolve("tiny-mamba"))) {
-            assertMessage(assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(tinyConfig(false), cp)),
+            assertMessage(
+                    assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(tinyConfig(false), cp)),
                     "'lm_head.weight' is missing (expected shape [512, 64])");
-            MambaConfig two = new MambaConfig(io.falconmamba.core.Architecture.MAMBA, 512, 64, 128, 16, 2, 4, 8, 1e-5f, 1e-6f,
-                    false, true, true);
-            assertMessage(assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(two, cp)),
-                    "layer 2", "num_hidden_layers = 2");
+            MambaConfig two = new MambaConfig(
+                    io.falconmamba.core.Architecture.MAMBA, 512, 64, 128, 16, 2, 4, 8, 1e-5f, 1e-6f, false, true, true);
+            assertMessage(
+                    assertThrows(SafetensorsException.class, () -> CheckpointValidator.validate(two, cp)),
+                    "layer 2",
+                    "num_hidden_layers = 2");
         }
     }
 
     @Test
     void expectedTensorsWithBiases() {
-        MambaConfig c = new MambaConfig(io.falconmamba.core.Architecture.FALCON_MAMBA, 10, 4, 8, 2, 1, 3, 1, 1e-5f, 1e-6f,
-                true, false, false);
-        List<String> names = CheckpointValidator.expectedTensors(c).stream().map(CheckpointValidator.ExpectedTensor::name).toList();
+        MambaConfig c = new MambaConfig(
+                io.falconmamba.core.Architecture.FALCON_MAMBA, 10, 4, 8, 2, 1, 3, 1, 1e-5f, 1e-6f, true, false, false);
+        List<String> names = CheckpointValidator.expectedTensors(c).stream()
+                .map(CheckpointValidator.ExpectedTensor::name)
+                .toList();
         assertTrue(names.contains("backbone.layers.0.mixer.in_proj.bias"));
         assertTrue(names.contains("backbone.layers.0.mixer.out_proj.bias"));
         assertFalse(names.contains("backbone.layers.0.mixer.conv1d.bias"));
-        assertArrayEquals(new long[] {16}, CheckpointValidator.expectedTensors(c).stream()
-                .filter(e -> e.name().endsWith("in_proj.bias")).findFirst().orElseThrow().shape());
+        assertArrayEquals(
+                new long[] {16},
+                CheckpointValidator.expectedTensors(c).stream()
+                        .filter(e -> e.name().endsWith("in_proj.bias"))
+                        .findFirst()
+                        .orElseThrow()
+                        .shape());
     }
 }

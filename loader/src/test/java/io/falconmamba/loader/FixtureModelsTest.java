@@ -1,24 +1,23 @@
 package io.falconmamba.loader;
 
-import io.falconmamba.core.Architecture;
-import io.falconmamba.core.MambaConfig;
-import io.falconmamba.core.Tensor;
-import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Set;
-import java.util.TreeSet;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+
+import io.falconmamba.core.Architecture;
+import io.falconmamba.core.MambaConfig;
+import io.falconmamba.core.Tensor;
+import io.falconmamba.core.WeightType;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Loads every fixture model, checks the variants agree with one another and with their config. */
 class FixtureModelsTest {
@@ -70,7 +69,7 @@ class FixtureModelsTest {
     @Test
     void shardedAndSingleFileHoldIdenticalValues() {
         try (Checkpoint single = Checkpoint.open(model("tiny-falcon-mamba"));
-             Checkpoint sharded = Checkpoint.open(model("tiny-falcon-mamba-sharded"))) {
+                Checkpoint sharded = Checkpoint.open(model("tiny-falcon-mamba-sharded"))) {
             assertEquals(single.names(), sharded.names());
             for (String n : single.names()) {
                 Tensor a = single.tensor(n);
@@ -92,7 +91,7 @@ class FixtureModelsTest {
     @Test
     void bf16IsTheF32WeightsRounded() {
         try (Checkpoint f32 = Checkpoint.open(model("tiny-falcon-mamba"));
-             Checkpoint bf16 = Checkpoint.open(model("tiny-falcon-mamba-bf16"))) {
+                Checkpoint bf16 = Checkpoint.open(model("tiny-falcon-mamba-bf16"))) {
             assertEquals(f32.names(), bf16.names());
             long compared = 0;
             for (String n : f32.names()) {
@@ -104,7 +103,8 @@ class FixtureModelsTest {
                     if (Float.compare(rne, b[i]) != 0) {
                         fail(n + "[" + i + "]: f32 " + a[i] + " rounds to bf16 " + rne + " but the file has " + b[i]);
                     }
-                    if (Math.abs(a[i]) >= Float.MIN_NORMAL && !(Math.abs(a[i] - b[i]) <= Math.scalb(Math.abs(a[i]), -8))) {
+                    if (Math.abs(a[i]) >= Float.MIN_NORMAL
+                            && !(Math.abs(a[i] - b[i]) <= Math.scalb(Math.abs(a[i]), -8))) {
                         fail(n + "[" + i + "]: |" + a[i] + " - " + b[i] + "| exceeds 2^-8 relative");
                     }
                     compared++;
@@ -117,21 +117,39 @@ class FixtureModelsTest {
     @Test
     void tiedModelHasNoLmHeadAndUntiedDoes() {
         try (Checkpoint tied = Checkpoint.open(model("tiny-mamba"));
-             Checkpoint untied = Checkpoint.open(model("tiny-falcon-mamba"))) {
+                Checkpoint untied = Checkpoint.open(model("tiny-falcon-mamba"))) {
             assertFalse(tied.contains("lm_head.weight"));
-            assertArrayEquals(new long[] {512, 64}, untied.tensor("lm_head.weight").shape());
+            assertArrayEquals(
+                    new long[] {512, 64}, untied.tensor("lm_head.weight").shape());
         }
     }
 
     @Test
     void shapesMatchTheDesign() {
         try (Checkpoint cp = Checkpoint.open(model("tiny-falcon-mamba"))) {
-            assertEquals("[256, 64]", Arrays.toString(cp.tensor("backbone.layers.0.mixer.in_proj.weight").shape()));
-            assertEquals("[128, 1, 4]", Arrays.toString(cp.tensor("backbone.layers.0.mixer.conv1d.weight").shape()));
-            assertEquals("[40, 128]", Arrays.toString(cp.tensor("backbone.layers.2.mixer.x_proj.weight").shape()));
-            assertEquals("[128, 8]", Arrays.toString(cp.tensor("backbone.layers.1.mixer.dt_proj.weight").shape()));
-            assertEquals("[128, 16]", Arrays.toString(cp.tensor("backbone.layers.1.mixer.A_log").shape()));
-            assertEquals("[64, 128]", Arrays.toString(cp.tensor("backbone.layers.1.mixer.out_proj.weight").shape()));
+            assertEquals(
+                    "[256, 64]",
+                    Arrays.toString(
+                            cp.tensor("backbone.layers.0.mixer.in_proj.weight").shape()));
+            assertEquals(
+                    "[128, 1, 4]",
+                    Arrays.toString(
+                            cp.tensor("backbone.layers.0.mixer.conv1d.weight").shape()));
+            assertEquals(
+                    "[40, 128]",
+                    Arrays.toString(
+                            cp.tensor("backbone.layers.2.mixer.x_proj.weight").shape()));
+            assertEquals(
+                    "[128, 8]",
+                    Arrays.toString(
+                            cp.tensor("backbone.layers.1.mixer.dt_proj.weight").shape()));
+            assertEquals(
+                    "[128, 16]",
+                    Arrays.toString(cp.tensor("backbone.layers.1.mixer.A_log").shape()));
+            assertEquals(
+                    "[64, 128]",
+                    Arrays.toString(
+                            cp.tensor("backbone.layers.1.mixer.out_proj.weight").shape()));
         }
     }
 }

@@ -1,19 +1,18 @@
 package io.falconmamba.loader;
 
-import io.falconmamba.core.Architecture;
-import io.falconmamba.core.MambaConfig;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.falconmamba.core.Architecture;
+import io.falconmamba.core.MambaConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ModelConfigTest {
 
@@ -65,13 +64,15 @@ class ModelConfigTest {
 
     @Test
     void derivedFields() throws IOException {
-        ModelConfig c = config("{\"model_type\":\"mamba\",\"hidden_size\":100,\"expand\":3,\"time_step_rank\":\"auto\"}");
+        ModelConfig c =
+                config("{\"model_type\":\"mamba\",\"hidden_size\":100,\"expand\":3,\"time_step_rank\":\"auto\"}");
         assertEquals(300, c.intermediateSize());
         assertEquals(7, c.timeStepRank()); // ceil(100 / 16)
         // falcon-mamba-7b: expand 16 but intermediate_size 8192 — the explicit size wins
-        ModelConfig f = config("{\"model_type\":\"falcon_mamba\",\"hidden_size\":4096,\"expand\":16,\"intermediate_size\":8192,"
-                + "\"time_step_rank\":256,\"eos_token_id\":11,\"pad_token_id\":11,\"vocab_size\":65024,\"num_hidden_layers\":64,"
-                + "\"tie_word_embeddings\":false}");
+        ModelConfig f =
+                config("{\"model_type\":\"falcon_mamba\",\"hidden_size\":4096,\"expand\":16,\"intermediate_size\":8192,"
+                        + "\"time_step_rank\":256,\"eos_token_id\":11,\"pad_token_id\":11,\"vocab_size\":65024,\"num_hidden_layers\":64,"
+                        + "\"tie_word_embeddings\":false}");
         assertEquals(8192, f.intermediateSize());
         assertEquals(256, f.timeStepRank());
         assertEquals(List.of(11), f.eosTokenIds());
@@ -81,8 +82,11 @@ class ModelConfigTest {
 
     @Test
     void eosAsListOrNull() throws IOException {
-        assertEquals(List.of(0, 11), config("{\"model_type\":\"mamba\",\"eos_token_id\":[0,11]}").eosTokenIds());
-        ModelConfig c = config("{\"model_type\":\"mamba\",\"eos_token_id\":null,\"bos_token_id\":null,\"pad_token_id\":null}");
+        assertEquals(
+                List.of(0, 11),
+                config("{\"model_type\":\"mamba\",\"eos_token_id\":[0,11]}").eosTokenIds());
+        ModelConfig c =
+                config("{\"model_type\":\"mamba\",\"eos_token_id\":null,\"bos_token_id\":null,\"pad_token_id\":null}");
         assertEquals(List.of(), c.eosTokenIds());
         assertTrue(c.bosTokenId().isEmpty());
         assertTrue(c.padTokenId().isEmpty());
@@ -115,6 +119,7 @@ class ModelConfigTest {
         fails("{\"model_type\":\"mamba\",\"expand\":0}", "expand", "positive");
         Path missing = dir.resolve("nope.json");
         ModelConfigException e = assertThrows(ModelConfigException.class, () -> ModelConfig.fromJson(missing));
-        assertTrue(e.getMessage().contains(missing.toString()) && e.getMessage().contains("no such file"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(missing.toString()) && e.getMessage().contains("no such file"), e.getMessage());
     }
 }

@@ -1,10 +1,14 @@
 package io.falconmamba.loader;
 
+import static io.falconmamba.loader.TestFiles.raw;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.lang.foreign.MemorySegment;
@@ -15,13 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static io.falconmamba.loader.TestFiles.raw;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** One crafted file per validation rule of {@link SafetensorsFile#open(Path)}. */
 class SafetensorsFileTest {
@@ -36,7 +35,8 @@ class SafetensorsFileTest {
     /** Opens a crafted file expecting failure; asserts the message names the file and contains each fragment. */
     private SafetensorsException fails(byte[] bytes, String... fragments) throws IOException {
         Path p = file(bytes);
-        SafetensorsException e = assertThrows(SafetensorsException.class, () -> SafetensorsFile.open(p).close());
+        SafetensorsException e = assertThrows(
+                SafetensorsException.class, () -> SafetensorsFile.open(p).close());
         assertTrue(e.getMessage().contains(p.toString()), () -> "message does not name the file: " + e.getMessage());
         for (String f : fragments) {
             assertTrue(e.getMessage().contains(f), () -> "message lacks '" + f + "': " + e.getMessage());
@@ -55,8 +55,13 @@ class SafetensorsFileTest {
                 + "\"a\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"
                 + "\"empty\":{\"dtype\":\"F16\",\"shape\":[0,3],\"data_offsets\":[12,12]},"
                 + "\"scalar\":{\"dtype\":\"BF16\",\"shape\":[],\"data_offsets\":[12,14]}}";
-        byte[] data = ByteBuffer.allocate(14).order(ByteOrder.LITTLE_ENDIAN)
-                .put(new byte[] {1, 2, 3, 4}).putFloat(1.5f).putFloat(-2f).putShort((short) 0x3F80).array();
+        byte[] data = ByteBuffer.allocate(14)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .put(new byte[] {1, 2, 3, 4})
+                .putFloat(1.5f)
+                .putFloat(-2f)
+                .putShort((short) 0x3F80)
+                .array();
         Path p = file(raw(h.getBytes(StandardCharsets.UTF_8), data));
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
             assertEquals(List.of("a", "b", "empty", "scalar"), List.copyOf(f.names()));
@@ -74,10 +79,14 @@ class SafetensorsFileTest {
             assertEquals(3, s.get(ValueLayout.JAVA_BYTE, 2));
             assertTrue(s.isReadOnly());
             SafetensorsException notFloat = assertThrows(SafetensorsException.class, () -> f.tensor("a"));
-            assertTrue(notFloat.getMessage().contains("'a'") && notFloat.getMessage().contains("U8")
-                    && notFloat.getMessage().contains(p.toString()), notFloat.getMessage());
+            assertTrue(
+                    notFloat.getMessage().contains("'a'")
+                            && notFloat.getMessage().contains("U8")
+                            && notFloat.getMessage().contains(p.toString()),
+                    notFloat.getMessage());
             SafetensorsException missing = assertThrows(SafetensorsException.class, () -> f.info("nope"));
-            assertTrue(missing.getMessage().contains("'nope'") && missing.getMessage().contains(p.toString()));
+            assertTrue(missing.getMessage().contains("'nope'")
+                    && missing.getMessage().contains(p.toString()));
             assertFalse(f.contains("nope"));
         }
     }
@@ -110,10 +119,17 @@ class SafetensorsFileTest {
         Path p = dir.resolve("big.safetensors");
         long dataStart = 8 + header.length;
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
-            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+            f.write(ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(header.length)
+                    .array());
             f.write(header);
             f.seek(dataStart + filler);
-            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(3.5f).putFloat(-1f).array());
+            f.write(ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putFloat(3.5f)
+                    .putFloat(-1f)
+                    .array());
         }
         try (SafetensorsFile f = SafetensorsFile.open(p)) {
             assertEquals(dataStart + filler + 8, f.fileSize());
@@ -158,10 +174,14 @@ class SafetensorsFileTest {
         long headerLength = SafetensorsFile.MAX_HEADER_BYTES + 1;
         try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
             f.setLength(8 + headerLength + 16); // sparse: costs no disk
-            f.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(headerLength).array());
+            f.write(ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(headerLength)
+                    .array());
         }
         SafetensorsException e = assertThrows(SafetensorsException.class, () -> SafetensorsFile.open(p));
-        assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("exceeds the limit"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(p.toString()) && e.getMessage().contains("exceeds the limit"), e.getMessage());
     }
 
     @Test
@@ -180,8 +200,12 @@ class SafetensorsFileTest {
         failsHeader("", 0, "must be a JSON object");
         failsHeader("[1,2]", 0, "must be a JSON object", "an array");
         failsHeader("{} {}", 0, "not valid JSON");
-        failsHeader("{\"x\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]},"
-                + "\"x\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", 4, "not valid JSON", "Duplicate");
+        failsHeader(
+                "{\"x\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]},"
+                        + "\"x\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}",
+                4,
+                "not valid JSON",
+                "Duplicate");
     }
 
     @Test
@@ -191,61 +215,117 @@ class SafetensorsFileTest {
         failsHeader("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4, "'w'", "missing field 'shape'");
         failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "'w'", "missing field 'data_offsets'");
         failsHeader("{\"w\":{\"dtype\":7,\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "'w'", "'dtype' must be a string");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":3,\"data_offsets\":[0,4]}}", 4, "'w'", "'shape' must be an array");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":3,\"data_offsets\":[0,4]}}", 4, "'w'", "'shape' must be an array");
     }
 
     @Test
     void unknownDtype() throws IOException {
-        failsHeader("{\"w\":{\"dtype\":\"F128\",\"shape\":[1],\"data_offsets\":[0,16]}}", 16, "'w'", "unknown dtype 'F128'");
-        failsHeader("{\"w\":{\"dtype\":\"f32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "'w'", "unknown dtype 'f32'");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F128\",\"shape\":[1],\"data_offsets\":[0,16]}}",
+                16,
+                "'w'",
+                "unknown dtype 'F128'");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"f32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "'w'", "unknown dtype 'f32'");
     }
 
     @Test
     void badShape() throws IOException {
         failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "'w'", "negative");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4, "'w'", "non-negative integer", "1.5");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}", 8, "'w'", "non-negative integer");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,8]}}", 8, "'w'",
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}",
+                4,
+                "'w'",
+                "non-negative integer",
+                "1.5");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[\"2\"],\"data_offsets\":[0,8]}}",
+                8,
+                "'w'",
+                "non-negative integer");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[99999999999999999999],\"data_offsets\":[0,8]}}",
+                8,
+                "'w'",
                 "non-negative integer");
     }
 
     @Test
     void badDataOffsets() throws IOException {
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", 4, "'w'", "two non-negative integers");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 8, "'w'", "two non-negative integers");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":{}}}", 4, "'w'", "two non-negative integers");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}",
+                4,
+                "'w'",
+                "two non-negative integers");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}",
+                8,
+                "'w'",
+                "two non-negative integers");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":{}}}", 4, "'w'", "two non-negative integers");
         failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", 4, "'w'", "negative");
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4.0]}}", 4, "'w'", "non-negative integer");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4.0]}}", 4, "'w'", "non-negative integer");
         failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,0]}}", 4, "'w'", "begin after end");
     }
 
     @Test
     void byteLengthDisagreesWithShape() throws IOException {
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}", 24, "'w'", "hold 20 bytes",
-                "[2, 3]", "needs 24 bytes");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,20]}}",
+                24,
+                "'w'",
+                "hold 20 bytes",
+                "[2, 3]",
+                "needs 24 bytes");
         failsHeader("{\"w\":{\"dtype\":\"BF16\",\"shape\":[3],\"data_offsets\":[0,12]}}", 12, "'w'", "needs 6 bytes");
         // 2^62 × 2^62 elements overflow a long before the size is compared
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4611686018427387904],\"data_offsets\":[0,4]}}",
-                4, "'w'", "too large");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4611686018427387904],\"data_offsets\":[0,4]}}",
+                4,
+                "'w'",
+                "too large");
         // 2^62 elements fit, 2^62 × 4 bytes do not
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,4]}}", 4, "'w'", "too large");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,4]}}",
+                4,
+                "'w'",
+                "too large");
         // sub-byte dtype that does not fill whole bytes
-        failsHeader("{\"w\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2, "'w'", "whole number of bytes");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F4\",\"shape\":[3],\"data_offsets\":[0,2]}}", 2, "'w'", "whole number of bytes");
     }
 
     @Test
     void offsetsOutsideDataArea() throws IOException {
-        failsHeader("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 7, "'w'", "outside the data area of 7 bytes");
-        failsHeader("{\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[9223372036854775806,9223372036854775807]}}", 4,
-                "'w'", "outside the data area");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                7,
+                "'w'",
+                "outside the data area of 7 bytes");
+        failsHeader(
+                "{\"w\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[9223372036854775806,9223372036854775807]}}",
+                4,
+                "'w'",
+                "outside the data area");
     }
 
     @Test
     void overlappingTensors() throws IOException {
-        failsHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, "'a'", "'b'", "overlap");
-        failsHeader("{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[3,5]}}", 8, "overlap");
+        failsHeader(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+                12,
+                "'a'",
+                "'b'",
+                "overlap");
+        failsHeader(
+                "{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},"
+                        + "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[3,5]}}",
+                8,
+                "overlap");
     }
 
     @Test
@@ -260,8 +340,16 @@ class SafetensorsFileTest {
         long off = 0;
         for (SafetensorsDType t : SafetensorsDType.values()) {
             long bytes = t.bytesFor(8);
-            h.append(off == 0 ? "" : ",").append('"').append(t).append("\":{\"dtype\":\"").append(t)
-                    .append("\",\"shape\":[2,4],\"data_offsets\":[").append(off).append(',').append(off + bytes).append("]}");
+            h.append(off == 0 ? "" : ",")
+                    .append('"')
+                    .append(t)
+                    .append("\":{\"dtype\":\"")
+                    .append(t)
+                    .append("\",\"shape\":[2,4],\"data_offsets\":[")
+                    .append(off)
+                    .append(',')
+                    .append(off + bytes)
+                    .append("]}");
             off += bytes;
         }
         h.append('}');

@@ -1,10 +1,12 @@
 package io.falconmamba.loader;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
@@ -16,11 +18,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SafetensorsWriterTest {
 
@@ -58,7 +57,8 @@ class SafetensorsWriterTest {
                 assertEquals(Float.float16ToFloat(Float.floatToFloat16(v[i])), h[i], 0f, "f16 " + i);
                 if (Float.isNaN(v[i])) {
                     assertTrue(Float.isNaN(b[i]));
-                } else if (Float.isFinite(v[i]) && Math.abs(v[i]) >= Float.MIN_NORMAL) { // relative bound: normal numbers
+                } else if (Float.isFinite(v[i])
+                        && Math.abs(v[i]) >= Float.MIN_NORMAL) { // relative bound: normal numbers
                     assertTrue(Math.abs(b[i] - v[i]) <= Math.scalb(Math.abs(v[i]), -8), "bf16 " + i);
                 }
             }
@@ -95,11 +95,15 @@ class SafetensorsWriterTest {
     @Test
     void headerPaddedWithSpacesToMultipleOf8() throws IOException {
         for (int len = 1; len < 12; len++) {
-            byte[] bytes = new SafetensorsWriter().addF32("x".repeat(len), new long[] {1}, new float[] {1}).toBytes();
+            byte[] bytes = new SafetensorsWriter()
+                    .addF32("x".repeat(len), new long[] {1}, new float[] {1})
+                    .toBytes();
             long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
             assertEquals(0, n % 8);
             String header = new String(bytes, 8, (int) n, StandardCharsets.UTF_8);
-            assertTrue(header.startsWith("{\"" + "x".repeat(len) + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
+            assertTrue(
+                    header.startsWith(
+                            "{\"" + "x".repeat(len) + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"),
                     header);
             String json = header.stripTrailing();
             assertTrue(json.endsWith("}"), header);
@@ -119,7 +123,8 @@ class SafetensorsWriterTest {
         for (int i = 0; i < r.length; i++) {
             r[i] = (byte) i;
         }
-        byte[] bytes = new SafetensorsWriter().metadata("format", "pt")
+        byte[] bytes = new SafetensorsWriter()
+                .metadata("format", "pt")
                 .addRaw("f32", SafetensorsDType.F32, new long[] {6, 5}, r)
                 .addRaw("bf16", SafetensorsDType.BF16, new long[] {6, 5}, Arrays.copyOf(r, 60))
                 .addRaw("f16", SafetensorsDType.F16, new long[] {30}, Arrays.copyOf(r, 60))
@@ -135,7 +140,9 @@ class SafetensorsWriterTest {
                 + "\"f16\":{\"dtype\":\"F16\",\"shape\":[30],\"data_offsets\":[192,252]},"
                 + "\"mask\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[252,255]}} ";
         assertEquals(392, python.length());
-        assertEquals(392L, ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+        assertEquals(
+                392L,
+                ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
         assertEquals(python, new String(bytes, 8, 392, StandardCharsets.UTF_8));
         assertEquals(8 + 392 + 255, bytes.length);
         assertArrayEquals(Arrays.copyOf(r, 8), Arrays.copyOfRange(bytes, 400, 408), "i64 first");
@@ -177,7 +184,8 @@ class SafetensorsWriterTest {
         assertThrows(IllegalArgumentException.class, () -> w.addF32("a", new long[] {1}, new float[] {1}));
         assertThrows(IllegalArgumentException.class, () -> w.addF32("b", new long[] {2}, new float[] {1}));
         assertThrows(IllegalArgumentException.class, () -> w.addF32("c", new long[] {-1}, new float[] {}));
-        assertThrows(IllegalArgumentException.class, () -> w.addRaw("d", SafetensorsDType.I32, new long[] {1}, new byte[3]));
+        assertThrows(
+                IllegalArgumentException.class, () -> w.addRaw("d", SafetensorsDType.I32, new long[] {1}, new byte[3]));
         assertThrows(IllegalArgumentException.class, () -> w.addF32("__metadata__", new long[] {1}, new float[] {1}));
     }
 }

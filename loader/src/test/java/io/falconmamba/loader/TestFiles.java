@@ -1,7 +1,6 @@
 package io.falconmamba.loader;
 
 import io.falconmamba.testkit.TestData;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -12,8 +11,7 @@ import java.nio.file.Path;
 /** Helpers shared by the loader tests. */
 final class TestFiles {
 
-    private TestFiles() {
-    }
+    private TestFiles() {}
 
     /** The shared fixtures directory ({@code <repo>/src/test/fixtures}). */
     static Path fixtures() {
@@ -22,8 +20,12 @@ final class TestFiles {
 
     /** A safetensors byte image: 8-byte little-endian length, the header bytes, then the data bytes. */
     static byte[] raw(byte[] header, byte[] data) {
-        return ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN)
-                .putLong(header.length).put(header).put(data).array();
+        return ByteBuffer.allocate(8 + header.length + data.length)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(header.length)
+                .put(header)
+                .put(data)
+                .array();
     }
 
     /** A safetensors byte image with a UTF-8 JSON header and {@code dataLength} data bytes (0, 1, 2, ...). */

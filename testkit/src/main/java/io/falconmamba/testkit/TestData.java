@@ -17,8 +17,7 @@ public final class TestData {
 
     private static volatile Path root;
 
-    private TestData() {
-    }
+    private TestData() {}
 
     /** {@code <repo>/src/test}. */
     public static Path root() {
@@ -61,6 +60,7 @@ public final class TestData {
                 return candidate;
             }
         }
-        throw new IllegalStateException("test data not found: set -D" + PROPERTY + "=<repo>/src/test or run from inside the repository");
+        throw new IllegalStateException(
+                "test data not found: set -D" + PROPERTY + "=<repo>/src/test or run from inside the repository");
     }
 }

@@ -8,55 +8,54 @@ package io.falconmamba.tokenizer;
  */
 final class ControlChars {
 
-  private static final int BASE = 0x100000;
-  /** Marks that the next code point is the text's own, not a hidden control character. */
-  private static final int ESCAPE = BASE + 0x3F;
+    private static final int BASE = 0x100000;
+    /** Marks that the next code point is the text's own, not a hidden control character. */
+    private static final int ESCAPE = BASE + 0x3F;
 
-  private ControlChars() {
-  }
+    private ControlChars() {}
 
-  static String hide(String text) {
-    if (text == null || text.codePoints().noneMatch(c -> isControl(c) || isReserved(c))) {
-      return text;
-    }
-    StringBuilder sb = new StringBuilder(text.length() + 8);
-    text.codePoints().forEach(c -> {
-      if (isControl(c)) {
-        sb.appendCodePoint(BASE + c);
-      } else {
-        if (isReserved(c)) {
-          sb.appendCodePoint(ESCAPE);
+    static String hide(String text) {
+        if (text == null || text.codePoints().noneMatch(c -> isControl(c) || isReserved(c))) {
+            return text;
         }
-        sb.appendCodePoint(c);
-      }
-    });
-    return sb.toString();
-  }
-
-  static String restore(String text) {
-    if (text.indexOf('\uDBC0') < 0) { // the high surrogate of U+100000..U+1003FF
-      return text;
+        StringBuilder sb = new StringBuilder(text.length() + 8);
+        text.codePoints().forEach(c -> {
+            if (isControl(c)) {
+                sb.appendCodePoint(BASE + c);
+            } else {
+                if (isReserved(c)) {
+                    sb.appendCodePoint(ESCAPE);
+                }
+                sb.appendCodePoint(c);
+            }
+        });
+        return sb.toString();
     }
-    StringBuilder sb = new StringBuilder(text.length());
-    int[] cps = text.codePoints().toArray();
-    for (int i = 0; i < cps.length; i++) {
-      int c = cps[i];
-      if (c == ESCAPE && i + 1 < cps.length) {
-        sb.appendCodePoint(cps[++i]);
-      } else if (c >= BASE && c < BASE + 0x20) {
-        sb.append((char) (c - BASE));
-      } else {
-        sb.appendCodePoint(c);
-      }
+
+    static String restore(String text) {
+        if (text.indexOf('\uDBC0') < 0) { // the high surrogate of U+100000..U+1003FF
+            return text;
+        }
+        StringBuilder sb = new StringBuilder(text.length());
+        int[] cps = text.codePoints().toArray();
+        for (int i = 0; i < cps.length; i++) {
+            int c = cps[i];
+            if (c == ESCAPE && i + 1 < cps.length) {
+                sb.appendCodePoint(cps[++i]);
+            } else if (c >= BASE && c < BASE + 0x20) {
+                sb.append((char) (c - BASE));
+            } else {
+                sb.appendCodePoint(c);
+            }
+        }
+        return sb.toString();
     }
-    return sb.toString();
-  }
 
-  private static boolean isControl(int c) {
-    return c < 0x20 && c != '\n' && c != '\t' && c != '\r';
-  }
+    private static boolean isControl(int c) {
+        return c < 0x20 && c != '\n' && c != '\t' && c != '\r';
+    }
 
-  private static boolean isReserved(int c) {
-    return c >= BASE && c <= ESCAPE;
-  }
+    private static boolean isReserved(int c) {
+        return c >= BASE && c <= ESCAPE;
+    }
 }

@@ -20,60 +20,60 @@ import java.util.Arrays;
  * <p>Not thread-safe: one decoder per generated sequence.
  */
 public final class StreamingDecoder {
-  private static final char REPLACEMENT = '\uFFFD';
+    private static final char REPLACEMENT = '\uFFFD';
 
-  private final Tokenizer tokenizer;
-  private final boolean skipSpecialTokens;
-  private int[] ids = new int[16];
-  private int size; // ids held: ids[0, size) are the tokens from `prefix` on
-  private int read; // relative to ids[0]: ids[0, read) have been emitted (ids[0, read) is the context)
+    private final Tokenizer tokenizer;
+    private final boolean skipSpecialTokens;
+    private int[] ids = new int[16];
+    private int size; // ids held: ids[0, size) are the tokens from `prefix` on
+    private int read; // relative to ids[0]: ids[0, read) have been emitted (ids[0, read) is the context)
 
-  StreamingDecoder(Tokenizer tokenizer, boolean skipSpecialTokens) {
-    this.tokenizer = tokenizer;
-    this.skipSpecialTokens = skipSpecialTokens;
-  }
-
-  /**
-   * Adds one generated id.
-   *
-   * @return the text that became final with it ("" when the id completes nothing yet)
-   * @throws TokenizerException if the id is outside the vocabulary
-   */
-  public String push(int id) {
-    if (id < 0 || id >= tokenizer.vocabSize()) {
-      throw new TokenizerException(
-          "token id " + id + " is out of range: the vocabulary size is " + tokenizer.vocabSize());
+    StreamingDecoder(Tokenizer tokenizer, boolean skipSpecialTokens) {
+        this.tokenizer = tokenizer;
+        this.skipSpecialTokens = skipSpecialTokens;
     }
-    if (size == ids.length) {
-      ids = Arrays.copyOf(ids, size * 2);
-    }
-    ids[size++] = id;
-    String prefixText = tokenizer.decode(ids, 0, read, skipSpecialTokens);
-    String newText = tokenizer.decode(ids, 0, size, skipSpecialTokens);
-    if (newText.length() > prefixText.length() && newText.charAt(newText.length() - 1) != REPLACEMENT) {
-      String piece = newText.substring(prefixText.length());
-      // The emitted ids become the context of the next piece; older ids are no longer needed.
-      System.arraycopy(ids, read, ids, 0, size - read);
-      size -= read;
-      read = size;
-      return piece;
-    }
-    return "";
-  }
 
-  /** Ends the sequence: returns whatever text is still held back (possibly ending in U+FFFD). */
-  public String flush() {
-    String prefixText = tokenizer.decode(ids, 0, read, skipSpecialTokens);
-    String newText = tokenizer.decode(ids, 0, size, skipSpecialTokens);
-    String piece = newText.length() > prefixText.length() ? newText.substring(prefixText.length()) : "";
-    System.arraycopy(ids, read, ids, 0, size - read);
-    size -= read;
-    read = size;
-    return piece;
-  }
+    /**
+     * Adds one generated id.
+     *
+     * @return the text that became final with it ("" when the id completes nothing yet)
+     * @throws TokenizerException if the id is outside the vocabulary
+     */
+    public String push(int id) {
+        if (id < 0 || id >= tokenizer.vocabSize()) {
+            throw new TokenizerException(
+                    "token id " + id + " is out of range: the vocabulary size is " + tokenizer.vocabSize());
+        }
+        if (size == ids.length) {
+            ids = Arrays.copyOf(ids, size * 2);
+        }
+        ids[size++] = id;
+        String prefixText = tokenizer.decode(ids, 0, read, skipSpecialTokens);
+        String newText = tokenizer.decode(ids, 0, size, skipSpecialTokens);
+        if (newText.length() > prefixText.length() && newText.charAt(newText.length() - 1) != REPLACEMENT) {
+            String piece = newText.substring(prefixText.length());
+            // The emitted ids become the context of the next piece; older ids are no longer needed.
+            System.arraycopy(ids, read, ids, 0, size - read);
+            size -= read;
+            read = size;
+            return piece;
+        }
+        return "";
+    }
 
-  /** Whether ids are held back that have not become text yet. */
-  public boolean hasPending() {
-    return read < size;
-  }
+    /** Ends the sequence: returns whatever text is still held back (possibly ending in U+FFFD). */
+    public String flush() {
+        String prefixText = tokenizer.decode(ids, 0, read, skipSpecialTokens);
+        String newText = tokenizer.decode(ids, 0, size, skipSpecialTokens);
+        String piece = newText.length() > prefixText.length() ? newText.substring(prefixText.length()) : "";
+        System.arraycopy(ids, read, ids, 0, size - read);
+        size -= read;
+        read = size;
+        return piece;
+    }
+
+    /** Whether ids are held back that have not become text yet. */
+    public boolean hasPending() {
+        return read < size;
+    }
 }

@@ -6,13 +6,13 @@ package io.falconmamba.tokenizer;
  * template that cannot be found, compiled or rendered (the message names the construct and why).
  */
 public class TokenizerException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public TokenizerException(String message) {
-    super(message);
-  }
+    public TokenizerException(String message) {
+        super(message);
+    }
 
-  public TokenizerException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public TokenizerException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

@@ -2,7 +2,6 @@ package io.falconmamba.core.generation;
 
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.SequenceState;
-
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,8 +18,7 @@ import java.util.List;
  */
 public final class BatchGenerator {
 
-    private BatchGenerator() {
-    }
+    private BatchGenerator() {}
 
     /** All requests in one batch. Results are in request order. */
     public static List<GenerationResult> generate(FalconMambaModel model, List<BatchRequest> requests) {
@@ -33,7 +31,8 @@ public final class BatchGenerator {
      *
      * @throws IllegalArgumentException naming the request index for an invalid request, or for {@code maxBatchSize < 1}
      */
-    public static List<GenerationResult> generate(FalconMambaModel model, List<BatchRequest> requests, int maxBatchSize) {
+    public static List<GenerationResult> generate(
+            FalconMambaModel model, List<BatchRequest> requests, int maxBatchSize) {
         if (model == null) {
             throw new IllegalArgumentException("model must not be null");
         }
@@ -84,7 +83,8 @@ public final class BatchGenerator {
                 SequenceState state = free.isEmpty() ? model.newState() : free.pop();
                 BatchRequest r = requests.get(i);
                 long t0 = System.nanoTime();
-                float[] logits = Prefill.feed(model, state, r.promptView(), r.config().prefillMode(), r.cancellation());
+                float[] logits =
+                        Prefill.feed(model, state, r.promptView(), r.config().prefillMode(), r.cancellation());
                 run.addPrefillNanos(System.nanoTime() - t0);
                 if (logits == null) {
                     run.cancel();

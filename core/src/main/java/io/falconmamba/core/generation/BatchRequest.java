@@ -9,8 +9,12 @@ package io.falconmamba.core.generation;
  * @param stopCondition extra stop rule (may be null; required when the config has stop strings)
  * @param cancellation  cancels this sequence only (may be null)
  */
-public record BatchRequest(int[] prompt, GenerationConfig config, TokenListener listener, StopCondition stopCondition,
-                           CancellationToken cancellation) {
+public record BatchRequest(
+        int[] prompt,
+        GenerationConfig config,
+        TokenListener listener,
+        StopCondition stopCondition,
+        CancellationToken cancellation) {
 
     public BatchRequest {
         if (prompt == null) {

@@ -8,8 +8,7 @@ import java.util.SplittableRandom;
  */
 final class Categorical {
 
-    private Categorical() {
-    }
+    private Categorical() {}
 
     static int draw(Candidates c, SplittableRandom random) {
         int n = c.size();

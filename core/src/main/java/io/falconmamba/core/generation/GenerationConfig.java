@@ -1,7 +1,6 @@
 package io.falconmamba.core.generation;
 
 import io.falconmamba.core.PrefillMode;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -63,7 +62,8 @@ public final class GenerationConfig {
         this.seed = b.seed;
         this.doSample = b.doSample;
         this.stopTokenIds = Collections.unmodifiableSet(new TreeSet<>(b.stopTokenIds));
-        this.stopTokenIdArray = this.stopTokenIds.stream().mapToInt(Integer::intValue).toArray();
+        this.stopTokenIdArray =
+                this.stopTokenIds.stream().mapToInt(Integer::intValue).toArray();
         this.stopStrings = List.copyOf(b.stopStrings);
         this.prefillMode = b.prefillMode;
     }
@@ -205,17 +205,38 @@ public final class GenerationConfig {
 
     @Override
     public int hashCode() {
-        return Objects.hash(maxNewTokens, temperature, topK, topP, minP, repetitionPenalty, hasSeed, seed, doSample,
-                stopTokenIds, stopStrings, prefillMode);
+        return Objects.hash(
+                maxNewTokens,
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                hasSeed,
+                seed,
+                doSample,
+                stopTokenIds,
+                stopStrings,
+                prefillMode);
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT,
+        return String.format(
+                Locale.ROOT,
                 "GenerationConfig[maxNewTokens=%d, doSample=%b, temperature=%s, topK=%d, topP=%s, minP=%s, "
                         + "repetitionPenalty=%s, seed=%s, stopTokenIds=%s, stopStrings=%s, prefillMode=%s]",
-                maxNewTokens, doSample, temperature, topK, topP, minP, repetitionPenalty,
-                hasSeed ? Long.toString(seed) : "random", stopTokenIds, stopStrings, prefillMode);
+                maxNewTokens,
+                doSample,
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                hasSeed ? Long.toString(seed) : "random",
+                stopTokenIds,
+                stopStrings,
+                prefillMode);
     }
 
     /** Mutable builder; {@link #build()} validates every value. */
@@ -233,8 +254,7 @@ public final class GenerationConfig {
         private final List<String> stopStrings = new ArrayList<>();
         private PrefillMode prefillMode = PrefillMode.chunked(PrefillMode.DEFAULT_CHUNK);
 
-        private Builder() {
-        }
+        private Builder() {}
 
         public Builder maxNewTokens(int maxNewTokens) {
             this.maxNewTokens = maxNewTokens;
@@ -380,7 +400,8 @@ public final class GenerationConfig {
                 if (v instanceof Collection<?> list) {
                     for (Object o : list) {
                         if (o == null) {
-                            throw new IllegalArgumentException("eos_token_id must be an integer or a list of integers, got " + v);
+                            throw new IllegalArgumentException(
+                                    "eos_token_id must be an integer or a list of integers, got " + v);
                         }
                         ids.add(integer("eos_token_id", o));
                     }
@@ -396,7 +417,8 @@ public final class GenerationConfig {
                     List<String> strings = new ArrayList<>();
                     for (Object o : list) {
                         if (!(o instanceof String s)) {
-                            throw new IllegalArgumentException("stop_strings must be a string or a list of strings, got " + v);
+                            throw new IllegalArgumentException(
+                                    "stop_strings must be a string or a list of strings, got " + v);
                         }
                         strings.add(s);
                     }
@@ -445,7 +467,9 @@ public final class GenerationConfig {
         }
 
         private static String describe(Object v) {
-            return v instanceof String s ? "\"" + s + "\"" : v + " (" + v.getClass().getSimpleName() + ")";
+            return v instanceof String s
+                    ? "\"" + s + "\""
+                    : v + " (" + v.getClass().getSimpleName() + ")";
         }
 
         /**
@@ -469,8 +493,11 @@ public final class GenerationConfig {
             if (!(minP >= 0 && minP <= 1)) {
                 throw new IllegalArgumentException("minP must be in [0, 1] (0 = off), got " + minP);
             }
-            if (!(repetitionPenalty > 0) || !Float.isFinite((float) repetitionPenalty) || (float) repetitionPenalty == 0f) {
-                throw new IllegalArgumentException("repetitionPenalty must be a finite number > 0 (1 = off), got " + repetitionPenalty);
+            if (!(repetitionPenalty > 0)
+                    || !Float.isFinite((float) repetitionPenalty)
+                    || (float) repetitionPenalty == 0f) {
+                throw new IllegalArgumentException(
+                        "repetitionPenalty must be a finite number > 0 (1 = off), got " + repetitionPenalty);
             }
             for (int id : stopTokenIds) {
                 if (id < 0) {

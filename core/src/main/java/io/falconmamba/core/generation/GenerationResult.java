@@ -15,7 +15,8 @@ import java.util.Objects;
  *                      tokens appended since the previous generation plus the pending token)
  * @param decodeNanos   time from the first sampled token's logits being ready to the end: sampling and decode steps
  */
-public record GenerationResult(int[] tokens, StopReason stopReason, int contextTokens, long prefillNanos, long decodeNanos) {
+public record GenerationResult(
+        int[] tokens, StopReason stopReason, int contextTokens, long prefillNanos, long decodeNanos) {
 
     public GenerationResult {
         tokens = tokens.clone();
@@ -45,8 +46,12 @@ public record GenerationResult(int[] tokens, StopReason stopReason, int contextT
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof GenerationResult r && Arrays.equals(tokens, r.tokens) && stopReason == r.stopReason
-                && contextTokens == r.contextTokens && prefillNanos == r.prefillNanos && decodeNanos == r.decodeNanos;
+        return o instanceof GenerationResult r
+                && Arrays.equals(tokens, r.tokens)
+                && stopReason == r.stopReason
+                && contextTokens == r.contextTokens
+                && prefillNanos == r.prefillNanos
+                && decodeNanos == r.decodeNanos;
     }
 
     @Override
@@ -56,8 +61,15 @@ public record GenerationResult(int[] tokens, StopReason stopReason, int contextT
 
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "GenerationResult[tokens=%s, stopReason=%s, contextTokens=%d, "
-                        + "prefillMs=%.3f, decodeMs=%.3f, tokensPerSecond=%.2f]", Arrays.toString(tokens), stopReason,
-                contextTokens, prefillNanos / 1e6, decodeNanos / 1e6, tokensPerSecond());
+        return String.format(
+                java.util.Locale.ROOT,
+                "GenerationResult[tokens=%s, stopReason=%s, contextTokens=%d, "
+                        + "prefillMs=%.3f, decodeMs=%.3f, tokensPerSecond=%.2f]",
+                Arrays.toString(tokens),
+                stopReason,
+                contextTokens,
+                prefillNanos / 1e6,
+                decodeNanos / 1e6,
+                tokensPerSecond());
     }
 }

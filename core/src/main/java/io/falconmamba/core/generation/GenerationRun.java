@@ -24,15 +24,20 @@ final class GenerationRun {
     private long decodeStart;
     private long decodeNanos;
 
-    GenerationRun(GenerationConfig config, TokenHistory history, TokenListener listener, StopCondition stopCondition,
-                  CancellationToken cancellation) {
+    GenerationRun(
+            GenerationConfig config,
+            TokenHistory history,
+            TokenListener listener,
+            StopCondition stopCondition,
+            CancellationToken cancellation) {
         if (config == null) {
             throw new IllegalArgumentException("config must not be null");
         }
         int vocab = history.vocabSize();
         for (int id : config.stopTokenIds()) {
             if (id >= vocab) {
-                throw new IllegalArgumentException("stopTokenIds contains " + id + ", outside the vocabulary [0, " + vocab + ")");
+                throw new IllegalArgumentException(
+                        "stopTokenIds contains " + id + ", outside the vocabulary [0, " + vocab + ")");
             }
         }
         if (!config.stopStrings().isEmpty() && stopCondition == null) {

@@ -13,14 +13,14 @@ import io.falconmamba.core.SequenceState;
  */
 public final class Generator {
 
-    private Generator() {
-    }
+    private Generator() {}
 
     public static GenerationResult generate(FalconMambaModel model, int[] prompt, GenerationConfig config) {
         return generate(model, prompt, config, null, null, null);
     }
 
-    public static GenerationResult generate(FalconMambaModel model, int[] prompt, GenerationConfig config, TokenListener listener) {
+    public static GenerationResult generate(
+            FalconMambaModel model, int[] prompt, GenerationConfig config, TokenListener listener) {
         return generate(model, prompt, config, listener, null, null);
     }
 
@@ -32,9 +32,13 @@ public final class Generator {
      * @throws IllegalArgumentException for an empty prompt, an id outside the vocabulary, a stop token id outside the
      *                                  vocabulary, or stop strings without a stop condition
      */
-    public static GenerationResult generate(FalconMambaModel model, int[] prompt, GenerationConfig config,
-                                            TokenListener listener, StopCondition stopCondition,
-                                            CancellationToken cancellation) {
+    public static GenerationResult generate(
+            FalconMambaModel model,
+            int[] prompt,
+            GenerationConfig config,
+            TokenListener listener,
+            StopCondition stopCondition,
+            CancellationToken cancellation) {
         if (model == null) {
             throw new IllegalArgumentException("model must not be null");
         }
@@ -42,8 +46,14 @@ public final class Generator {
     }
 
     /** As the public method, into a given fresh state (null: a new one); tests read its logits from the listener. */
-    static GenerationResult generate(FalconMambaModel model, SequenceState fresh, int[] prompt, GenerationConfig config,
-                                     TokenListener listener, StopCondition stopCondition, CancellationToken cancellation) {
+    static GenerationResult generate(
+            FalconMambaModel model,
+            SequenceState fresh,
+            int[] prompt,
+            GenerationConfig config,
+            TokenListener listener,
+            StopCondition stopCondition,
+            CancellationToken cancellation) {
         int vocab = model.config().vocabSize();
         checkPrompt(prompt, vocab);
         TokenHistory history = new TokenHistory(vocab);

@@ -3,8 +3,7 @@ package io.falconmamba.core.generation;
 /** Greedy decoding: the arg max of the scores; ties go to the lowest id (as {@code torch.argmax}); NaN never wins. */
 final class Greedy {
 
-    private Greedy() {
-    }
+    private Greedy() {}
 
     static int argmax(float[] scores, int n) {
         int best = 0;

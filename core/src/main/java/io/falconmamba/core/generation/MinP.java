@@ -7,8 +7,7 @@ package io.falconmamba.core.generation;
  */
 final class MinP {
 
-    private MinP() {
-    }
+    private MinP() {}
 
     static void apply(Candidates c, float minP) {
         if (minP <= 0f) {

@@ -7,8 +7,7 @@ package io.falconmamba.core.generation;
  */
 final class RepetitionPenalty {
 
-    private RepetitionPenalty() {
-    }
+    private RepetitionPenalty() {}
 
     /** Applies the penalty in place to {@code scores} (indexed by id) for the distinct ids of {@code history}. */
     static void apply(float[] scores, TokenHistory history, float penalty) {

@@ -23,7 +23,9 @@ final class Sampler {
         this.vocabSize = vocabSize;
         this.sampling = config.isSampling();
         this.penalty = config.repetitionPenalty() != 1f;
-        long seed = config.seed().isPresent() ? config.seed().getAsLong() : ThreadLocalRandom.current().nextLong();
+        long seed = config.seed().isPresent()
+                ? config.seed().getAsLong()
+                : ThreadLocalRandom.current().nextLong();
         this.random = sampling ? new SplittableRandom(seed) : null;
     }
 
@@ -33,7 +35,8 @@ final class Sampler {
      */
     int next(float[] logits, TokenHistory history) {
         if (logits.length < vocabSize) {
-            throw new IllegalArgumentException("logits have " + logits.length + " entries, the vocabulary " + vocabSize);
+            throw new IllegalArgumentException(
+                    "logits have " + logits.length + " entries, the vocabulary " + vocabSize);
         }
         boolean penalize = penalty && history.distinctCount() > 0;
         if (!sampling && !penalize) {

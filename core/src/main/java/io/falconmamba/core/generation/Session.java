@@ -3,7 +3,6 @@ package io.falconmamba.core.generation;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -51,7 +50,11 @@ public final class Session {
 
     /** An empty session whose {@link #append(int[])} uses {@code prefillMode}. */
     public Session(FalconMambaModel model, PrefillMode prefillMode) {
-        this(requireModel(model), model.newState(), new TokenHistory(model.config().vocabSize()), prefillMode);
+        this(
+                requireModel(model),
+                model.newState(),
+                new TokenHistory(model.config().vocabSize()),
+                prefillMode);
     }
 
     private Session(FalconMambaModel model, SequenceState state, TokenHistory history, PrefillMode prefillMode) {
@@ -158,10 +161,14 @@ public final class Session {
      *
      * @throws IllegalStateException when the session is empty (append input first)
      */
-    public GenerationResult generate(GenerationConfig config, TokenListener listener, StopCondition stopCondition,
-                                     CancellationToken cancellation) {
+    public GenerationResult generate(
+            GenerationConfig config,
+            TokenListener listener,
+            StopCondition stopCondition,
+            CancellationToken cancellation) {
         if (!hasLogits && pending < 0) {
-            throw new IllegalStateException("the session has no input to continue from: append at least one token first");
+            throw new IllegalStateException(
+                    "the session has no input to continue from: append at least one token first");
         }
         GenerationRun run = new GenerationRun(config, history, listener, stopCondition, cancellation);
         run.addPrefillNanos(prefillNanos);
@@ -250,17 +257,18 @@ public final class Session {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot))) {
             int magic = in.readInt();
             if (magic != SNAPSHOT_MAGIC) {
-                throw new IllegalArgumentException("not a session snapshot (bad magic 0x" + Integer.toHexString(magic) + ")");
+                throw new IllegalArgumentException(
+                        "not a session snapshot (bad magic 0x" + Integer.toHexString(magic) + ")");
             }
             int version = in.readInt();
             if (version != SNAPSHOT_VERSION) {
-                throw new IllegalArgumentException("session snapshot version " + version + " is not supported (expected "
-                        + SNAPSHOT_VERSION + ")");
+                throw new IllegalArgumentException("session snapshot version " + version
+                        + " is not supported (expected " + SNAPSHOT_VERSION + ")");
             }
             int snapVocab = in.readInt();
             if (snapVocab != vocab) {
-                throw new IllegalArgumentException("session snapshot is for a vocabulary of " + snapVocab
-                        + " tokens, the model has " + vocab);
+                throw new IllegalArgumentException(
+                        "session snapshot is for a vocabulary of " + snapVocab + " tokens, the model has " + vocab);
             }
             int pending = in.readInt();
             boolean hasLogits = in.readBoolean();
@@ -275,7 +283,8 @@ public final class Session {
             for (int i = 0; i < n; i++) {
                 int id = in.readInt();
                 if (id < 0 || id >= vocab) {
-                    throw new IllegalArgumentException("session snapshot is corrupt: token id " + id + " at index " + i);
+                    throw new IllegalArgumentException(
+                            "session snapshot is corrupt: token id " + id + " at index " + i);
                 }
                 history.add(id);
             }
@@ -284,15 +293,15 @@ public final class Session {
             }
             int stateLength = in.readInt();
             if (stateLength < 0 || stateLength != in.available()) {
-                throw new IllegalArgumentException("session snapshot is corrupt: state of " + stateLength
-                        + " bytes, " + in.available() + " bytes left");
+                throw new IllegalArgumentException("session snapshot is corrupt: state of " + stateLength + " bytes, "
+                        + in.available() + " bytes left");
             }
             byte[] stateBytes = in.readNBytes(stateLength);
             SequenceState state = model.restoreState(stateBytes);
             long fed = n - (pending >= 0 ? 1 : 0);
             if (state.position() != fed || hasLogits != (fed > 0 && pending < 0)) {
-                throw new IllegalArgumentException("session snapshot is corrupt: the state has consumed " + state.position()
-                        + " tokens, the session " + fed);
+                throw new IllegalArgumentException("session snapshot is corrupt: the state has consumed "
+                        + state.position() + " tokens, the session " + fed);
             }
             Session s = new Session(model, state, history, prefillMode);
             s.pending = pending;

@@ -3,8 +3,7 @@ package io.falconmamba.core.generation;
 /** Hugging Face's {@code TemperatureLogitsWarper}: every score divided by the temperature (float arithmetic). */
 final class Temperature {
 
-    private Temperature() {
-    }
+    private Temperature() {}
 
     static void apply(Candidates c, float temperature) {
         float[] scores = c.scores();

@@ -9,7 +9,7 @@ package io.falconmamba.core.generation;
 public interface TokenListener {
 
     /** A listener that ignores every token. */
-    TokenListener NONE = token -> { };
+    TokenListener NONE = token -> {};
 
     void onToken(int tokenId);
 }

@@ -7,8 +7,7 @@ package io.falconmamba.core.generation;
  */
 final class TopK {
 
-    private TopK() {
-    }
+    private TopK() {}
 
     static void apply(Candidates c, int k) {
         if (k <= 0 || k >= c.size()) {

@@ -17,8 +17,7 @@ final class TopP {
 
     static final int FIRST_HEAD = 64;
 
-    private TopP() {
-    }
+    private TopP() {}
 
     static void apply(Candidates c, float topP) {
         if (topP >= 1f) {

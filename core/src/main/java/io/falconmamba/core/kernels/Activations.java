@@ -1,10 +1,10 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-
-import static io.falconmamba.core.kernels.Convert.F;
 
 /**
  * Elementwise activations, in place over {@code a[off .. off+n)}. The vector loops use the inline {@link Exp} and
@@ -15,8 +15,7 @@ public final class Activations {
     /** PyTorch's softplus returns x itself above this (beta = 1, threshold = 20). */
     public static final float SOFTPLUS_THRESHOLD = 20f;
 
-    private Activations() {
-    }
+    private Activations() {}
 
     /** SiLU: {@code x · sigmoid(x) = x / (1 + e^-x)}. */
     public static void silu(float[] a, int off, int n) {
@@ -70,7 +69,9 @@ public final class Activations {
     public static void add(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-            FloatVector.fromArray(F, a, aOff + i).add(FloatVector.fromArray(F, b, bOff + i)).intoArray(a, aOff + i);
+            FloatVector.fromArray(F, a, aOff + i)
+                    .add(FloatVector.fromArray(F, b, bOff + i))
+                    .intoArray(a, aOff + i);
         }
         for (; i < n; i++) {
             a[aOff + i] += b[bOff + i];

@@ -1,15 +1,14 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
 import io.falconmamba.core.WeightType;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.MemorySegment;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.LE;
 
 /**
  * Matrix × a few vectors, the batch-decode and short-chunk path of {@link MatMul}:
@@ -35,8 +34,7 @@ public final class BatchMatVec {
     /** Floats of one token's split x per column chunk: {@code V} even then {@code V} odd. */
     private static final int V = F.length();
 
-    private BatchMatVec() {
-    }
+    private BatchMatVec() {}
 
     /** One call's arguments and x split per token, reused per calling thread. */
     private static final class Job implements ThreadPool.RangeTask {
@@ -122,14 +120,23 @@ public final class BatchMatVec {
     /** Per thread: the sums of one pass (sixteen at most: two rows by eight tokens, or four by four). */
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS]);
     /** Per thread: the sixteen accumulators' lanes (the first vector's worth also serves MatVec's one-row kernels). */
-    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[ROWS * TOKENS * F.length()]);
+    private static final ThreadLocal<float[]> LANES =
+            ThreadLocal.withInitial(() -> new float[ROWS * TOKENS * F.length()]);
 
     /**
      * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
      * split by groups of four rows across the pool's threads.
      */
-    public static void multiply(Matrix w, float[] x, int xOff, int xStride, int tokens,
-                                float[] out, int outOff, int outStride, ThreadPool pool) {
+    public static void multiply(
+            Matrix w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         Job job = JOBS.get();
         job.w = w;
         job.x = x;
@@ -214,10 +221,12 @@ public final class BatchMatVec {
             long base = ri * rb;
             int p;
             if (width == WIDE) {
-                p = f16 ? dot2x8F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
+                p = f16
+                        ? dot2x8F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
                         : dot2x8BF16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes);
             } else {
-                p = f16 ? dot2x4F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
+                p = f16
+                        ? dot2x4F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
                         : dot2x4BF16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes);
             }
             for (int k = 0; k < width; k++) {
@@ -271,11 +280,24 @@ public final class BatchMatVec {
     }
 
     /** Four F32 rows against tokens at {@code x[xOff + k*xStride ..]}, k < 4. */
-    static int dot4x4F32(MemorySegment w, long base, long rb, float[] x, int xOff, int xStride, int n, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F), c2 = FloatVector.zero(F), c3 = FloatVector.zero(F);
-        FloatVector d0 = FloatVector.zero(F), d1 = FloatVector.zero(F), d2 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+    static int dot4x4F32(
+            MemorySegment w, long base, long rb, float[] x, int xOff, int xStride, int n, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F);
+        FloatVector c0 = FloatVector.zero(F),
+                c1 = FloatVector.zero(F),
+                c2 = FloatVector.zero(F),
+                c3 = FloatVector.zero(F);
+        FloatVector d0 = FloatVector.zero(F),
+                d1 = FloatVector.zero(F),
+                d2 = FloatVector.zero(F),
+                d3 = FloatVector.zero(F);
         int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         long r1 = base + rb, r2 = r1 + rb, r3 = r2 + rb;
         int i = 0;
@@ -338,17 +360,40 @@ public final class BatchMatVec {
      * written as a constant, because with a constant stride C2 compiled a loop with twice the stack traffic
      * (44 against 19 spill accesses per pass on AVX2) and the kernel ran a quarter slower.
      */
-    static int dot2x8F16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+    static int dot2x8F16(
+            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F),
+                a4 = FloatVector.zero(F),
+                a5 = FloatVector.zero(F),
+                a6 = FloatVector.zero(F),
+                a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F),
+                b4 = FloatVector.zero(F),
+                b5 = FloatVector.zero(F),
+                b6 = FloatVector.zero(F),
+                b7 = FloatVector.zero(F);
         long r1 = base + rb;
         int fields = MatVec.F16_FIELDS;
         int p = 0;
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -373,8 +418,14 @@ public final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 14 * V);
             a7 = wa.fma(x, a7);
             b7 = wb.fma(x, b7);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
+            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -424,16 +475,35 @@ public final class BatchMatVec {
     }
 
     /** Two BF16 rows against eight packed tokens, as {@link #dot2x8F16}. */
-    static int dot2x8BF16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+    static int dot2x8BF16(
+            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F),
+                a4 = FloatVector.zero(F),
+                a5 = FloatVector.zero(F),
+                a6 = FloatVector.zero(F),
+                a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F),
+                b4 = FloatVector.zero(F),
+                b5 = FloatVector.zero(F),
+                b6 = FloatVector.zero(F),
+                b7 = FloatVector.zero(F);
         long r1 = base + rb;
         int p = 0;
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -458,7 +528,9 @@ public final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 14 * V);
             a7 = wa.fma(x, a7);
             b7 = wb.fma(x, b7);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE).and(0xFFFF0000).reinterpretAsFloats();
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .and(0xFFFF0000)
+                    .reinterpretAsFloats();
             wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).and(0xFFFF0000).reinterpretAsFloats();
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
@@ -509,17 +581,32 @@ public final class BatchMatVec {
     }
 
     /** Two F16 rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8F16}; sums in {@code sums[0..8)}. */
-    static int dot2x4F16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+    static int dot2x4F16(
+            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F);
         long r1 = base + rb;
         int fields = MatVec.F16_FIELDS;
         int p = 0;
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -532,8 +619,14 @@ public final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 6 * V);
             a3 = wa.fma(x, a3);
             b3 = wb.fma(x, b3);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.ASHR, 3).and(fields).reinterpretAsFloats();
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
+            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(fields)
+                    .reinterpretAsFloats();
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -563,16 +656,27 @@ public final class BatchMatVec {
     }
 
     /** Two BF16 rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8F16}; sums in {@code sums[0..8)}. */
-    static int dot2x4BF16(MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+    static int dot2x4BF16(
+            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F);
         long r1 = base + rb;
         int p = 0;
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
+            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
+                    .lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats();
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -585,7 +689,9 @@ public final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 6 * V);
             a3 = wa.fma(x, a3);
             b3 = wb.fma(x, b3);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE).and(0xFFFF0000).reinterpretAsFloats();
+            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
+                    .and(0xFFFF0000)
+                    .reinterpretAsFloats();
             wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).and(0xFFFF0000).reinterpretAsFloats();
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);

@@ -1,8 +1,8 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-
 import static io.falconmamba.core.kernels.Convert.F;
+
+import jdk.incubator.vector.FloatVector;
 
 /**
  * The mixer's depthwise causal conv1d over time, per channel {@code c}:
@@ -15,8 +15,7 @@ import static io.falconmamba.core.kernels.Convert.F;
  */
 public final class CausalConv1d {
 
-    private CausalConv1d() {
-    }
+    private CausalConv1d() {}
 
     /**
      * Convolves T inputs {@code x[xOff + t*xStride + c]} for channels {@code [from, to)} into
@@ -24,9 +23,21 @@ public final class CausalConv1d {
      *
      * @param bias per-channel bias, or {@code null}
      */
-    public static void apply(float[] window, float[] w, float[] bias, int k, int dIn,
-                             float[] x, int xOff, int xStride, int tokens,
-                             float[] out, int outOff, int outStride, int from, int to) {
+    public static void apply(
+            float[] window,
+            float[] w,
+            float[] bias,
+            int k,
+            int dIn,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            int from,
+            int to) {
         int hist = k - 1;
         for (int t = 0; t < tokens; t++) {
             int o = outOff + t * outStride;
@@ -56,7 +67,8 @@ public final class CausalConv1d {
     }
 
     /** The window keeps the last k-1 inputs: older rows move up, the newest inputs fill the bottom. */
-    private static void slide(float[] window, int hist, int dIn, float[] x, int xOff, int xStride, int tokens, int from, int to) {
+    private static void slide(
+            float[] window, int hist, int dIn, float[] x, int xOff, int xStride, int tokens, int from, int to) {
         int len = to - from;
         int keep = Math.max(0, hist - tokens);
         for (int j = 0; j < keep; j++) {

@@ -1,15 +1,14 @@
 package io.falconmamba.core.kernels;
 
 import io.falconmamba.core.WeightType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /** Widening of stored weight elements (F32, BF16, F16) to float32, scalar and vector. */
 public final class Convert {
@@ -17,15 +16,16 @@ public final class Convert {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Shorts at half the float vector's bit size, so one load widens to one float vector. */
-    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2));
+    static final VectorSpecies<Short> S =
+            VectorSpecies.of(short.class, jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2));
+
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Two stored 16-bit weights as one int, the lower-addressed in the low half. */
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
-    private Convert() {
-    }
+    private Convert() {}
 
     /** Bits per float vector of the kernels ({@link #F}). */
     public static int vectorBits() {
@@ -53,7 +53,8 @@ public final class Convert {
         switch (type) {
             case F32 -> {
                 for (; i < bound; i += F.length()) {
-                    FloatVector.fromMemorySegment(F, seg, base + (long) i * 4, LE).intoArray(out, off + i);
+                    FloatVector.fromMemorySegment(F, seg, base + (long) i * 4, LE)
+                            .intoArray(out, off + i);
                 }
             }
             case BF16 -> {
@@ -69,10 +70,13 @@ public final class Convert {
                     IntVector h = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).and(0xFFFF);
                     // f16ToFloat in place, so C2 never sees it as a call it might not inline (vector boxing).
                     IntVector m = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-                    m.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts()
+                    m.reinterpretAsFloats()
+                            .mul(0x1p112f)
+                            .reinterpretAsInts()
                             .blend(m.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00))
                             .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
-                            .reinterpretAsFloats().intoArray(out, off + i);
+                            .reinterpretAsFloats()
+                            .intoArray(out, off + i);
                 }
             }
         }

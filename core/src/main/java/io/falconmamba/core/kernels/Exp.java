@@ -1,10 +1,10 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-
-import static io.falconmamba.core.kernels.Convert.F;
 
 /**
  * {@code e^x} on float vectors, inline: the scan's decay {@code exp(Δ·A)} is one exponential per channel and state
@@ -27,10 +27,10 @@ final class Exp {
     private static final float ROUND = 12582912f;
     /** Above e^MIN's exponent -126, so 2^k stays a normal float (the polynomial is at least 0.7). */
     static final float MIN = -87.33654f;
+
     static final float MAX = 88.72283f;
 
-    private Exp() {
-    }
+    private Exp() {}
 
     static FloatVector exp(FloatVector x) {
         // Compare and blend rather than max/min: Java's max and min (NaN first, -0 below +0) take five AVX2

@@ -16,8 +16,7 @@ import static io.falconmamba.core.kernels.Convert.F;
  */
 final class Lanes {
 
-    private Lanes() {
-    }
+    private Lanes() {}
 
     /**
      * The first {@code F.length()} elements: pairwise for 8 lanes (three adds deep rather than seven), otherwise

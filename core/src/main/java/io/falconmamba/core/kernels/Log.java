@@ -1,11 +1,11 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-
-import static io.falconmamba.core.kernels.Convert.F;
 
 /**
  * {@code log(1 + u)} on float vectors for {@code u ≥ 0}, inline, for softplus. The Vector API's LOG1P (and EXP)
@@ -28,12 +28,18 @@ final class Log {
      * called it with boxed vectors.
      */
     private static final float[] POLY = {
-        7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
-        -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f,
+        7.0376836292e-2f,
+        -1.1514610310e-1f,
+        1.1676998740e-1f,
+        -1.2420140846e-1f,
+        1.4249322787e-1f,
+        -1.6668057665e-1f,
+        2.0000714765e-1f,
+        -2.4999993993e-1f,
+        3.3333331174e-1f,
     };
 
-    private Log() {
-    }
+    private Log() {}
 
     /** For {@code u ≥ 0} (below 2^127); NaN stays NaN. */
     static FloatVector log1p(FloatVector u) {
@@ -44,7 +50,8 @@ final class Log {
         FloatVector m = bits.and(0x007FFFFF).or(0x3F000000).reinterpretAsFloats();
         VectorMask<Float> low = m.compare(VectorOperators.LT, SQRT_HALF);
         FloatVector f = m.add(m.blend(0f, low.not())).sub(1f);
-        FloatVector k = ((FloatVector) e.convert(VectorOperators.I2F, 0)).add(FloatVector.broadcast(F, 1f).blend(0f, low));
+        FloatVector k = ((FloatVector) e.convert(VectorOperators.I2F, 0))
+                .add(FloatVector.broadcast(F, 1f).blend(0f, low));
         FloatVector z = f.mul(f);
         FloatVector p = FloatVector.broadcast(F, POLY[0]);
         for (int i = 1; i < POLY.length; i++) {

@@ -1,14 +1,13 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+
 import io.falconmamba.core.WeightType;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
-
-import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
-
-import static io.falconmamba.core.kernels.Convert.F;
 
 /**
  * Matrix × matrix, the prefill (and batch decode) path: for each of T activation rows {@code X[t]},
@@ -23,10 +22,10 @@ public final class MatMul {
 
     /** Weight rows per tile: two float vectors' lanes. */
     static final int ROW_TILE = 2 * F.length();
+
     private static final int L = F.length();
 
-    private MatMul() {
-    }
+    private MatMul() {}
 
     /**
      * Below this many tokens (batch decode, short prefill chunks) a transposed tile is not reused enough to pay
@@ -56,14 +55,23 @@ public final class MatMul {
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     /** Per thread: [0] the transposed tile, [1] the tile's rows widened, row by row. */
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+    private static final ThreadLocal<float[][]> SCRATCH =
+            ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
 
     /**
      * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
      * split by row tiles across the pool's threads.
      */
-    public static void multiply(Matrix w, float[] x, int xOff, int xStride, int tokens,
-                                float[] out, int outOff, int outStride, ThreadPool pool) {
+    public static void multiply(
+            Matrix w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         if (tokens < SMALL_BATCH) {
             BatchMatVec.multiply(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
             return;
@@ -72,19 +80,43 @@ public final class MatMul {
     }
 
     /** The same product over a {@link PackedMatrix}, always through transposed tiles (few tokens: {@link PackedMatMul}). */
-    public static void multiply(PackedMatrix w, float[] x, int xOff, int xStride, int tokens,
-                                float[] out, int outOff, int outStride, ThreadPool pool) {
+    public static void multiply(
+            PackedMatrix w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         tiled(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
     /** The same product over a {@link QuantizedMatrix}, always through transposed tiles (few tokens: {@link QMatMul}). */
-    public static void multiply(QuantizedMatrix w, float[] x, int xOff, int xStride, int tokens,
-                                float[] out, int outOff, int outStride, ThreadPool pool) {
+    public static void multiply(
+            QuantizedMatrix w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         tiled(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
-    private static void tiled(Weight w, float[] x, int xOff, int xStride, int tokens,
-                              float[] out, int outOff, int outStride, ThreadPool pool) {
+    private static void tiled(
+            Weight w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         Job job = JOBS.get();
         job.w = w;
         job.x = x;
@@ -105,8 +137,17 @@ public final class MatMul {
     }
 
     /** Single-threaded over row tiles {@code [fromTile, toTile)}. */
-    static void tiles(Weight w, float[] x, int xOff, int xStride, int tokens,
-                      float[] out, int outOff, int outStride, int fromTile, int toTile) {
+    static void tiles(
+            Weight w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            int fromTile,
+            int toTile) {
         int n = w.cols();
         float[][] scratch = SCRATCH.get();
         if (scratch[0].length < ROW_TILE * n) {
@@ -253,8 +294,17 @@ public final class MatMul {
     }
 
     /** Six tokens against the two-vector tile: twelve accumulators, two weight loads and six broadcasts per column. */
-    private static void kernel6(float[] tileT, int n, float[] x, int xOff, int xStride,
-                                float[] out, int o, int outStride, VectorMask<Float> lo, VectorMask<Float> hi) {
+    private static void kernel6(
+            float[] tileT,
+            int n,
+            float[] x,
+            int xOff,
+            int xStride,
+            float[] out,
+            int o,
+            int outStride,
+            VectorMask<Float> lo,
+            VectorMask<Float> hi) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
@@ -291,10 +341,25 @@ public final class MatMul {
     }
 
     /** Four tokens: eight accumulators, as {@link #kernel6}. */
-    private static void kernel4(float[] tileT, int n, float[] x, int xOff, int xStride,
-                                float[] out, int o, int outStride, VectorMask<Float> lo, VectorMask<Float> hi) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+    private static void kernel4(
+            float[] tileT,
+            int n,
+            float[] x,
+            int xOff,
+            int xStride,
+            float[] out,
+            int o,
+            int outStride,
+            VectorMask<Float> lo,
+            VectorMask<Float> hi) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F);
         int x0 = xOff, x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         for (int c = 0; c < n; c++) {
             FloatVector wa = FloatVector.fromArray(F, tileT, c * ROW_TILE);
@@ -319,8 +384,17 @@ public final class MatMul {
     }
 
     /** Two tokens: four accumulators. */
-    private static void kernel2(float[] tileT, int n, float[] x, int xOff, int xStride,
-                                float[] out, int o, int outStride, VectorMask<Float> lo, VectorMask<Float> hi) {
+    private static void kernel2(
+            float[] tileT,
+            int n,
+            float[] x,
+            int xOff,
+            int xStride,
+            float[] out,
+            int o,
+            int outStride,
+            VectorMask<Float> lo,
+            VectorMask<Float> hi) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
         int x0 = xOff, x1 = x0 + xStride;
@@ -339,8 +413,8 @@ public final class MatMul {
     }
 
     /** One token: the tile's two vectors of outputs. */
-    private static void kernel1(float[] tileT, int n, float[] x, int xOff, float[] out, int o,
-                                VectorMask<Float> lo, VectorMask<Float> hi) {
+    private static void kernel1(
+            float[] tileT, int n, float[] x, int xOff, float[] out, int o, VectorMask<Float> lo, VectorMask<Float> hi) {
         FloatVector a = FloatVector.zero(F);
         FloatVector b = FloatVector.zero(F);
         for (int c = 0; c < n; c++) {
@@ -351,7 +425,8 @@ public final class MatMul {
         store(a, b, out, o, lo, hi);
     }
 
-    private static void store(FloatVector a, FloatVector b, float[] out, int o, VectorMask<Float> lo, VectorMask<Float> hi) {
+    private static void store(
+            FloatVector a, FloatVector b, float[] out, int o, VectorMask<Float> lo, VectorMask<Float> hi) {
         a.intoArray(out, o, lo);
         b.intoArray(out, o + L, hi);
     }

@@ -1,16 +1,15 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.LE;
 
 /**
  * Matrix × vector, the decode path: {@code out[r] = Σ_c W[r, c] · x[c]} with W read in place.
@@ -31,8 +30,7 @@ public final class MatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
-    private MatVec() {
-    }
+    private MatVec() {}
 
     /** One call's arguments, reused per calling thread so a call allocates nothing. */
     private static final class Job implements ThreadPool.RangeTask {
@@ -43,6 +41,7 @@ public final class MatVec {
         int outOff;
         /** x as {@link #split} leaves it. */
         MemorySegment xs = MemorySegment.NULL;
+
         int f16Exp;
 
         /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
@@ -112,8 +111,8 @@ public final class MatVec {
      * Single-threaded over rows {@code [from, to)}. For the 16-bit types {@code xs} must hold x as {@link #split}
      * left it, and {@code f16Exp} is what it returned.
      */
-    static void rows(Matrix w, float[] x, int xOff, MemorySegment xs, int f16Exp, float[] out, int outOff,
-                     int from, int to) {
+    static void rows(
+            Matrix w, float[] x, int xOff, MemorySegment xs, int f16Exp, float[] out, int outOff, int from, int to) {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
@@ -225,6 +224,7 @@ public final class MatVec {
 
     /** Lane i takes element 2i (or 2i+1) of the two vectors {@code a, b} laid end to end: a de-interleave. */
     private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(F, i -> 2 * i);
+
     private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(F, i -> 2 * i + 1);
 
     /** One F32 row against x: two accumulators, so two FMA chains run at once. */
@@ -237,12 +237,14 @@ public final class MatVec {
         long end = (long) (n / (2 * step)) * 2 * F.vectorByteSize();
         while (off < end) { // not a counted loop: see STREAM_LOOPS
             acc0 = FloatVector.fromMemorySegment(F, w, base + off, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, w, base + off + F.vectorByteSize(), LE).fma(FloatVector.fromArray(F, x, xOff + i + step), acc1);
+            acc1 = FloatVector.fromMemorySegment(F, w, base + off + F.vectorByteSize(), LE)
+                    .fma(FloatVector.fromArray(F, x, xOff + i + step), acc1);
             i += 2 * step;
             off += 2L * F.vectorByteSize();
         }
         for (; i <= n - step; i += step) {
-            acc0 = FloatVector.fromMemorySegment(F, w, base + (long) i * 4, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
+            acc0 = FloatVector.fromMemorySegment(F, w, base + (long) i * 4, LE)
+                    .fma(FloatVector.fromArray(F, x, xOff + i), acc0);
         }
         acc0.add(acc1).intoArray(lanes, 0);
         float sum = Lanes.sum(lanes);
@@ -260,8 +262,12 @@ public final class MatVec {
         long end = (long) I.loopBound(n / 2) * 4;
         while (k < end) { // not a counted loop: see STREAM_LOOPS
             IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
-            accEven = two.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
-            accOdd = two.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
+            accEven = two.lanewise(VectorOperators.LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
+            accOdd = two.and(0xFFFF0000)
+                    .reinterpretAsFloats()
+                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
             k += I.vectorByteSize();
         }
         accEven.add(accOdd).intoArray(lanes, 0);
@@ -288,15 +294,23 @@ public final class MatVec {
     static final int F16_FIELDS = 0x8FFFE000;
 
     /** One F16 row against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
-    static float dotF16(MemorySegment w, long base, float[] x, int xOff, MemorySegment xs, float rescale, int n, float[] lanes) {
+    static float dotF16(
+            MemorySegment w, long base, float[] x, int xOff, MemorySegment xs, float rescale, int n, float[] lanes) {
         FloatVector accEven = FloatVector.zero(F);
         FloatVector accOdd = FloatVector.zero(F);
         long k = 0;
         long end = (long) I.loopBound(n / 2) * 4;
         while (k < end) { // not a counted loop: see STREAM_LOOPS
             IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
-            accEven = two.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
-            accOdd = two.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
+            accEven = two.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
+            accOdd = two.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
             k += I.vectorByteSize();
         }
         accEven.add(accOdd).intoArray(lanes, 0);
@@ -313,9 +327,22 @@ public final class MatVec {
      */
 
     /** Four F32 rows {@code gap} bytes apart against x. */
-    static void dotF32x4(MemorySegment w, long base, long gap, float[] x, int xOff, int n, float[] out, int o, int q, float[] lanes) {
+    static void dotF32x4(
+            MemorySegment w,
+            long base,
+            long gap,
+            float[] x,
+            int xOff,
+            int n,
+            float[] out,
+            int o,
+            int q,
+            float[] lanes) {
         long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         int i = 0;
         long off = 0;
         long end = (long) F.loopBound(n) * 4;
@@ -347,10 +374,26 @@ public final class MatVec {
     }
 
     /** Four BF16 rows {@code gap} bytes apart against x split by {@link #split} (in {@code xs}). */
-    static void dotBF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, MemorySegment xs, int n,
-                          float[] out, int o, int q, float[] lanes) {
-        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
-        FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
+    static void dotBF16x4(
+            MemorySegment w,
+            long base,
+            long gap,
+            float[] x,
+            int xOff,
+            MemorySegment xs,
+            int n,
+            float[] out,
+            int o,
+            int q,
+            float[] lanes) {
+        FloatVector e0 = FloatVector.zero(F),
+                e1 = FloatVector.zero(F),
+                e2 = FloatVector.zero(F),
+                e3 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F),
+                o1 = FloatVector.zero(F),
+                o2 = FloatVector.zero(F),
+                o3 = FloatVector.zero(F);
         long gap2 = 2 * gap, gap3 = 3 * gap;
         long k = 0; // bytes into each row; x's split floats are 2k bytes in
         long end = (long) I.loopBound(n / 2) * 4;
@@ -384,10 +427,27 @@ public final class MatVec {
     }
 
     /** Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
-    static void dotF16x4(MemorySegment w, long base, long gap, float[] x, int xOff, MemorySegment xs,
-                         float rescale, int n, float[] out, int o, int q, float[] lanes) {
-        FloatVector e0 = FloatVector.zero(F), e1 = FloatVector.zero(F), e2 = FloatVector.zero(F), e3 = FloatVector.zero(F);
-        FloatVector o0 = FloatVector.zero(F), o1 = FloatVector.zero(F), o2 = FloatVector.zero(F), o3 = FloatVector.zero(F);
+    static void dotF16x4(
+            MemorySegment w,
+            long base,
+            long gap,
+            float[] x,
+            int xOff,
+            MemorySegment xs,
+            float rescale,
+            int n,
+            float[] out,
+            int o,
+            int q,
+            float[] lanes) {
+        FloatVector e0 = FloatVector.zero(F),
+                e1 = FloatVector.zero(F),
+                e2 = FloatVector.zero(F),
+                e3 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F),
+                o1 = FloatVector.zero(F),
+                o2 = FloatVector.zero(F),
+                o3 = FloatVector.zero(F);
         long gap2 = 2 * gap, gap3 = 3 * gap;
         long k = 0; // bytes into each row; x's split floats are 2k bytes in
         long end = (long) I.loopBound(n / 2) * 4;
@@ -396,17 +456,45 @@ public final class MatVec {
             FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
             long at = base + k;
             IntVector v = IntVector.fromMemorySegment(I, w, at, LE);
-            e0 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e0);
-            o0 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o0);
+            e0 = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e0);
+            o0 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o0);
             v = IntVector.fromMemorySegment(I, w, at + gap, LE);
-            e1 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e1);
-            o1 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o1);
+            e1 = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e1);
+            o1 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o1);
             v = IntVector.fromMemorySegment(I, w, at + gap2, LE);
-            e2 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e2);
-            o2 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o2);
+            e2 = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e2);
+            o2 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o2);
             v = IntVector.fromMemorySegment(I, w, at + gap3, LE);
-            e3 = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xe, e3);
-            o3 = v.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS).reinterpretAsFloats().fma(xo, o3);
+            e3 = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e3);
+            o3 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o3);
             k += I.vectorByteSize();
         }
         int c = (int) (k / 2);

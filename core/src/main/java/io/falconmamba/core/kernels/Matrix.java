@@ -2,7 +2,6 @@ package io.falconmamba.core.kernels;
 
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightType;
-
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -14,8 +13,8 @@ public record Matrix(String name, int rows, int cols, WeightType type, MemorySeg
     public Matrix {
         long need = (long) rows * cols * type.bytes();
         if (rows < 0 || cols < 0 || data.byteSize() != need) {
-            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " bytes do not hold "
-                    + rows + "×" + cols + " " + type);
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": " + data.byteSize() + " bytes do not hold " + rows + "×" + cols + " " + type);
         }
     }
 
@@ -34,7 +33,8 @@ public record Matrix(String name, int rows, int cols, WeightType type, MemorySeg
             cols *= shape[i];
         }
         if (rows > Integer.MAX_VALUE || cols > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("tensor " + t.name() + " is too large for a matrix: " + rows + "×" + cols);
+            throw new IllegalArgumentException(
+                    "tensor " + t.name() + " is too large for a matrix: " + rows + "×" + cols);
         }
         return new Matrix(t.name(), (int) rows, (int) cols, t.type(), t.data());
     }

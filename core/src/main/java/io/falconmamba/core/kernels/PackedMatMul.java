@@ -1,16 +1,15 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
 import io.falconmamba.core.WeightType;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.MemorySegment;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.LE;
 
 /**
  * Matrix × vectors over a {@link PackedMatrix}: {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for one token (decode)
@@ -45,8 +44,7 @@ public final class PackedMatMul {
      */
     static final int X_SLACK = 64;
 
-    private PackedMatMul() {
-    }
+    private PackedMatMul() {}
 
     private static final class Job implements ThreadPool.RangeTask {
         PackedMatrix w;
@@ -56,6 +54,7 @@ public final class PackedMatMul {
         int outStride;
         /** x of every token, F16-scaled, padded to an even width (see {@link #prepare}). */
         float[] xs = new float[0];
+
         int stride;
         float[] rescale = new float[0];
         float[] row = new float[0];
@@ -111,8 +110,16 @@ public final class PackedMatMul {
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
 
     /** {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row. */
-    public static void multiply(PackedMatrix w, float[] x, int xOff, int xStride, int tokens,
-                                float[] out, int outOff, int outStride, ThreadPool pool) {
+    public static void multiply(
+            PackedMatrix w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         Job job = JOBS.get();
         job.w = w;
         job.tokens = tokens;
@@ -181,8 +188,16 @@ public final class PackedMatMul {
     }
 
     /** Tokens {@code from ..} of one tile, fewer than eight: a four-token pass, then single tokens. */
-    private static void rest(Job j, MemorySegment data, int tile, int from, int steps, int shift, int evenMask, int oddMask,
-                             float[] acc) {
+    private static void rest(
+            Job j,
+            MemorySegment data,
+            int tile,
+            int from,
+            int steps,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] acc) {
         long base = tile * j.w.tileBytes();
         int t = from;
         if (t + 4 <= j.tokens) {
@@ -213,15 +228,33 @@ public final class PackedMatMul {
     }
 
     /** One tile against tokens {@code t .. t+7} (x interleaved, as {@link #tiles2x8}): 8 accumulators. */
-    private static void tile8(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
-                               float[] xs, int x0, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+    private static void tile8(
+            MemorySegment w,
+            long base,
+            int steps,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int x0,
+            float[] acc) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F),
+                a4 = FloatVector.zero(F),
+                a5 = FloatVector.zero(F),
+                a6 = FloatVector.zero(F),
+                a7 = FloatVector.zero(F);
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 8]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(FloatVector.broadcast(F, xs[c + 9]), e.fma(FloatVector.broadcast(F, xs[c + 1]), a1));
@@ -245,20 +278,41 @@ public final class PackedMatMul {
     }
 
     /** One tile against tokens {@code t .. t+3}: 4 accumulators, each weight vector widened once for all. */
-    private static void tile4(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
-                               float[] xs, int x0, int stride, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    private static void tile4(
+            MemorySegment w,
+            long base,
+            int steps,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int x0,
+            int stride,
+            float[] acc) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
-            a1 = o.fma(FloatVector.broadcast(F, xs[c + 1 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 1 * stride]), a1));
-            a2 = o.fma(FloatVector.broadcast(F, xs[c + 2 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 2 * stride]), a2));
-            a3 = o.fma(FloatVector.broadcast(F, xs[c + 3 * stride + 1]), e.fma(FloatVector.broadcast(F, xs[c + 3 * stride]), a3));
+            a1 = o.fma(
+                    FloatVector.broadcast(F, xs[c + 1 * stride + 1]),
+                    e.fma(FloatVector.broadcast(F, xs[c + 1 * stride]), a1));
+            a2 = o.fma(
+                    FloatVector.broadcast(F, xs[c + 2 * stride + 1]),
+                    e.fma(FloatVector.broadcast(F, xs[c + 2 * stride]), a2));
+            a3 = o.fma(
+                    FloatVector.broadcast(F, xs[c + 3 * stride + 1]),
+                    e.fma(FloatVector.broadcast(F, xs[c + 3 * stride]), a3));
             c += 2;
             off += F.vectorByteSize();
         }
@@ -269,15 +323,27 @@ public final class PackedMatMul {
     }
 
     /** One tile against tokens {@code t .. t+0}: 1 accumulators, each weight vector widened once for all. */
-    private static void tile1(MemorySegment w, long base, int steps, int shift, int evenMask, int oddMask,
-                               float[] xs, int x0, int stride, float[] acc) {
+    private static void tile1(
+            MemorySegment w,
+            long base,
+            int steps,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int x0,
+            int stride,
+            float[] acc) {
         FloatVector a0 = FloatVector.zero(F);
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            FloatVector e = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             c += 2;
@@ -290,9 +356,33 @@ public final class PackedMatMul {
      * Two tiles against tokens {@code t .. t+7} (x interleaved from {@code x0}: column {@code c} of token {@code k}
      * at {@code x0 + 8c + k}): sixteen accumulators, each broadcast of x shared by both tiles.
      */
-    private static void tiles2x8(MemorySegment w, long base, long tileBytes, int steps, int shift, int evenMask, int oddMask,
-                                 float[] xs, int x0, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+    private static void tiles2x8(
+            MemorySegment w,
+            long base,
+            long tileBytes,
+            int steps,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int x0,
+            float[] acc) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F),
+                a4 = FloatVector.zero(F),
+                a5 = FloatVector.zero(F),
+                a6 = FloatVector.zero(F),
+                a7 = FloatVector.zero(F),
+                b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F),
+                b4 = FloatVector.zero(F),
+                b5 = FloatVector.zero(F),
+                b6 = FloatVector.zero(F),
+                b7 = FloatVector.zero(F);
         long second = base + tileBytes;
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
@@ -300,10 +390,18 @@ public final class PackedMatMul {
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector va = IntVector.fromMemorySegment(I, w, base + off, LE);
             IntVector vb = IntVector.fromMemorySegment(I, w, second + off, LE);
-            FloatVector ea = va.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
-            FloatVector oa = va.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
-            FloatVector ob = vb.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector ea = va.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
+            FloatVector oa =
+                    va.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
+            FloatVector ob =
+                    vb.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
             FloatVector xe0 = FloatVector.broadcast(F, xs[c]);
             FloatVector xo0 = FloatVector.broadcast(F, xs[c + 8]);
             a0 = oa.fma(xo0, ea.fma(xe0, a0));
@@ -358,9 +456,21 @@ public final class PackedMatMul {
     }
 
     /** Four tiles against one token (decode): four independent streams and accumulators. */
-    private static void tiles4(MemorySegment w, long base, long gap, int steps, int shift, int evenMask, int oddMask,
-                               float[] xs, int x0, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    private static void tiles4(
+            MemorySegment w,
+            long base,
+            long gap,
+            int steps,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int x0,
+            float[] acc) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
         long off = 0;
         long end = (long) steps * F.vectorByteSize();
@@ -372,14 +482,30 @@ public final class PackedMatMul {
             IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
             IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
             IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
-            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
-            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
-            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
-            FloatVector o2 = v2.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats();
-            FloatVector o3 = v3.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
+            FloatVector o0 =
+                    v0.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
+            FloatVector o1 =
+                    v1.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
+            FloatVector o2 =
+                    v2.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
+                    .reinterpretAsFloats();
+            FloatVector o3 =
+                    v3.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
             a0 = o0.fma(xo, e0.fma(xe, a0));
             a1 = o1.fma(xo, e1.fma(xe, a1));
             a2 = o2.fma(xo, e2.fma(xe, a2));

@@ -1,16 +1,15 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.I16;
+
 import io.falconmamba.core.WeightType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.I16;
 
 /**
  * An F16 or BF16 weight matrix repacked at load into tiles of {@link #TILE} rows (one float vector's lanes),
@@ -20,7 +19,8 @@ import static io.falconmamba.core.kernels.Convert.I16;
  * an odd width, are zero.
  * Long prompts go through {@link MatMul}'s transposed tiles, which this layout fills with plain vector widening.
  */
-public record PackedMatrix(String name, int rows, int cols, WeightType type, MemorySegment data) implements Weight, RowTiles {
+public record PackedMatrix(String name, int rows, int cols, WeightType type, MemorySegment data)
+        implements Weight, RowTiles {
 
     public static final int TILE = F.length();
 
@@ -29,8 +29,8 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
             throw new IllegalArgumentException("matrix " + name + ": only F16 and BF16 matrices are packed");
         }
         if (rows < 0 || cols < 0 || data.byteSize() != bytesFor(rows, cols)) {
-            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize()
-                    + " packed bytes do not hold " + rows + "×" + cols + " " + type);
+            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " packed bytes do not hold "
+                    + rows + "×" + cols + " " + type);
         }
     }
 
@@ -66,7 +66,8 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
     /** Packs {@code m} into a segment of {@code arena}, tiles split across {@code pool}. */
     public static PackedMatrix pack(Matrix m, Arena arena, ThreadPool pool) {
         if (!packable(m)) {
-            throw new IllegalArgumentException("matrix " + m.name() + ": only F16 and BF16 matrices are packed, not " + m.type());
+            throw new IllegalArgumentException(
+                    "matrix " + m.name() + ": only F16 and BF16 matrices are packed, not " + m.type());
         }
         long bytes = bytesFor(m.rows(), m.cols());
         MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
@@ -87,7 +88,10 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
                     // A column pair is one little-endian int in both layouts: move ints, not halves.
                     int pairs = cols / 2;
                     for (int p = 0; p < pairs; p++) {
-                        data.set(Convert.I32, base + ((long) p * TILE + i) * 4, src.get(Convert.I32, row + (long) p * 4));
+                        data.set(
+                                Convert.I32,
+                                base + ((long) p * TILE + i) * 4,
+                                src.get(Convert.I32, row + (long) p * 4));
                     }
                     if ((cols & 1) != 0) {
                         data.set(I16, base + ((long) pairs * TILE + i) * 4, src.get(I16, row + (long) pairs * 4));
@@ -122,12 +126,19 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
 
     /** The lower-addressed (even) halves of pairs, widened to their float values. */
     static FloatVector even(IntVector v, int shift, int evenMask, float rebias) {
-        return v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, shift).and(evenMask).reinterpretAsFloats().mul(rebias);
+        return v.lanewise(VectorOperators.LSHL, 16)
+                .lanewise(VectorOperators.ASHR, shift)
+                .and(evenMask)
+                .reinterpretAsFloats()
+                .mul(rebias);
     }
 
     /** The higher-addressed (odd) halves of pairs, widened to their float values. */
     static FloatVector odd(IntVector v, int shift, int oddMask, float rebias) {
-        return v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats().mul(rebias);
+        return v.lanewise(VectorOperators.ASHR, shift)
+                .and(oddMask)
+                .reinterpretAsFloats()
+                .mul(rebias);
     }
 
     /*

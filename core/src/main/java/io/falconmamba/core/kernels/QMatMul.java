@@ -1,11 +1,5 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.Quantization;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-
-import java.lang.foreign.MemorySegment;
-
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.QMatVec.L;
 import static io.falconmamba.core.kernels.QMatVec.VECTOR;
@@ -14,6 +8,11 @@ import static io.falconmamba.core.kernels.QMatVec.nibbles;
 import static io.falconmamba.core.kernels.QMatVec.q8;
 import static io.falconmamba.core.kernels.QMatVec.scales;
 import static io.falconmamba.core.kernels.QMatVec.signed;
+
+import io.falconmamba.core.Quantization;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * Quantized matrix × matrix, the prefill and batch path over {@link QuantizedMatrix}:
@@ -32,8 +31,7 @@ public final class QMatMul {
      */
     public static final int MAX_TOKENS = 32;
 
-    private QMatMul() {
-    }
+    private QMatMul() {}
 
     private static final class Job implements ThreadPool.RangeTask {
         QuantizedMatrix w;
@@ -72,8 +70,16 @@ public final class QMatMul {
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
 
     /** {@code out[outOff + t*outStride + r] = Ŵ[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row. */
-    public static void multiply(QuantizedMatrix w, float[] x, int xOff, int xStride, int tokens,
-                                float[] out, int outOff, int outStride, ThreadPool pool) {
+    public static void multiply(
+            QuantizedMatrix w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
         if (tokens >= MAX_TOKENS || !VECTOR) {
             MatMul.multiply(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
             return;
@@ -153,12 +159,14 @@ public final class QMatMul {
                 q4Tokens4(data, base, blocks, j.x, x0, j.xStride, acc);
             }
             for (int k = 0; k < 4; k++) {
-                QMatVec.store(FloatVector.fromArray(F, acc, k * L), w.rows(), tile, j.out, j.outOff + (t + k) * j.outStride);
+                QMatVec.store(
+                        FloatVector.fromArray(F, acc, k * L), w.rows(), tile, j.out, j.outOff + (t + k) * j.outStride);
             }
         }
         for (; t < j.tokens; t++) {
             int x0 = j.xOff + t * j.xStride;
-            FloatVector v = q8 ? QMatVec.q8Tile(data, base, blocks, j.x, x0) : QMatVec.q4Tile(data, base, blocks, j.x, x0);
+            FloatVector v =
+                    q8 ? QMatVec.q8Tile(data, base, blocks, j.x, x0) : QMatVec.q4Tile(data, base, blocks, j.x, x0);
             QMatVec.store(v, w.rows(), tile, j.out, j.outOff + t * j.outStride);
         }
     }
@@ -171,9 +179,24 @@ public final class QMatMul {
      * column loop (23 against 13 stack accesses per column on AVX2; one thread, 8192×2048, 24-30 against 30-38
      * GFLOP/s; {@link #q4Tiles2x8} likewise, 37 against 27 per byte group).
      */
-    private static void q8Tiles2x8(MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+    private static void q8Tiles2x8(
+            MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F),
+                a4 = FloatVector.zero(F),
+                a5 = FloatVector.zero(F),
+                a6 = FloatVector.zero(F),
+                a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F),
+                b4 = FloatVector.zero(F),
+                b5 = FloatVector.zero(F),
+                b6 = FloatVector.zero(F),
+                b7 = FloatVector.zero(F);
         long second = base + tileBytes;
         long blockBytes = 34L * L;
         int c = x0;
@@ -229,9 +252,24 @@ public final class QMatMul {
     }
 
     /** Two Q4_0 tiles against eight tokens, as {@link #q8Tiles2x8}: per byte group, columns p and p + 16. */
-    private static void q4Tiles2x8(MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+    private static void q4Tiles2x8(
+            MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F),
+                a4 = FloatVector.zero(F),
+                a5 = FloatVector.zero(F),
+                a6 = FloatVector.zero(F),
+                a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F),
+                b1 = FloatVector.zero(F),
+                b2 = FloatVector.zero(F),
+                b3 = FloatVector.zero(F),
+                b4 = FloatVector.zero(F),
+                b5 = FloatVector.zero(F),
+                b6 = FloatVector.zero(F),
+                b7 = FloatVector.zero(F);
         long second = base + tileBytes;
         long blockBytes = 18L * L;
         for (int b = 0; b < blocks; b++) {
@@ -306,7 +344,10 @@ public final class QMatMul {
 
     /** One Q8_0 tile against four tokens: each column widened and scaled once, four accumulators. */
     private static void q8Tokens4(MemorySegment w, long base, int blocks, float[] x, int x0, int xStride, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         long blockBytes = 34L * L;
         int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         for (int b = 0; b < blocks; b++) {
@@ -329,7 +370,10 @@ public final class QMatMul {
 
     /** One Q4_0 tile against four tokens. */
     private static void q4Tokens4(MemorySegment w, long base, int blocks, float[] x, int x0, int xStride, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         long blockBytes = 18L * L;
         int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
         for (int b = 0; b < blocks; b++) {

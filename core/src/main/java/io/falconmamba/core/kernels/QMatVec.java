@@ -1,6 +1,10 @@
 package io.falconmamba.core.kernels;
 
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
 import io.falconmamba.core.Quantization;
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -9,11 +13,6 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.lang.foreign.MemorySegment;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.LE;
 
 /**
  * Quantized matrix × vector, the decode path over {@link QuantizedMatrix}: {@code out[r] = Σ_c Ŵ[r, c] · x[c]}.
@@ -29,14 +28,15 @@ public final class QMatVec {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Bytes at a quarter of the float vector's size: one load widens to one float vector (a tile's column). */
     static final VectorSpecies<Byte> B = F.vectorBitSize() >= 256
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 4))
+            : null;
     /** The vector kernels need 8 or 16 float lanes (a tile's column of bytes is then a 64- or 128-bit load). */
     static final boolean VECTOR = F.length() == 8 || F.length() == 16;
+
     static final int L = F.length();
     static final int TILES_PER_PASS = 4;
 
-    private QMatVec() {
-    }
+    private QMatVec() {}
 
     private static final class Job implements ThreadPool.RangeTask {
         QuantizedMatrix w;
@@ -129,7 +129,8 @@ public final class QMatVec {
 
     /** Column {@code j}'s Q8_0 quants of a tile block starting at {@code at}, as floats. */
     static FloatVector q8(MemorySegment w, long at, int j) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, w, at + 2L * L + (long) j * L, LE).convertShape(VectorOperators.B2F, F, 0);
+        return (FloatVector) ByteVector.fromMemorySegment(B, w, at + 2L * L + (long) j * L, LE)
+                .convertShape(VectorOperators.B2F, F, 0);
     }
 
     /**
@@ -137,8 +138,12 @@ public final class QMatVec {
      * float position (the half as a float times 2^-112, exact for every finite half) and rebiased by 2^112.
      */
     static FloatVector scales(MemorySegment w, long at) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, at, LE).convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+        IntVector h =
+                (IntVector) ShortVector.fromMemorySegment(Convert.S, w, at, LE).convertShape(VectorOperators.S2I, I, 0);
+        return h.lanewise(VectorOperators.LSHL, 13)
+                .and(0x8FFFE000)
+                .reinterpretAsFloats()
+                .mul(0x1p112f);
     }
 
     /**
@@ -164,14 +169,20 @@ public final class QMatVec {
 
     /** Four Q8_0 tiles {@code gap} bytes apart from {@code base}: four block sums and four outputs, each broadcast shared. */
     static void q8Tiles4(MemorySegment w, long base, long gap, int blocks, float[] x, int xOff, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         long t1 = base + gap, t2 = t1 + gap, t3 = t2 + gap;
         long blockBytes = 34L * L;
         long off = 0;
         long end = blocks * blockBytes;
         int xb = xOff;
         while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            FloatVector s0 = FloatVector.zero(F),
+                    s1 = FloatVector.zero(F),
+                    s2 = FloatVector.zero(F),
+                    s3 = FloatVector.zero(F);
             for (int j = 0; j < 32; j++) {
                 FloatVector xv = FloatVector.broadcast(F, x[xb + j]);
                 s0 = q8(w, base + off, j).fma(xv, s0);
@@ -216,14 +227,20 @@ public final class QMatVec {
      * broadcasts shared by the four tiles, and {@code 8·Σx[p]} taken off once per block.
      */
     static void q4Tiles4(MemorySegment w, long base, long gap, int blocks, float[] x, int xOff, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
         long t1 = base + gap, t2 = t1 + gap, t3 = t2 + gap;
         long blockBytes = 18L * L;
         long off = 0;
         long end = blocks * blockBytes;
         int xb = xOff;
         while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            FloatVector s0 = FloatVector.zero(F),
+                    s1 = FloatVector.zero(F),
+                    s2 = FloatVector.zero(F),
+                    s3 = FloatVector.zero(F);
             float xs = 0f;
             for (int p = 0; p < 16; p++) {
                 float xh = x[xb + 16 + p] * (1f / 16);
@@ -241,14 +258,42 @@ public final class QMatVec {
             }
             float x8 = 8f * xs;
             // The scales written out (as scales() does): here a call would not be inlined, and would box.
-            IntVector h0 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, base + off, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector h1 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, t1 + off, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector h2 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, t2 + off, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector h3 = (IntVector) ShortVector.fromMemorySegment(Convert.S, w, t3 + off, LE).convertShape(VectorOperators.S2I, I, 0);
-            a0 = s0.sub(x8).fma(h0.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a0);
-            a1 = s1.sub(x8).fma(h1.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a1);
-            a2 = s2.sub(x8).fma(h2.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a2);
-            a3 = s3.sub(x8).fma(h3.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), a3);
+            IntVector h0 = (IntVector)
+                    ShortVector.fromMemorySegment(Convert.S, w, base + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h1 = (IntVector)
+                    ShortVector.fromMemorySegment(Convert.S, w, t1 + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h2 = (IntVector)
+                    ShortVector.fromMemorySegment(Convert.S, w, t2 + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector h3 = (IntVector)
+                    ShortVector.fromMemorySegment(Convert.S, w, t3 + off, LE).convertShape(VectorOperators.S2I, I, 0);
+            a0 = s0.sub(x8)
+                    .fma(
+                            h0.lanewise(VectorOperators.LSHL, 13)
+                                    .and(0x8FFFE000)
+                                    .reinterpretAsFloats()
+                                    .mul(0x1p112f),
+                            a0);
+            a1 = s1.sub(x8)
+                    .fma(
+                            h1.lanewise(VectorOperators.LSHL, 13)
+                                    .and(0x8FFFE000)
+                                    .reinterpretAsFloats()
+                                    .mul(0x1p112f),
+                            a1);
+            a2 = s2.sub(x8)
+                    .fma(
+                            h2.lanewise(VectorOperators.LSHL, 13)
+                                    .and(0x8FFFE000)
+                                    .reinterpretAsFloats()
+                                    .mul(0x1p112f),
+                            a2);
+            a3 = s3.sub(x8)
+                    .fma(
+                            h3.lanewise(VectorOperators.LSHL, 13)
+                                    .and(0x8FFFE000)
+                                    .reinterpretAsFloats()
+                                    .mul(0x1p112f),
+                            a3);
             off += blockBytes;
             xb += 32;
         }

@@ -1,15 +1,14 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.Quantization;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.I16;
 
+import io.falconmamba.core.Quantization;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.I16;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * A {@code rows × cols} matrix in llama.cpp's Q8_0 or Q4_0 blocks (see {@link Quantization}), held off-heap and
@@ -28,7 +27,8 @@ import static io.falconmamba.core.kernels.Convert.I16;
  * {@code 16·(hi - 8) + lo}, so the kernels get the high column's centred quant from a plain byte → float
  * widening, {@code (byte - lo) / 16}, without a byte shift (x86 has none; the Vector API emulates it slowly).
  */
-public record QuantizedMatrix(String name, int rows, int cols, Quantization type, MemorySegment data) implements Weight, RowTiles {
+public record QuantizedMatrix(String name, int rows, int cols, Quantization type, MemorySegment data)
+        implements Weight, RowTiles {
 
     private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
 
@@ -43,13 +43,13 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
             throw new IllegalArgumentException("matrix " + name + ": NONE is not a block format");
         }
         if (rows < 0 || cols < 0 || cols % Quantization.BLOCK != 0) {
-            throw new IllegalArgumentException("matrix " + name + ": " + rows + "×" + cols + " does not split into blocks of "
-                    + Quantization.BLOCK);
+            throw new IllegalArgumentException("matrix " + name + ": " + rows + "×" + cols
+                    + " does not split into blocks of " + Quantization.BLOCK);
         }
         long need = bytesFor(rows, cols, type);
         if (data.byteSize() != need) {
-            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " bytes do not hold "
-                    + rows + "×" + cols + " " + type + " in tiles of " + TILE + " rows");
+            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " bytes do not hold " + rows
+                    + "×" + cols + " " + type + " in tiles of " + TILE + " rows");
         }
     }
 
@@ -103,8 +103,8 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
             throw new IllegalArgumentException("matrix " + src.name() + ": NONE is not a block format");
         }
         if (!quantizable(src.cols())) {
-            throw new IllegalArgumentException("matrix " + src.name() + ": " + src.cols() + " columns are not a multiple of "
-                    + Quantization.BLOCK);
+            throw new IllegalArgumentException("matrix " + src.name() + ": " + src.cols()
+                    + " columns are not a multiple of " + Quantization.BLOCK);
         }
         int rows = src.rows();
         int cols = src.cols();
@@ -221,7 +221,8 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
     /** Block {@code b} of row {@code r} as llama.cpp stores it: the little-endian half scale, then the quants. */
     public byte[] block(int r, int b) {
         if (r < 0 || r >= rows || b < 0 || b >= blocks()) {
-            throw new IndexOutOfBoundsException("matrix " + name + ": no block " + b + " in row " + r + " of " + rows + "×" + cols);
+            throw new IndexOutOfBoundsException(
+                    "matrix " + name + ": no block " + b + " in row " + r + " of " + rows + "×" + cols);
         }
         byte[] out = new byte[type.blockBytes()];
         for (int p = 0; p < out.length; p++) {

@@ -1,14 +1,13 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import static io.falconmamba.core.kernels.Convert.F;
-import static io.falconmamba.core.kernels.Convert.LE;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Memory read bandwidth as the decode kernels meet it: a vector sum over a buffer far larger than any cache,
@@ -25,8 +24,7 @@ public final class ReadBandwidth {
     /** Bytes per block the pool hands out; buffers are a whole number of blocks. */
     public static final int BLOCK = 1 << 16;
 
-    private ReadBandwidth() {
-    }
+    private ReadBandwidth() {}
 
     /**
      * Sums {@code seg} with {@code streams} (1 or 4) sequential streams per thread, leaving one sum per block in
@@ -34,7 +32,8 @@ public final class ReadBandwidth {
      */
     public static float sum(MemorySegment seg, int streams, ThreadPool pool, float[] partial) {
         if (seg.byteSize() == 0 || seg.byteSize() % BLOCK != 0) {
-            throw new IllegalArgumentException("seg: size must be a positive multiple of " + BLOCK + " bytes, got " + seg.byteSize());
+            throw new IllegalArgumentException(
+                    "seg: size must be a positive multiple of " + BLOCK + " bytes, got " + seg.byteSize());
         }
         if (streams != 1 && streams != 4) {
             throw new IllegalArgumentException("streams must be 1 or 4, got " + streams);
@@ -99,7 +98,8 @@ public final class ReadBandwidth {
     /** Fills a segment of whole blocks with small finite floats, the same in every block, for {@link #sum} to read. */
     public static void fill(MemorySegment seg) {
         if (seg.byteSize() == 0 || seg.byteSize() % BLOCK != 0) {
-            throw new IllegalArgumentException("seg: size must be a positive multiple of " + BLOCK + " bytes, got " + seg.byteSize());
+            throw new IllegalArgumentException(
+                    "seg: size must be a positive multiple of " + BLOCK + " bytes, got " + seg.byteSize());
         }
         float[] block = new float[BLOCK / 4];
         for (int i = 0; i < block.length; i++) {

@@ -1,14 +1,13 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-
 import static io.falconmamba.core.kernels.Convert.F;
+
+import jdk.incubator.vector.FloatVector;
 
 /** RMSNorm: {@code out = x / sqrt(mean(x²) + eps) · weight} (weight omitted for the weightless B/C/dt norm). */
 public final class RmsNorm {
 
-    private RmsNorm() {
-    }
+    private RmsNorm() {}
 
     /**
      * Normalises {@code x[xOff .. xOff+n)} into {@code out[outOff ..)} (may be the same place).
@@ -40,7 +39,10 @@ public final class RmsNorm {
             }
         } else {
             for (; i < bound; i += F.length()) {
-                FloatVector.fromArray(F, x, xOff + i).mul(scale).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
+                FloatVector.fromArray(F, x, xOff + i)
+                        .mul(scale)
+                        .mul(FloatVector.fromArray(F, weight, i))
+                        .intoArray(out, outOff + i);
             }
             for (; i < n; i++) {
                 out[outOff + i] = x[xOff + i] * scale * weight[i];

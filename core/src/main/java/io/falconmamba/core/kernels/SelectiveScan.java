@@ -1,11 +1,10 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
+import static io.falconmamba.core.kernels.Convert.F;
 
 import java.util.Arrays;
-
-import static io.falconmamba.core.kernels.Convert.F;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * The selective-scan recurrence of one Mamba layer, per channel {@code i} and state index {@code n}
@@ -23,8 +22,7 @@ public final class SelectiveScan {
     /** Tokens whose C·s vectors are held at once (a {@code TOKEN_BLOCK × lanes} buffer per call). */
     static final int TOKEN_BLOCK = 256;
 
-    private SelectiveScan() {
-    }
+    private SelectiveScan() {}
 
     /**
      * Runs tokens {@code t < tokens} for channels {@code [from, to)}.
@@ -37,13 +35,26 @@ public final class SelectiveScan {
      * @param d      D, per channel
      * @param y      output rows: {@code y[yOff + t*yStride + i]}
      */
-    public static void scan(float[] state, float[] a, int n,
-                            float[] delta, int dOff, int dStride,
-                            float[] x, int xOff, int xStride,
-                            float[] bc, int bcOff, int bcStride,
-                            float[] d,
-                            float[] y, int yOff, int yStride,
-                            int tokens, int from, int to) {
+    public static void scan(
+            float[] state,
+            float[] a,
+            int n,
+            float[] delta,
+            int dOff,
+            int dStride,
+            float[] x,
+            int xOff,
+            int xStride,
+            float[] bc,
+            int bcOff,
+            int bcStride,
+            float[] d,
+            float[] y,
+            int yOff,
+            int yStride,
+            int tokens,
+            int from,
+            int to) {
         // Per token, C·s is kept as a vector (summed over the state chunks) and its lanes are added after the
         // token loop: the recurrence never waits on a horizontal sum, and Lanes.sum fixes the order.
         int block = Math.min(tokens, TOKEN_BLOCK);
@@ -52,8 +63,9 @@ public final class SelectiveScan {
         int first = from;
         if (whole && to - from >= F.length()) {
             first = from + (to - from) / F.length() * F.length();
-            scanAcrossChannels(state, a, n, delta, dOff, dStride, x, xOff, xStride, bc, bcOff, bcStride, d,
-                    y, yOff, yStride, tokens, from, first);
+            scanAcrossChannels(
+                    state, a, n, delta, dOff, dStride, x, xOff, xStride, bc, bcOff, bcStride, d, y, yOff, yStride,
+                    tokens, from, first);
         }
         for (int i = first; i < to; i++) {
             for (int t0 = 0; t0 < tokens; t0 += block) {
@@ -74,11 +86,19 @@ public final class SelectiveScan {
                             float dt = delta[dOff + t * dStride + i];
                             float dtx = dt * x[xOff + t * xStride + i];
                             int b = bcOff + t * bcStride + n0;
-                            s0 = Exp.exp(a0.mul(dt)).fma(s0, FloatVector.fromArray(F, bc, b).mul(dtx));
-                            s1 = Exp.exp(a1.mul(dt)).fma(s1, FloatVector.fromArray(F, bc, b + F.length()).mul(dtx));
+                            s0 = Exp.exp(a0.mul(dt))
+                                    .fma(s0, FloatVector.fromArray(F, bc, b).mul(dtx));
+                            s1 = Exp.exp(a1.mul(dt))
+                                    .fma(
+                                            s1,
+                                            FloatVector.fromArray(F, bc, b + F.length())
+                                                    .mul(dtx));
                             int p = (t - t0) * F.length();
-                            FloatVector.fromArray(F, bc, b + n).fma(s0, FloatVector.fromArray(F, part, p))
-                                    .add(FloatVector.fromArray(F, bc, b + n + F.length()).mul(s1)).intoArray(part, p);
+                            FloatVector.fromArray(F, bc, b + n)
+                                    .fma(s0, FloatVector.fromArray(F, part, p))
+                                    .add(FloatVector.fromArray(F, bc, b + n + F.length())
+                                            .mul(s1))
+                                    .intoArray(part, p);
                         }
                         s0.intoArray(state, row);
                         s1.intoArray(state, row1);
@@ -91,9 +111,12 @@ public final class SelectiveScan {
                             float dt = delta[dOff + t * dStride + i];
                             float dtx = dt * x[xOff + t * xStride + i];
                             int b = bcOff + t * bcStride + n0;
-                            s = Exp.exp(av.mul(dt)).fma(s, FloatVector.fromArray(F, bc, b).mul(dtx));
+                            s = Exp.exp(av.mul(dt))
+                                    .fma(s, FloatVector.fromArray(F, bc, b).mul(dtx));
                             int p = (t - t0) * F.length();
-                            FloatVector.fromArray(F, bc, b + n).fma(s, FloatVector.fromArray(F, part, p)).intoArray(part, p);
+                            FloatVector.fromArray(F, bc, b + n)
+                                    .fma(s, FloatVector.fromArray(F, part, p))
+                                    .intoArray(part, p);
                         }
                         s.intoArray(state, row);
                     }
@@ -107,16 +130,20 @@ public final class SelectiveScan {
                             float dt = delta[dOff + t * dStride + i];
                             float dtx = dt * x[xOff + t * xStride + i];
                             int b = bcOff + t * bcStride + n0;
-                            s = Exp.exp(av.mul(dt)).fma(s, FloatVector.fromArray(F, bc, b, m).mul(dtx));
+                            s = Exp.exp(av.mul(dt))
+                                    .fma(s, FloatVector.fromArray(F, bc, b, m).mul(dtx));
                             int p = (t - t0) * F.length();
                             // Lanes past N load C as 0 and keep s at 0, so they add 0.
-                            FloatVector.fromArray(F, bc, b + n, m).fma(s, FloatVector.fromArray(F, part, p)).intoArray(part, p);
+                            FloatVector.fromArray(F, bc, b + n, m)
+                                    .fma(s, FloatVector.fromArray(F, part, p))
+                                    .intoArray(part, p);
                         }
                         s.intoArray(state, row, m);
                     }
                 }
                 for (int t = t0; t < t1; t++) {
-                    y[yOff + t * yStride + i] = d[i] * x[xOff + t * xStride + i] + Lanes.sum(part, (t - t0) * F.length());
+                    y[yOff + t * yStride + i] =
+                            d[i] * x[xOff + t * xStride + i] + Lanes.sum(part, (t - t0) * F.length());
                 }
             }
         }
@@ -134,13 +161,26 @@ public final class SelectiveScan {
      * added, per chunk pair {@code n0}) becomes one vector over channels per k and token, and their sum follows
      * {@link Lanes#sum}'s order.
      */
-    private static void scanAcrossChannels(float[] state, float[] a, int n,
-                                           float[] delta, int dOff, int dStride,
-                                           float[] x, int xOff, int xStride,
-                                           float[] bc, int bcOff, int bcStride,
-                                           float[] d,
-                                           float[] y, int yOff, int yStride,
-                                           int tokens, int from, int to) {
+    private static void scanAcrossChannels(
+            float[] state,
+            float[] a,
+            int n,
+            float[] delta,
+            int dOff,
+            int dStride,
+            float[] x,
+            int xOff,
+            int xStride,
+            float[] bc,
+            int bcOff,
+            int bcStride,
+            float[] d,
+            float[] y,
+            int yOff,
+            int yStride,
+            int tokens,
+            int from,
+            int to) {
         int L = F.length();
         int block = Math.min(tokens, CHANNEL_TOKENS);
         float[] dts = new float[block * L];
@@ -174,8 +214,11 @@ public final class SelectiveScan {
                             FloatVector dtx = FloatVector.fromArray(F, dtxs, q);
                             sa = Exp.exp(aa.mul(dt)).fma(sa, dtx.mul(bc[b + na]));
                             sb = Exp.exp(ab.mul(dt)).fma(sb, dtx.mul(bc[b + nb]));
-                            FloatVector.broadcast(F, bc[b + n + na]).fma(sa, FloatVector.fromArray(F, parts, pk + q))
-                                    .add(FloatVector.broadcast(F, bc[b + n + nb]).mul(sb)).intoArray(parts, pk + q);
+                            FloatVector.broadcast(F, bc[b + n + na])
+                                    .fma(sa, FloatVector.fromArray(F, parts, pk + q))
+                                    .add(FloatVector.broadcast(F, bc[b + n + nb])
+                                            .mul(sb))
+                                    .intoArray(parts, pk + q);
                         }
                         sa.intoArray(lanes, 0);
                         scatter(lanes, state, n, i0, na);
@@ -191,7 +234,9 @@ public final class SelectiveScan {
                             FloatVector dt = FloatVector.fromArray(F, dts, q);
                             FloatVector dtx = FloatVector.fromArray(F, dtxs, q);
                             sa = Exp.exp(aa.mul(dt)).fma(sa, dtx.mul(bc[b + na]));
-                            FloatVector.broadcast(F, bc[b + n + na]).fma(sa, FloatVector.fromArray(F, parts, pk + q)).intoArray(parts, pk + q);
+                            FloatVector.broadcast(F, bc[b + n + na])
+                                    .fma(sa, FloatVector.fromArray(F, parts, pk + q))
+                                    .intoArray(parts, pk + q);
                         }
                         sa.intoArray(lanes, 0);
                         scatter(lanes, state, n, i0, na);
@@ -212,8 +257,17 @@ public final class SelectiveScan {
      * {@code y[yo + t*yStride]}), token t's k-th part at {@code parts[(k * count + t) * L]}, added in
      * {@link Lanes#sum}'s order.
      */
-    private static void outputs(float[] parts, int count, float[] d, float[] x, int xo, int xStride,
-                                float[] y, int yo, int yStride, int i0) {
+    private static void outputs(
+            float[] parts,
+            int count,
+            float[] d,
+            float[] x,
+            int xo,
+            int xStride,
+            float[] y,
+            int yo,
+            int yStride,
+            int i0) {
         int L = F.length();
         int stride = count * L;
         FloatVector dv = FloatVector.fromArray(F, d, i0);
@@ -222,9 +276,12 @@ public final class SelectiveScan {
             FloatVector sum;
             if (L == 8) {
                 FloatVector p01 = FloatVector.fromArray(F, parts, q).add(FloatVector.fromArray(F, parts, stride + q));
-                FloatVector p23 = FloatVector.fromArray(F, parts, 2 * stride + q).add(FloatVector.fromArray(F, parts, 3 * stride + q));
-                FloatVector p45 = FloatVector.fromArray(F, parts, 4 * stride + q).add(FloatVector.fromArray(F, parts, 5 * stride + q));
-                FloatVector p67 = FloatVector.fromArray(F, parts, 6 * stride + q).add(FloatVector.fromArray(F, parts, 7 * stride + q));
+                FloatVector p23 = FloatVector.fromArray(F, parts, 2 * stride + q)
+                        .add(FloatVector.fromArray(F, parts, 3 * stride + q));
+                FloatVector p45 = FloatVector.fromArray(F, parts, 4 * stride + q)
+                        .add(FloatVector.fromArray(F, parts, 5 * stride + q));
+                FloatVector p67 = FloatVector.fromArray(F, parts, 6 * stride + q)
+                        .add(FloatVector.fromArray(F, parts, 7 * stride + q));
                 sum = p01.add(p23).add(p45.add(p67));
             } else {
                 sum = FloatVector.fromArray(F, parts, q);
@@ -256,18 +313,49 @@ public final class SelectiveScan {
      * delta, x, bc and y) updates {@code states[t]}, channels {@code [from, to)}. Channel by channel across the
      * sequences; C·s accumulated as a vector over the state and summed once per channel.
      */
-    public static void step(float[][] states, int count, float[] a, int n,
-                            float[] delta, int dOff, int dStride,
-                            float[] x, int xOff, int xStride,
-                            float[] bc, int bcOff, int bcStride,
-                            float[] d,
-                            float[] y, int yOff, int yStride,
-                            int from, int to) {
+    public static void step(
+            float[][] states,
+            int count,
+            float[] a,
+            int n,
+            float[] delta,
+            int dOff,
+            int dStride,
+            float[] x,
+            int xOff,
+            int xStride,
+            float[] bc,
+            int bcOff,
+            int bcStride,
+            float[] d,
+            float[] y,
+            int yOff,
+            int yStride,
+            int from,
+            int to) {
         float[] lanes = Lanes.scratch();
         if (n % F.length() != 0) {
             for (int t = 0; t < count; t++) {
-                scan(states[t], a, n, delta, dOff + t * dStride, dStride, x, xOff + t * xStride, xStride,
-                        bc, bcOff + t * bcStride, bcStride, d, y, yOff + t * yStride, yStride, 1, from, to);
+                scan(
+                        states[t],
+                        a,
+                        n,
+                        delta,
+                        dOff + t * dStride,
+                        dStride,
+                        x,
+                        xOff + t * xStride,
+                        xStride,
+                        bc,
+                        bcOff + t * bcStride,
+                        bcStride,
+                        d,
+                        y,
+                        yOff + t * yStride,
+                        yStride,
+                        1,
+                        from,
+                        to);
             }
             return;
         }
@@ -281,7 +369,9 @@ public final class SelectiveScan {
                     float xi = x[xOff + t * xStride + i];
                     int b = bcOff + t * bcStride;
                     FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
-                            .fma(FloatVector.fromArray(F, state, row), FloatVector.fromArray(F, bc, b).mul(dt * xi));
+                            .fma(
+                                    FloatVector.fromArray(F, state, row),
+                                    FloatVector.fromArray(F, bc, b).mul(dt * xi));
                     s.intoArray(state, row);
                     FloatVector.fromArray(F, bc, b + n).mul(s).intoArray(lanes, 0);
                     y[yOff + t * yStride + i] = Lanes.sum(lanes) + d[i] * xi;
@@ -300,7 +390,9 @@ public final class SelectiveScan {
                 for (int n0 = 0; n0 < n; n0 += F.length()) {
                     int row = i * n + n0;
                     FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
-                            .fma(FloatVector.fromArray(F, state, row), FloatVector.fromArray(F, bc, b + n0).mul(dtx));
+                            .fma(
+                                    FloatVector.fromArray(F, state, row),
+                                    FloatVector.fromArray(F, bc, b + n0).mul(dtx));
                     s.intoArray(state, row);
                     acc = FloatVector.fromArray(F, bc, b + n + n0).fma(s, acc);
                 }

@@ -35,6 +35,7 @@ public final class ThreadPool implements AutoCloseable {
     private final AtomicLong claim = new AtomicLong();
     /** Indices of the current job finished. */
     private final AtomicInteger done = new AtomicInteger();
+
     private volatile int generation;
     private volatile boolean closed;
     /**
@@ -43,6 +44,7 @@ public final class ThreadPool implements AutoCloseable {
      * write of generation.
      */
     private final Job[] jobs = {new Job(), new Job()};
+
     private volatile Throwable failure;
 
     private static final class Job {
@@ -58,7 +60,10 @@ public final class ThreadPool implements AutoCloseable {
         this.threads = threads;
         this.workers = new Thread[threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = Thread.ofPlatform().daemon().name("falcon-mamba-kernel-" + (i + 1)).unstarted(this::workLoop);
+            workers[i] = Thread.ofPlatform()
+                    .daemon()
+                    .name("falcon-mamba-kernel-" + (i + 1))
+                    .unstarted(this::workLoop);
             workers[i].start();
         }
     }

@@ -10,8 +10,7 @@ final class TokenGroups {
 
     static final int SIZE = 8;
 
-    private TokenGroups() {
-    }
+    private TokenGroups() {}
 
     /** Token {@code t}'s row {@code src[srcOff .. srcOff+width)} into {@code dst}, groups of {@code width} columns each. */
     static void put(float[] src, int srcOff, int width, float[] dst, int t) {

@@ -1,26 +1,27 @@
 package io.falconmamba.core.generation;
 
-import io.falconmamba.core.PrefillMode;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.falconmamba.core.PrefillMode;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.UnaryOperator;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 class GenerationConfigTest {
 
     private static void invalid(String parameter, UnaryOperator<GenerationConfig.Builder> set) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> set.apply(GenerationConfig.builder()).build());
-        assertTrue(e.getMessage().contains(parameter), () -> "message should name " + parameter + ": " + e.getMessage());
+        assertTrue(
+                e.getMessage().contains(parameter), () -> "message should name " + parameter + ": " + e.getMessage());
     }
 
     @Test
@@ -46,18 +47,26 @@ class GenerationConfigTest {
         invalid("stopTokenIds", b -> b.addStopTokenId(-5));
         invalid("stopStrings", b -> b.stopStrings(""));
         invalid("prefillMode", b -> b.prefillMode(null));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> GenerationConfig.builder().stopTokenIds(java.util.Arrays.asList(1, null)));
         assertTrue(e.getMessage().contains("stopTokenIds"));
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> GenerationConfig.builder().stopStrings(java.util.Arrays.asList("a", null)));
         assertTrue(e.getMessage().contains("stopStrings"));
     }
 
     @Test
     void boundaryValuesAreAccepted() {
-        GenerationConfig c = GenerationConfig.builder().maxNewTokens(0).temperature(0).topK(0).topP(1).minP(0)
-                .repetitionPenalty(1e-3).build();
+        GenerationConfig c = GenerationConfig.builder()
+                .maxNewTokens(0)
+                .temperature(0)
+                .topK(0)
+                .topP(1)
+                .minP(0)
+                .repetitionPenalty(1e-3)
+                .build();
         assertEquals(0, c.maxNewTokens());
         GenerationConfig d = GenerationConfig.builder().topP(1e-6).minP(1).build();
         assertEquals(1f, d.minP());
@@ -78,14 +87,26 @@ class GenerationConfigTest {
         assertTrue(c.stopTokenIds().isEmpty());
         assertTrue(c.stopStrings().isEmpty());
         assertEquals(PrefillMode.chunked(PrefillMode.DEFAULT_CHUNK), c.prefillMode());
-        assertFalse(GenerationConfig.builder().doSample(true).temperature(0).build().isSampling(), "temperature 0 is greedy");
+        assertFalse(
+                GenerationConfig.builder().doSample(true).temperature(0).build().isSampling(),
+                "temperature 0 is greedy");
     }
 
     @Test
     void toBuilderRoundTripsAndIsIndependent() {
-        GenerationConfig c = GenerationConfig.builder().maxNewTokens(7).doSample(true).temperature(0.7).topK(40)
-                .topP(0.9).minP(0.05).repetitionPenalty(1.1).seed(99).stopTokenIds(3, 0).stopStrings("\n\n")
-                .prefillMode(PrefillMode.PARALLEL).build();
+        GenerationConfig c = GenerationConfig.builder()
+                .maxNewTokens(7)
+                .doSample(true)
+                .temperature(0.7)
+                .topK(40)
+                .topP(0.9)
+                .minP(0.05)
+                .repetitionPenalty(1.1)
+                .seed(99)
+                .stopTokenIds(3, 0)
+                .stopStrings("\n\n")
+                .prefillMode(PrefillMode.PARALLEL)
+                .build();
         assertEquals(c, c.toBuilder().build());
         assertEquals(c.hashCode(), c.toBuilder().build().hashCode());
         GenerationConfig d = c.toBuilder().topK(5).addStopTokenId(9).build();
@@ -123,12 +144,24 @@ class GenerationConfigTest {
         assertEquals(128, c.maxNewTokens());
         assertEquals(Set.of(3, 11), c.stopTokenIds());
 
-        GenerationConfig fixture = GenerationConfig.fromHuggingFace(Map.of("_from_model_config", true, "bos_token_id", 0,
-                "eos_token_id", 0, "pad_token_id", 0, "use_cache", true));
+        GenerationConfig fixture = GenerationConfig.fromHuggingFace(Map.of(
+                "_from_model_config",
+                true,
+                "bos_token_id",
+                0,
+                "eos_token_id",
+                0,
+                "pad_token_id",
+                0,
+                "use_cache",
+                true));
         assertEquals(Set.of(0), fixture.stopTokenIds());
         assertFalse(fixture.isSampling());
 
-        GenerationConfig overlay = GenerationConfig.builder().seed(4).applyHuggingFace(Map.of("top_k", 10L, "temperature", 1)).build();
+        GenerationConfig overlay = GenerationConfig.builder()
+                .seed(4)
+                .applyHuggingFace(Map.of("top_k", 10L, "temperature", 1))
+                .build();
         assertEquals(10, overlay.topK());
         assertEquals(1f, overlay.temperature());
         assertEquals(OptionalLong.of(4), overlay.seed());
@@ -145,16 +178,26 @@ class GenerationConfigTest {
                 "repetition_penalty", new Object[] {0},
                 "max_new_tokens", new Object[] {-3},
                 "eos_token_id", new Object[] {"</s>", List.of(1, "2")});
-        Map<String, String> builderName = Map.of("top_k", "topK", "top_p", "topP", "temperature", "temperature",
-                "repetition_penalty", "repetitionPenalty", "max_new_tokens", "maxNewTokens");
+        Map<String, String> builderName = Map.of(
+                "top_k",
+                "topK",
+                "top_p",
+                "topP",
+                "temperature",
+                "temperature",
+                "repetition_penalty",
+                "repetitionPenalty",
+                "max_new_tokens",
+                "maxNewTokens");
         bad.forEach((key, values) -> {
             for (Object v : values) {
                 Map<String, Object> m = new HashMap<>();
                 m.put(key, v);
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                        () -> GenerationConfig.fromHuggingFace(m), key + "=" + v);
+                IllegalArgumentException e = assertThrows(
+                        IllegalArgumentException.class, () -> GenerationConfig.fromHuggingFace(m), key + "=" + v);
                 String alt = builderName.getOrDefault(key, key);
-                assertTrue(e.getMessage().contains(key) || e.getMessage().contains(alt),
+                assertTrue(
+                        e.getMessage().contains(key) || e.getMessage().contains(alt),
                         () -> key + "=" + v + ": " + e.getMessage());
             }
         });

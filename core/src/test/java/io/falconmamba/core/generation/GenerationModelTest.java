@@ -1,17 +1,17 @@
 package io.falconmamba.core.generation;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
 import io.falconmamba.core.testutil.Fixtures;
 import io.falconmamba.core.testutil.Fixtures.Reference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,13 +21,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Generation on the golden fixture models: greedy ids and per-step logits against Hugging Face's references, and
@@ -37,6 +36,7 @@ class GenerationModelTest {
 
     /** Same bound as the model's reference test: float32 vs the float64 reference, ~60× headroom. */
     static final double LOGIT_TOL = 1e-4;
+
     static final String MAIN = "tiny-falcon-mamba";
 
     static final Map<String, FalconMambaModel> MODELS = new HashMap<>();
@@ -45,7 +45,9 @@ class GenerationModelTest {
     @BeforeAll
     static void load() {
         for (String m : Fixtures.MODELS) {
-            MODELS.put(m, Fixtures.loadModel(m, 1)); // one thread: tiny matrices, and no pool threads competing for the cores
+            MODELS.put(
+                    m,
+                    Fixtures.loadModel(m, 1)); // one thread: tiny matrices, and no pool threads competing for the cores
             REFS.put(m, Reference.of(m));
         }
     }
@@ -68,8 +70,14 @@ class GenerationModelTest {
     }
 
     static GenerationConfig sampling(int n, long seed) {
-        return GenerationConfig.builder().maxNewTokens(n).doSample(true).temperature(1.3).topK(100).topP(0.95)
-                .seed(seed).build();
+        return GenerationConfig.builder()
+                .maxNewTokens(n)
+                .doSample(true)
+                .temperature(1.3)
+                .topK(100)
+                .topP(0.95)
+                .seed(seed)
+                .build();
     }
 
     static int[] concat(int[]... parts) {
@@ -114,7 +122,9 @@ class GenerationModelTest {
         assertEquals(20, step.get());
 
         // the public entry point gives the same ids
-        assertArrayEquals(expectedIds, Generator.generate(fm, ref.inputIds(seq), greedy(20)).tokens());
+        assertArrayEquals(
+                expectedIds,
+                Generator.generate(fm, ref.inputIds(seq), greedy(20)).tokens());
     }
 
     @ParameterizedTest(name = "{0} seq{1}")
@@ -122,12 +132,19 @@ class GenerationModelTest {
     void everyPrefillModeGivesTheSameGeneration(String name, int seq) {
         FalconMambaModel fm = MODELS.get(name);
         int[] expected = REFS.get(name).generatedIds(seq);
-        for (PrefillMode mode : List.of(PrefillMode.PARALLEL, PrefillMode.chunked(1), PrefillMode.chunked(5), PrefillMode.chunked(256))) {
+        for (PrefillMode mode : List.of(
+                PrefillMode.PARALLEL, PrefillMode.chunked(1), PrefillMode.chunked(5), PrefillMode.chunked(256))) {
             GenerationConfig cfg = greedy(20).toBuilder().prefillMode(mode).build();
-            assertArrayEquals(expected, Generator.generate(fm, REFS.get(name).inputIds(seq), cfg).tokens(), mode.toString());
+            assertArrayEquals(
+                    expected,
+                    Generator.generate(fm, REFS.get(name).inputIds(seq), cfg).tokens(),
+                    mode.toString());
             // chunked prefill with a cancellation token goes chunk by chunk in the generator: same result
-            assertArrayEquals(expected, Generator.generate(fm, REFS.get(name).inputIds(seq), cfg, null, null,
-                    new CancellationToken()).tokens(), mode + " (cancellable)");
+            assertArrayEquals(
+                    expected,
+                    Generator.generate(fm, REFS.get(name).inputIds(seq), cfg, null, null, new CancellationToken())
+                            .tokens(),
+                    mode + " (cancellable)");
         }
     }
 
@@ -155,7 +172,10 @@ class GenerationModelTest {
         int[] turn1 = prompt(0);
         int[] turn2 = Arrays.copyOfRange(prompt(1), 1, 15);
         int[] turn3 = Arrays.copyOfRange(prompt(1), 15, 30);
-        for (GenerationConfig cfg : List.of(greedy(6), sampling(6, 7), sampling(6, 8).toBuilder().repetitionPenalty(1.5).build())) {
+        for (GenerationConfig cfg : List.of(
+                greedy(6),
+                sampling(6, 7),
+                sampling(6, 8).toBuilder().repetitionPenalty(1.5).build())) {
             Session s = new Session(model());
             s.append(turn1);
             int[] out1 = s.generate(cfg).tokens();
@@ -166,16 +186,25 @@ class GenerationModelTest {
             int[] out4 = s.generate(cfg).tokens();
 
             assertArrayEquals(out1, Generator.generate(model(), turn1, cfg).tokens());
-            assertArrayEquals(out2, Generator.generate(model(), concat(turn1, out1, turn2), cfg).tokens());
-            assertArrayEquals(out3, Generator.generate(model(), concat(turn1, out1, turn2, out2), cfg).tokens());
-            assertArrayEquals(out4, Generator.generate(model(), concat(turn1, out1, turn2, out2, out3, turn3), cfg).tokens());
+            assertArrayEquals(
+                    out2,
+                    Generator.generate(model(), concat(turn1, out1, turn2), cfg).tokens());
+            assertArrayEquals(
+                    out3,
+                    Generator.generate(model(), concat(turn1, out1, turn2, out2), cfg)
+                            .tokens());
+            assertArrayEquals(
+                    out4,
+                    Generator.generate(model(), concat(turn1, out1, turn2, out2, out3, turn3), cfg)
+                            .tokens());
             assertArrayEquals(concat(turn1, out1, turn2, out2, out3, turn3, out4), s.tokens());
         }
     }
 
     @Test
     void forkAndSnapshotContinueIdentically() {
-        GenerationConfig cfg = sampling(12, 42).toBuilder().repetitionPenalty(1.2).build();
+        GenerationConfig cfg =
+                sampling(12, 42).toBuilder().repetitionPenalty(1.2).build();
         for (boolean pending : new boolean[] {false, true}) {
             Session s = new Session(model());
             s.append(prompt(1));
@@ -218,13 +247,18 @@ class GenerationModelTest {
         s.generate(greedy(3));
         byte[] snap = s.snapshot();
         assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), Arrays.copyOf(snap, 30)));
-        assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), Arrays.copyOf(snap, snap.length - 1)));
+        assertThrows(
+                IllegalArgumentException.class, () -> Session.restore(model(), Arrays.copyOf(snap, snap.length - 1)));
         byte[] badMagic = snap.clone();
         badMagic[0] ^= 1;
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), badMagic)).getMessage().contains("magic"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), badMagic))
+                .getMessage()
+                .contains("magic"));
         byte[] badVersion = snap.clone();
         badVersion[7] = 9;
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), badVersion)).getMessage().contains("version"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), badVersion))
+                .getMessage()
+                .contains("version"));
         assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), new byte[0]));
         assertThrows(IllegalArgumentException.class, () -> Session.restore(model(), null));
     }
@@ -248,12 +282,17 @@ class GenerationModelTest {
     void stopTokenEndsGenerationAndIsIncluded() {
         int[] ref = REFS.get(MAIN).generatedIds(0);
         int stop = ref[5];
-        int firstAt = IntStream.range(0, ref.length).filter(i -> ref[i] == stop).findFirst().orElseThrow();
+        int firstAt = IntStream.range(0, ref.length)
+                .filter(i -> ref[i] == stop)
+                .findFirst()
+                .orElseThrow();
         List<Integer> heard = new ArrayList<>();
-        GenerationResult r = Generator.generate(model(), prompt(0), greedy(20).toBuilder().stopTokenIds(stop).build(), heard::add);
+        GenerationResult r = Generator.generate(
+                model(), prompt(0), greedy(20).toBuilder().stopTokenIds(stop).build(), heard::add);
         assertEquals(StopReason.EOS, r.stopReason());
         assertArrayEquals(Arrays.copyOf(ref, firstAt + 1), r.tokens());
-        assertEquals(Arrays.stream(r.tokens()).boxed().toList(), heard, "the listener hears exactly the result's tokens");
+        assertEquals(
+                Arrays.stream(r.tokens()).boxed().toList(), heard, "the listener hears exactly the result's tokens");
     }
 
     @Test
@@ -262,15 +301,20 @@ class GenerationModelTest {
         StopCondition seq = StopCondition.tokenSequences(List.of(new int[] {ref[7], ref[8]}));
         GenerationResult r = Generator.generate(model(), prompt(1), greedy(20), null, seq, null);
         assertEquals(StopReason.STOP_SEQUENCE, r.stopReason());
-        int end = IntStream.range(1, ref.length).filter(i -> ref[i - 1] == ref[7] && ref[i] == ref[8]).findFirst().orElseThrow();
+        int end = IntStream.range(1, ref.length)
+                .filter(i -> ref[i - 1] == ref[7] && ref[i] == ref[8])
+                .findFirst()
+                .orElseThrow();
         assertArrayEquals(Arrays.copyOf(ref, end + 1), r.tokens());
 
         GenerationConfig withStrings = greedy(5).toBuilder().stopStrings("\n").build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Generator.generate(model(), prompt(0), withStrings));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> Generator.generate(model(), prompt(0), withStrings));
         assertTrue(e.getMessage().contains("stopStrings"));
         // a text-based condition (here: a fake "detokenizer" check) satisfies them
         AtomicInteger seen = new AtomicInteger();
-        GenerationResult r2 = Generator.generate(model(), prompt(0), withStrings, null, t -> seen.incrementAndGet() == 2, null);
+        GenerationResult r2 =
+                Generator.generate(model(), prompt(0), withStrings, null, t -> seen.incrementAndGet() == 2, null);
         assertEquals(2, r2.tokenCount());
         assertEquals(StopReason.STOP_SEQUENCE, r2.stopReason());
     }
@@ -279,10 +323,15 @@ class GenerationModelTest {
     void invalidInputsAreRejected() {
         assertThrows(IllegalArgumentException.class, () -> Generator.generate(model(), new int[0], greedy(3)));
         assertThrows(IllegalArgumentException.class, () -> Generator.generate(model(), null, greedy(3)));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Generator.generate(model(), new int[] {0, -1}, greedy(3)));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> Generator.generate(model(), new int[] {0, -1}, greedy(3)));
         assertTrue(e.getMessage().contains("-1") && e.getMessage().contains("index 1"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> Generator.generate(model(), prompt(0), greedy(3).toBuilder().stopTokenIds(512).build()));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Generator.generate(
+                        model(),
+                        prompt(0),
+                        greedy(3).toBuilder().stopTokenIds(512).build()));
         assertTrue(e.getMessage().contains("stopTokenIds"), e.getMessage());
         GenerationResult zero = Generator.generate(model(), prompt(0), greedy(0));
         assertEquals(0, zero.tokenCount());
@@ -295,11 +344,17 @@ class GenerationModelTest {
     void listenerCancellingAfterThreeTokensStopsAtThree() {
         CancellationToken cancel = new CancellationToken();
         AtomicInteger n = new AtomicInteger();
-        GenerationResult r = Generator.generate(model(), prompt(0), greedy(20), t -> {
-            if (n.incrementAndGet() == 3) {
-                cancel.cancel();
-            }
-        }, null, cancel);
+        GenerationResult r = Generator.generate(
+                model(),
+                prompt(0),
+                greedy(20),
+                t -> {
+                    if (n.incrementAndGet() == 3) {
+                        cancel.cancel();
+                    }
+                },
+                null,
+                cancel);
         assertEquals(StopReason.CANCELLED, r.stopReason());
         assertArrayEquals(Arrays.copyOf(REFS.get(MAIN).generatedIds(0), 3), r.tokens());
 
@@ -315,8 +370,8 @@ class GenerationModelTest {
         CancellationToken cancel = new CancellationToken();
         AtomicInteger produced = new AtomicInteger();
         AtomicReference<GenerationResult> result = new AtomicReference<>();
-        Thread worker = new Thread(() -> result.set(Generator.generate(model(), prompt(1),
-                sampling(1_000_000, 3), t -> produced.incrementAndGet(), null, cancel)));
+        Thread worker = new Thread(() -> result.set(Generator.generate(
+                model(), prompt(1), sampling(1_000_000, 3), t -> produced.incrementAndGet(), null, cancel)));
         worker.start();
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (produced.get() < 5 && System.nanoTime() < deadline) {
@@ -328,7 +383,8 @@ class GenerationModelTest {
         assertFalse(worker.isAlive(), "generation did not stop");
         GenerationResult r = result.get();
         assertEquals(StopReason.CANCELLED, r.stopReason());
-        assertTrue(r.tokenCount() >= atCancel && r.tokenCount() <= atCancel + 1,
+        assertTrue(
+                r.tokenCount() >= atCancel && r.tokenCount() <= atCancel + 1,
                 "cancelled at " + atCancel + " tokens, stopped at " + r.tokenCount());
     }
 
@@ -340,8 +396,18 @@ class GenerationModelTest {
         List<BatchRequest> requests = List.of(
                 new BatchRequest(prompt(0), greedy(20)),
                 new BatchRequest(p1, sampling(16, 11)),
-                new BatchRequest(Arrays.copyOf(p1, 23), GenerationConfig.builder().maxNewTokens(18).doSample(true)
-                        .temperature(0.8).topP(0.9).minP(0.05).repetitionPenalty(1.3).seed(12).prefillMode(PrefillMode.PARALLEL).build()),
+                new BatchRequest(
+                        Arrays.copyOf(p1, 23),
+                        GenerationConfig.builder()
+                                .maxNewTokens(18)
+                                .doSample(true)
+                                .temperature(0.8)
+                                .topP(0.9)
+                                .minP(0.05)
+                                .repetitionPenalty(1.3)
+                                .seed(12)
+                                .prefillMode(PrefillMode.PARALLEL)
+                                .build()),
                 new BatchRequest(Arrays.copyOfRange(p1, 3, 9), sampling(3, 13))); // stops early
         List<List<Integer>> heard = new ArrayList<>();
         List<BatchRequest> withListeners = new ArrayList<>();
@@ -363,7 +429,9 @@ class GenerationModelTest {
         }
         assertArrayEquals(REFS.get(MAIN).generatedIds(0), batch.get(0).tokens());
         assertEquals(3, batch.get(3).tokenCount());
-        assertNotEquals(Arrays.toString(batch.get(1).tokens()), Arrays.toString(batch.get(2).tokens()));
+        assertNotEquals(
+                Arrays.toString(batch.get(1).tokens()),
+                Arrays.toString(batch.get(2).tokens()));
     }
 
     @Test
@@ -372,12 +440,18 @@ class GenerationModelTest {
         CancellationToken cancel = new CancellationToken();
         AtomicInteger n = new AtomicInteger();
         List<BatchRequest> requests = List.of(
-                new BatchRequest(prompt(0), greedy(20).toBuilder().stopTokenIds(ref[4]).build()),
-                new BatchRequest(prompt(0), greedy(20), t -> {
-                    if (n.incrementAndGet() == 2) {
-                        cancel.cancel();
-                    }
-                }, null, cancel),
+                new BatchRequest(
+                        prompt(0), greedy(20).toBuilder().stopTokenIds(ref[4]).build()),
+                new BatchRequest(
+                        prompt(0),
+                        greedy(20),
+                        t -> {
+                            if (n.incrementAndGet() == 2) {
+                                cancel.cancel();
+                            }
+                        },
+                        null,
+                        cancel),
                 new BatchRequest(prompt(1), greedy(0)),
                 new BatchRequest(prompt(1), greedy(20)));
         List<GenerationResult> out = BatchGenerator.generate(model(), requests);
@@ -389,8 +463,11 @@ class GenerationModelTest {
         assertEquals(0, out.get(2).tokenCount());
         assertArrayEquals(REFS.get(MAIN).generatedIds(1), out.get(3).tokens());
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BatchGenerator.generate(model(),
-                List.of(new BatchRequest(prompt(0), greedy(2)), new BatchRequest(new int[0], greedy(2)))));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> BatchGenerator.generate(
+                        model(),
+                        List.of(new BatchRequest(prompt(0), greedy(2)), new BatchRequest(new int[0], greedy(2)))));
         assertTrue(e.getMessage().contains("request 1"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> BatchGenerator.generate(model(), List.of(), 0));
         assertEquals(List.of(), BatchGenerator.generate(model(), List.of()));

@@ -1,16 +1,15 @@
 package io.falconmamba.core.generation;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Exact semantics of each logits processor and of the draw, on crafted logits with hand-computed results. */
 class SamplersTest {
@@ -163,7 +162,9 @@ class SamplersTest {
             float kth = sorted[n - k];
             Candidates c = candidates(logits);
             TopK.apply(c, k);
-            int[] expected = java.util.stream.IntStream.range(0, n).filter(i -> logits[i] >= kth).toArray();
+            int[] expected = java.util.stream.IntStream.range(0, n)
+                    .filter(i -> logits[i] >= kth)
+                    .toArray();
             assertArrayEquals(expected, sortedIds(c), "trial " + trial);
         }
     }
@@ -175,7 +176,8 @@ class SamplersTest {
         // ids in shuffled order: p(2)=0.5, p(0)=0.3, p(3)=0.15, p(1)=0.05
         float[] logits = ln(0.3, 0.05, 0.5, 0.15);
         Candidates c = candidates(logits);
-        TopP.apply(c, 0.9f); // mass before each: 0, .5, .8, .95 → the first three stay (HF: cumsum asc .05 <= .1 removed)
+        TopP.apply(
+                c, 0.9f); // mass before each: 0, .5, .8, .95 → the first three stay (HF: cumsum asc .05 <= .1 removed)
         assertProbs(c, new int[] {2, 0, 3}, new double[] {0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95});
         assertTrue(c.isRanked());
         assertArrayEquals(new int[] {2, 0, 3}, c.ids(), "ranked best first");
@@ -241,7 +243,8 @@ class SamplersTest {
         for (int i = 0; i < order.length; i++) {
             order[i] = i;
         }
-        Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+        Arrays.sort(
+                order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
         double max = logits[order[0]];
         double total = 0;
         for (float l : logits) {
@@ -287,26 +290,50 @@ class SamplersTest {
     @Test
     void chainAppliesPenaltyThenTemperatureThenTopKThenTopPThenMinP() {
         // penalty before top-k: token 0 (3.0 → 1.5) loses its place to token 1
-        GenerationConfig cfg = GenerationConfig.builder().doSample(true).seed(1).repetitionPenalty(2).topK(1).build();
+        GenerationConfig cfg = GenerationConfig.builder()
+                .doSample(true)
+                .seed(1)
+                .repetitionPenalty(2)
+                .topK(1)
+                .build();
         Candidates c = new Sampler(cfg, 3).process(new float[] {3f, 2.9f, 1f}, history(3, 0));
         assertArrayEquals(new int[] {1}, c.ids());
 
         // temperature before top-p: at T = 0.5 the probabilities ∝ p², so two tokens reach 0.9 instead of three
-        GenerationConfig cfg2 = GenerationConfig.builder().doSample(true).seed(1).temperature(0.5).topP(0.9).build();
+        GenerationConfig cfg2 = GenerationConfig.builder()
+                .doSample(true)
+                .seed(1)
+                .temperature(0.5)
+                .topP(0.9)
+                .build();
         Candidates d = new Sampler(cfg2, 4).process(ln(0.5, 0.3, 0.15, 0.05), history(4));
         assertProbs(d, new int[] {0, 1}, new double[] {0.25 / 0.34, 0.09 / 0.34});
 
         // top-k before top-p: top-p's mass is renormalised over the top-k survivors
-        // top-2 of (.4,.3,.2,.1) → (4/7, 3/7); top-p .5: mass before token 3 is 0 → keep, before token 2 is 4/7 ≥ .5 → stop
-        GenerationConfig cfg3 = GenerationConfig.builder().doSample(true).seed(1).topK(2).topP(0.5).build();
+        // top-2 of (.4,.3,.2,.1) → (4/7, 3/7); top-p .5: mass before token 3 is 0 → keep, before token 2 is 4/7 ≥ .5 →
+        // stop
+        GenerationConfig cfg3 = GenerationConfig.builder()
+                .doSample(true)
+                .seed(1)
+                .topK(2)
+                .topP(0.5)
+                .build();
         Candidates e = new Sampler(cfg3, 4).process(ln(0.1, 0.2, 0.3, 0.4), history(4));
         assertArrayEquals(new int[] {3}, e.ids());
         // without top-k the same top-p keeps the best two (.4 < .5)
-        GenerationConfig cfg4 = GenerationConfig.builder().doSample(true).seed(1).topP(0.5).build();
-        assertArrayEquals(new int[] {3, 2}, new Sampler(cfg4, 4).process(ln(0.1, 0.2, 0.3, 0.4), history(4)).ids());
+        GenerationConfig cfg4 =
+                GenerationConfig.builder().doSample(true).seed(1).topP(0.5).build();
+        assertArrayEquals(
+                new int[] {3, 2},
+                new Sampler(cfg4, 4).process(ln(0.1, 0.2, 0.3, 0.4), history(4)).ids());
 
         // min-p after top-p, relative to the best survivor
-        GenerationConfig cfg5 = GenerationConfig.builder().doSample(true).seed(1).topP(0.9).minP(0.5).build();
+        GenerationConfig cfg5 = GenerationConfig.builder()
+                .doSample(true)
+                .seed(1)
+                .topP(0.9)
+                .minP(0.5)
+                .build();
         Candidates f = new Sampler(cfg5, 4).process(ln(0.5, 0.3, 0.15, 0.05), history(4));
         assertProbs(f, new int[] {0, 1}, new double[] {0.625, 0.375});
     }
@@ -314,8 +341,14 @@ class SamplersTest {
     @Test
     void greedyIgnoresSamplingSettingsUnlessDoSample() {
         float[] logits = ln(0.1, 0.2, 0.3, 0.4);
-        GenerationConfig notSampling = GenerationConfig.builder().temperature(5).topK(3).topP(0.5).seed(3).build();
-        GenerationConfig zeroTemperature = GenerationConfig.builder().doSample(true).temperature(0).seed(3).build();
+        GenerationConfig notSampling = GenerationConfig.builder()
+                .temperature(5)
+                .topK(3)
+                .topP(0.5)
+                .seed(3)
+                .build();
+        GenerationConfig zeroTemperature =
+                GenerationConfig.builder().doSample(true).temperature(0).seed(3).build();
         for (int i = 0; i < 50; i++) {
             assertEquals(3, new Sampler(notSampling, 4).next(logits, history(4)));
             assertEquals(3, new Sampler(zeroTemperature, 4).next(logits, history(4)));
@@ -351,7 +384,8 @@ class SamplersTest {
 
     @Test
     void drawNeverPicksARemovedToken() {
-        GenerationConfig cfg = GenerationConfig.builder().doSample(true).seed(5).topK(2).build();
+        GenerationConfig cfg =
+                GenerationConfig.builder().doSample(true).seed(5).topK(2).build();
         Sampler s = new Sampler(cfg, 4);
         float[] logits = ln(0.1, 0.2, 0.3, 0.4);
         int[] counts = new int[4];
@@ -365,7 +399,8 @@ class SamplersTest {
     }
 
     private static int[] draws(float[] logits, long seed, int n) {
-        GenerationConfig cfg = GenerationConfig.builder().doSample(true).seed(seed).build();
+        GenerationConfig cfg =
+                GenerationConfig.builder().doSample(true).seed(seed).build();
         Sampler s = new Sampler(cfg, logits.length);
         TokenHistory h = history(logits.length);
         int[] out = new int[n];

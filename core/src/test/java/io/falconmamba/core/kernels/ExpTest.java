@@ -1,11 +1,11 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import org.junit.jupiter.api.Test;
-
 import static io.falconmamba.core.kernels.Convert.F;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@link Exp} against {@link Math#exp} (double, rounded to float by the comparison's tolerance). The bound
@@ -44,11 +44,11 @@ class ExpTest {
         assertEquals(1f, exp(0f));
         assertEquals(1f, exp(-0f));
         // Clamped below and above the float range: within one smallest normal of the true value, and huge.
-        for (float x : new float[]{-88f, -1e30f, Float.NEGATIVE_INFINITY}) {
+        for (float x : new float[] {-88f, -1e30f, Float.NEGATIVE_INFINITY}) {
             float e = exp(x);
             assertTrue(e >= 0f && e <= 1.2e-38f, "exp(" + x + ") = " + e);
         }
-        for (float x : new float[]{89f, 1e30f, Float.POSITIVE_INFINITY}) {
+        for (float x : new float[] {89f, 1e30f, Float.POSITIVE_INFINITY}) {
             assertTrue(exp(x) >= 3.4e38f, "exp(" + x + ") = " + exp(x));
         }
         assertTrue(Float.isNaN(exp(Float.NaN)));

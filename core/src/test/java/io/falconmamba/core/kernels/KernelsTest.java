@@ -1,14 +1,9 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,9 +13,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every Vector API kernel against its scalar twin on random inputs of awkward sizes (below, at and around the
@@ -42,11 +41,12 @@ class KernelsTest {
     }
 
     /** A random matrix stored in {@code type}, and its exact float values (after rounding to that type). */
-    record Stored(Matrix matrix, float[][] values) {
-    }
+    record Stored(Matrix matrix, float[][] values) {}
 
     static Stored randomMatrix(Random rnd, int rows, int cols, WeightType type) {
-        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * type.bytes() + 1, 1).asSlice(1, (long) rows * cols * type.bytes());
+        MemorySegment seg = Arena.ofAuto()
+                .allocate((long) rows * cols * type.bytes() + 1, 1)
+                .asSlice(1, (long) rows * cols * type.bytes());
         float[][] values = new float[rows][cols];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
@@ -77,9 +77,13 @@ class KernelsTest {
         float[][] values = new float[rows][cols];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
-                float v = (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
+                float v =
+                        (float) Math.scalb(rnd.nextDouble() + 0.5, rnd.nextInt(-24, 15)) * (rnd.nextBoolean() ? 1 : -1);
                 short bits = Float.floatToFloat16(v);
-                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) r * cols + c) * 2, bits);
+                seg.set(
+                        ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
+                        ((long) r * cols + c) * 2,
+                        bits);
                 values[r][c] = Float.float16ToFloat(bits);
             }
         }
@@ -96,7 +100,9 @@ class KernelsTest {
 
     static void assertClose(float expected, float actual, double scale, String what) {
         double tol = 1e-5 * scale + 1e-6;
-        assertTrue(Math.abs(expected - actual) <= tol, what + ": expected " + expected + " got " + actual + " (tol " + tol + ")");
+        assertTrue(
+                Math.abs(expected - actual) <= tol,
+                what + ": expected " + expected + " got " + actual + " (tol " + tol + ")");
     }
 
     static double absDot(float[] w, float[] x) {
@@ -138,8 +144,22 @@ class KernelsTest {
         MemorySegment data = w.matrix().data();
         switch (type) {
             case F32 -> MatVec.dotF32x4(data, first * rb, gap * rb, x, 5, cols, out, 2 + first, gap, Lanes.scratch());
-            case BF16 -> MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, xSplit, cols, out, 2 + first, gap, Lanes.scratch());
-            case F16 -> MatVec.dotF16x4(data, first * rb, gap * rb, x, 5, xSplit, Math.scalb(1f, e), cols, out, 2 + first, gap, Lanes.scratch());
+            case BF16 ->
+                MatVec.dotBF16x4(data, first * rb, gap * rb, x, 5, xSplit, cols, out, 2 + first, gap, Lanes.scratch());
+            case F16 ->
+                MatVec.dotF16x4(
+                        data,
+                        first * rb,
+                        gap * rb,
+                        x,
+                        5,
+                        xSplit,
+                        Math.scalb(1f, e),
+                        cols,
+                        out,
+                        2 + first,
+                        gap,
+                        Lanes.scratch());
         }
         float[] want = ScalarKernels.matVec(w.values(), xs);
         for (int k = 0; k < 4; k++) {
@@ -193,7 +213,8 @@ class KernelsTest {
         float[] want = ScalarKernels.matVec(values, x);
         for (int r = 0; r < rows; r++) {
             double tol = 1e-5 * absDot(values[r], x);
-            assertTrue(Math.abs(want[r] - out[r]) <= tol,
+            assertTrue(
+                    Math.abs(want[r] - out[r]) <= tol,
                     "row " + r + ": expected " + want[r] + " got " + out[r] + " (tol " + tol + ")");
         }
     }
@@ -201,7 +222,11 @@ class KernelsTest {
     /** The batch kernel scales each token on its own: tokens 2^200 apart in one call keep float32 accuracy. */
     @Test
     void batchF16ScalesEachTokenOnItsOwn() {
-        assertTokensScaledOnTheirOwn(new Random(11), 8, 257, new int[] {-100, 100, 0, -40, 40, 12, -12, 3},
+        assertTokensScaledOnTheirOwn(
+                new Random(11),
+                8,
+                257,
+                new int[] {-100, 100, 0, -40, 40, 12, -12, 3},
                 (w, x, tokens, out) -> MatMul.multiply(w, x, 0, w.cols(), tokens, out, 0, w.rows(), POOL));
     }
 
@@ -231,7 +256,8 @@ class KernelsTest {
             float[] want = ScalarKernels.matVec(values, xt);
             for (int r = 0; r < rows; r++) {
                 double tol = 1e-5 * absDot(values[r], xt);
-                assertTrue(Math.abs(want[r] - out[t * rows + r]) <= tol,
+                assertTrue(
+                        Math.abs(want[r] - out[t * rows + r]) <= tol,
                         "token " + t + " (x scale 2^" + scales[t] + ") row " + r + ": expected " + want[r] + " got "
                                 + out[t * rows + r] + " (tol " + tol + ")");
             }
@@ -255,7 +281,9 @@ class KernelsTest {
         MatMul.multiply(w.matrix(), x, 0, cols, 4, byFour, 0, rows, POOL);
         MatMul.multiply(w.matrix(), x, 4 * cols, cols, 4, byFour, 4 * rows, rows, POOL);
         for (int i = 0; i < together.length; i++) {
-            assertEquals(Float.floatToRawIntBits(byFour[i]), Float.floatToRawIntBits(together[i]),
+            assertEquals(
+                    Float.floatToRawIntBits(byFour[i]),
+                    Float.floatToRawIntBits(together[i]),
                     type + " token " + i / rows + " row " + i % rows + ": " + byFour[i] + " against " + together[i]);
         }
     }
@@ -281,7 +309,11 @@ class KernelsTest {
                     System.arraycopy(x, t * xStride, xt, 0, cols);
                     float[] want = ScalarKernels.matVec(w.values(), xt);
                     for (int r = 0; r < rows; r++) {
-                        assertClose(want[r], out[t * outStride + r], absDot(w.values()[r], xt), type + " token " + t + " row " + r);
+                        assertClose(
+                                want[r],
+                                out[t * outStride + r],
+                                absDot(w.values()[r], xt),
+                                type + " token " + t + " row " + r);
                     }
                 }
             }
@@ -334,7 +366,19 @@ class KernelsTest {
 
     @Test
     void f16SpecialValuesDecodeExactly() {
-        short[] specials = {0x0000, (short) 0x8000, 0x0001, 0x03FF, 0x0400, 0x3C00, (short) 0xBC00, 0x7BFF, 0x7C00, (short) 0xFC00, 0x7E00};
+        short[] specials = {
+            0x0000,
+            (short) 0x8000,
+            0x0001,
+            0x03FF,
+            0x0400,
+            0x3C00,
+            (short) 0xBC00,
+            0x7BFF,
+            0x7C00,
+            (short) 0xFC00,
+            0x7E00
+        };
         MemorySegment seg = Arena.ofAuto().allocate(specials.length * 2L);
         for (int i = 0; i < specials.length; i++) {
             seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 2L, specials[i]);
@@ -347,7 +391,10 @@ class KernelsTest {
         Convert.toFloats(WeightType.F16, padded, 0, out, 0, n);
         for (int i = 0; i < specials.length; i++) {
             float want = Float.float16ToFloat(specials[i]);
-            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(out[i]), "half 0x" + Integer.toHexString(specials[i] & 0xFFFF));
+            assertEquals(
+                    Float.floatToIntBits(want),
+                    Float.floatToIntBits(out[i]),
+                    "half 0x" + Integer.toHexString(specials[i] & 0xFFFF));
         }
     }
 
@@ -451,8 +498,7 @@ class KernelsTest {
     }
 
     /** A scan's per-token inputs: Δ and x rows of {@code dIn}, and rows laid out like {@code [dt(3) | B | C]}. */
-    record ScanRows(float[] delta, float[] x, float[] bc, int bcStride) {
-    }
+    record ScanRows(float[] delta, float[] x, float[] bc, int bcStride) {}
 
     static ScanRows scanRows(Random rnd, int rows, int dIn, int n) {
         int bcStride = 3 + 2 * n;
@@ -487,27 +533,68 @@ class KernelsTest {
         ScanRows rows = scanRows(rnd, tokens, dIn, n);
         float[] blockState = start.clone();
         float[] blockY = new float[tokens * dIn];
-        SelectiveScan.scan(blockState, a, n, rows.delta(), 0, dIn, rows.x(), 0, dIn, rows.bc(), 3, rows.bcStride(), d,
-                blockY, 0, dIn, tokens, 0, dIn);
+        SelectiveScan.scan(
+                blockState,
+                a,
+                n,
+                rows.delta(),
+                0,
+                dIn,
+                rows.x(),
+                0,
+                dIn,
+                rows.bc(),
+                3,
+                rows.bcStride(),
+                d,
+                blockY,
+                0,
+                dIn,
+                tokens,
+                0,
+                dIn);
         float[] oneState = start.clone();
         float[] oneY = new float[tokens * dIn];
         for (int i = 0; i < dIn; i++) { // one channel per call: fewer than a vector's worth, the per-channel loop
-            SelectiveScan.scan(oneState, a, n, rows.delta(), 0, dIn, rows.x(), 0, dIn, rows.bc(), 3, rows.bcStride(), d,
-                    oneY, 0, dIn, tokens, i, i + 1);
+            SelectiveScan.scan(
+                    oneState,
+                    a,
+                    n,
+                    rows.delta(),
+                    0,
+                    dIn,
+                    rows.x(),
+                    0,
+                    dIn,
+                    rows.bc(),
+                    3,
+                    rows.bcStride(),
+                    d,
+                    oneY,
+                    0,
+                    dIn,
+                    tokens,
+                    i,
+                    i + 1);
         }
         for (int i = 0; i < blockY.length; i++) {
-            assertEquals(Float.floatToRawIntBits(oneY[i]), Float.floatToRawIntBits(blockY[i]),
+            assertEquals(
+                    Float.floatToRawIntBits(oneY[i]),
+                    Float.floatToRawIntBits(blockY[i]),
                     "y of token " + i / dIn + ", channel " + i % dIn + ": " + oneY[i] + " against " + blockY[i]);
         }
         for (int i = 0; i < blockState.length; i++) {
-            assertEquals(Float.floatToRawIntBits(oneState[i]), Float.floatToRawIntBits(blockState[i]), "state element " + i);
+            assertEquals(
+                    Float.floatToRawIntBits(oneState[i]), Float.floatToRawIntBits(blockState[i]), "state element " + i);
         }
     }
 
     @ParameterizedTest
     // 8, 16, 24, 32, 48: whole vectors of state, in pairs of chunks and a chunk left over (AVX2 and AVX-512);
     // 600 tokens cross SelectiveScan.TOKEN_BLOCK twice.
-    @CsvSource({"1, 6", "7, 6", "8, 6", "16, 6", "24, 6", "31, 6", "32, 6", "33, 6", "48, 6", "16, 600", "7, 600", "24, 600"})
+    @CsvSource({
+        "1, 6", "7, 6", "8, 6", "16, 6", "24, 6", "31, 6", "32, 6", "33, 6", "48, 6", "16, 600", "7, 600", "24, 600"
+    })
     void selectiveScanMatchesScalar(int n, int tokens) {
         Random rnd = new Random(n);
         int dIn = 13;
@@ -533,7 +620,8 @@ class KernelsTest {
         float[] y = new float[tokens * dIn];
         // Split the channels in two calls, as the thread pool does.
         SelectiveScan.scan(stateFlat, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, tokens, 0, 5);
-        SelectiveScan.scan(stateFlat, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, tokens, 5, dIn);
+        SelectiveScan.scan(
+                stateFlat, aFlat, n, delta, 0, dIn, x, 0, dIn, bc, 3, bcStride, d, y, 0, dIn, tokens, 5, dIn);
         for (int t = 0; t < tokens; t++) {
             float[] dt = new float[dIn];
             float[] xt = new float[dIn];
@@ -592,8 +680,14 @@ class KernelsTest {
             float[] c = new float[n];
             System.arraycopy(bc, t * bcStride + 3, b, 0, n);
             System.arraycopy(bc, t * bcStride + 3 + n, c, 0, n);
-            float[] want = ScalarKernels.scanStep(state[t], aRows, java.util.Arrays.copyOfRange(delta, t * dIn, (t + 1) * dIn),
-                    java.util.Arrays.copyOfRange(x, t * dIn, (t + 1) * dIn), b, c, d);
+            float[] want = ScalarKernels.scanStep(
+                    state[t],
+                    aRows,
+                    java.util.Arrays.copyOfRange(delta, t * dIn, (t + 1) * dIn),
+                    java.util.Arrays.copyOfRange(x, t * dIn, (t + 1) * dIn),
+                    b,
+                    c,
+                    d);
             for (int i = 0; i < dIn; i++) {
                 assertClose(want[i], y[t * dIn + i], n, "state " + t + " channel " + i);
                 for (int j = 0; j < n; j++) {

@@ -1,11 +1,11 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import org.junit.jupiter.api.Test;
-
 import static io.falconmamba.core.kernels.Convert.F;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
 
 /** {@link Lanes#sum} adds in the order it documents, which is what keeps results the same across JIT tiers. */
 class LanesTest {

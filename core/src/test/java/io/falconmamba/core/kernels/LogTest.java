@@ -1,11 +1,11 @@
 package io.falconmamba.core.kernels;
 
-import jdk.incubator.vector.FloatVector;
-import org.junit.jupiter.api.Test;
-
 import static io.falconmamba.core.kernels.Convert.F;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
 
 /**
  * {@link Log#log1p} against {@link Math#log1p}. The bound 3e-7 relative is under three

@@ -1,15 +1,14 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** Matrices above {@link MatVec#INLINE_BYTES} go through the pool: same results as one thread, every type. */
 class MatVecThreadedTest {
@@ -17,7 +16,8 @@ class MatVecThreadedTest {
     @Test
     void pooledMatchesSingleThreadAboveTheInlineThreshold() {
         Random rnd = new Random(11);
-        try (Arena arena = Arena.ofShared(); ThreadPool pool = new ThreadPool(2)) {
+        try (Arena arena = Arena.ofShared();
+                ThreadPool pool = new ThreadPool(2)) {
             for (WeightType type : WeightType.values()) {
                 int rows = 203; // not a multiple of the rows per pass, split unevenly
                 int cols = 1030; // a tail after the vector loop
@@ -27,7 +27,9 @@ class MatVecThreadedTest {
                     switch (type) {
                         case F32 -> seg.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, v);
                         case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
-                        case BF16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
+                        case BF16 ->
+                            seg.setAtIndex(
+                                    ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
                     }
                 }
                 Matrix w = new Matrix("w", rows, cols, type, seg);

@@ -1,18 +1,5 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import java.lang.foreign.Arena;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Random;
-import java.util.stream.Stream;
-
 import static io.falconmamba.core.kernels.KernelsTest.absDot;
 import static io.falconmamba.core.kernels.KernelsTest.assertClose;
 import static io.falconmamba.core.kernels.KernelsTest.randomMatrix;
@@ -20,6 +7,18 @@ import static io.falconmamba.core.kernels.KernelsTest.randomVector;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.falconmamba.core.WeightType;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link PackedMatrix} holds exactly the source's elements, and {@link PackedMatMul} (few tokens) and
@@ -31,6 +30,7 @@ class PackedKernelsTest {
     private static final ThreadPool POOL = new ThreadPool(3);
     /** 1000: claims of many tiles, whose four-tile decode passes MatVec.STREAMS spreads apart. */
     private static final int[] ROWS = {1, 5, 16, 37, 1000};
+
     private static final int[] COLS = {1, 2, 7, 33, 64, 257};
 
     static Stream<Arguments> shapes() {
@@ -81,7 +81,10 @@ class PackedKernelsTest {
                 float[] xt = Arrays.copyOfRange(x, t * xStride, t * xStride + cols);
                 float[] want = ScalarKernels.matVec(w.values(), xt);
                 for (int r = 0; r < rows; r++) {
-                    assertClose(want[r], out[1 + t * outStride + r], absDot(w.values()[r], xt),
+                    assertClose(
+                            want[r],
+                            out[1 + t * outStride + r],
+                            absDot(w.values()[r], xt),
                             type + " " + tokens + " tokens: token " + t + " row " + r);
                 }
                 // nothing written between one token's rows and the next
@@ -95,17 +98,21 @@ class PackedKernelsTest {
     /** Tokens 2^200 apart in one F16 call: each is scaled on its own, as in MatVec.split. */
     @Test
     void f16TokensAreScaledOnTheirOwn() {
-        KernelsTest.assertTokensScaledOnTheirOwn(new Random(3), 21, 130, new int[] {-100, 100, 0, -40, 40, 12, -12, 3, 90},
-                (w, x, tokens, out) -> PackedMatMul.multiply(PackedMatrix.pack(w, Arena.ofAuto(), POOL), x, 0, w.cols(),
-                        tokens, out, 0, w.rows(), POOL));
+        KernelsTest.assertTokensScaledOnTheirOwn(
+                new Random(3),
+                21,
+                130,
+                new int[] {-100, 100, 0, -40, 40, 12, -12, 3, 90},
+                (w, x, tokens, out) -> PackedMatMul.multiply(
+                        PackedMatrix.pack(w, Arena.ofAuto(), POOL), x, 0, w.cols(), tokens, out, 0, w.rows(), POOL));
     }
 
     @Test
     void f32IsNotPacked() {
         KernelsTest.Stored w = randomMatrix(new Random(1), 4, 8, WeightType.F32);
         assertTrue(!PackedMatrix.packable(w.matrix()));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL));
         assertTrue(e.getMessage().contains("F16 and BF16"), e.getMessage());
     }
 }

@@ -1,14 +1,12 @@
 package io.falconmamba.core.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightType;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,11 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Q8_0 / Q4_0: the block bytes against hand-computed llama.cpp blocks, the quantize → dequantize error bounds,
@@ -49,7 +48,10 @@ class QuantizedKernelsTest {
         MemorySegment seg = Arena.ofAuto().allocate((long) r * c * 4, 4);
         for (int i = 0; i < r; i++) {
             for (int j = 0; j < c; j++) {
-                seg.set(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), ((long) i * c + j) * 4, rows[i][j]);
+                seg.set(
+                        ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
+                        ((long) i * c + j) * 4,
+                        rows[i][j]);
             }
         }
         return new Matrix(name, r, c, WeightType.F32, seg);
@@ -83,19 +85,19 @@ class QuantizedKernelsTest {
     @Test
     void q8BlockBytesAreLlamaCpps() {
         float[] x = new float[32];
-        x[0] = 127f;    // amax 127 → d = 1 (half 0x3C00), id = 1
+        x[0] = 127f; // amax 127 → d = 1 (half 0x3C00), id = 1
         x[1] = -127f;
-        x[2] = 2.5f;    // roundf: halves away from zero → 3 (Math.round would give 3 too)
-        x[3] = -2.5f;   // → -3 (Math.round would give -2)
-        x[4] = 0.49f;   // → 0
-        x[5] = -0.5f;   // → -1 (Math.round: 0)
-        x[6] = 100.4f;  // → 100
+        x[2] = 2.5f; // roundf: halves away from zero → 3 (Math.round would give 3 too)
+        x[3] = -2.5f; // → -3 (Math.round would give -2)
+        x[4] = 0.49f; // → 0
+        x[5] = -0.5f; // → -1 (Math.round: 0)
+        x[6] = 100.4f; // → 100
         int[] expected = new int[34];
         expected[0] = 0x00;
         expected[1] = 0x3C;
         int[] q = {0x7F, 0x81, 0x03, 0xFD, 0x00, 0xFF, 0x64};
         System.arraycopy(q, 0, expected, 2, q.length);
-        QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q8_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q8_0);
         assertArrayEquals(expected, block(m, 0, 0));
     }
 
@@ -103,7 +105,7 @@ class QuantizedKernelsTest {
     void q8ScaleIsRoundedToHalf() {
         float[] x = new float[32];
         x[7] = -1f; // d = 1/127 = 0.007874016 = 2^-7 · 1.00787 → half: exponent 8, mantissa round(0.00787·1024) = 8
-        QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q8_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q8_0);
         int[] b = block(m, 0, 0);
         assertEquals(0x08, b[0]);
         assertEquals(0x20, b[1]);
@@ -113,13 +115,13 @@ class QuantizedKernelsTest {
     @Test
     void q4BlockBytesAreLlamaCpps() {
         float[] x = new float[32];
-        x[0] = -8f;    // first of largest magnitude: m = -8, d = m / -8 = 1 (0x3C00); q = min(15, trunc(x + 8.5))
-        x[16] = 7f;    // → 15: byte 0 = 0 | 15 << 4 = 0xF0
-        x[1] = 0.5f;   // → 9
+        x[0] = -8f; // first of largest magnitude: m = -8, d = m / -8 = 1 (0x3C00); q = min(15, trunc(x + 8.5))
+        x[16] = 7f; // → 15: byte 0 = 0 | 15 << 4 = 0xF0
+        x[1] = 0.5f; // → 9
         x[17] = -0.5f; // → 8: byte 1 = 0x89
-        x[2] = 7.6f;   // trunc(16.1) = 16 → clamped to 15
+        x[2] = 7.6f; // trunc(16.1) = 16 → clamped to 15
         x[18] = -3.2f; // trunc(5.3) = 5: byte 2 = 0x5F
-        x[5] = 8f;     // same magnitude as x[0] but later: not the max; trunc(16.5) = 16 → clamp 15; byte 5 = 0x8F
+        x[5] = 8f; // same magnitude as x[0] but later: not the max; trunc(16.5) = 16 → clamp 15; byte 5 = 0x8F
         int[] expected = new int[18];
         expected[1] = 0x3C;
         for (int j = 0; j < 16; j++) {
@@ -129,21 +131,21 @@ class QuantizedKernelsTest {
         expected[3] = 0x89;
         expected[4] = 0x5F;
         expected[7] = 0x8F;
-        QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q4_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q4_0);
         assertArrayEquals(expected, block(m, 0, 0));
     }
 
     @Test
     void q4PositiveMaxGivesNegativeScale() {
         float[] x = new float[32];
-        x[3] = 4f;  // m = 4 → d = -0.5 (half 0xB800), id = -2; x = 4 → trunc(-8 + 8.5) = 0; x = -1 → trunc(2 + 8.5) = 10
+        x[3] = 4f; // m = 4 → d = -0.5 (half 0xB800), id = -2; x = 4 → trunc(-8 + 8.5) = 0; x = -1 → trunc(2 + 8.5) = 10
         x[20] = -1f;
-        QuantizedMatrix m = quantize(new float[][]{x}, Quantization.Q4_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q4_0);
         int[] b = block(m, 0, 0);
         assertEquals(0x00, b[0]);
         assertEquals(0xB8, b[1]);
-        assertEquals(0x80, b[2 + 3]);        // q[3] = 0, q[19] = 8
-        assertEquals(0xA8, b[2 + 4]);        // q[4] = 8, q[20] = 10
+        assertEquals(0x80, b[2 + 3]); // q[3] = 0, q[19] = 8
+        assertEquals(0xA8, b[2 + 4]); // q[4] = 8, q[20] = 10
         float[] back = new float[32];
         m.rowToFloats(0, back, 0);
         assertEquals(4f, back[3]);
@@ -153,7 +155,7 @@ class QuantizedKernelsTest {
     @Test
     void zeroBlockQuantizesToZero() {
         for (Quantization q : List.of(Quantization.Q8_0, Quantization.Q4_0)) {
-            QuantizedMatrix m = quantize(new float[][]{new float[64]}, q);
+            QuantizedMatrix m = quantize(new float[][] {new float[64]}, q);
             float[] back = new float[64];
             m.rowToFloats(0, back, 0);
             for (float v : back) {
@@ -164,7 +166,7 @@ class QuantizedKernelsTest {
 
     @Test
     void rejectsPartialBlocks() {
-        assertThrows(IllegalArgumentException.class, () -> quantize(new float[][]{new float[40]}, Quantization.Q8_0));
+        assertThrows(IllegalArgumentException.class, () -> quantize(new float[][] {new float[40]}, Quantization.Q8_0));
         assertTrue(QuantizedMatrix.quantizable(96));
         assertTrue(!QuantizedMatrix.quantizable(8));
     }
@@ -185,7 +187,9 @@ class QuantizedKernelsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Quantization.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(
+            value = Quantization.class,
+            names = {"Q8_0", "Q4_0"})
     void dequantizeErrorWithinHalfAStep(Quantization type) {
         Random rnd = new Random(7);
         int rows = 50;
@@ -268,8 +272,8 @@ class QuantizedKernelsTest {
     static Stream<Arguments> shapes() {
         List<Arguments> out = new ArrayList<>();
         for (Quantization q : List.of(Quantization.Q8_0, Quantization.Q4_0)) {
-            for (int cols : new int[]{32, 64, 96, 4096}) {
-                for (int rows : new int[]{1, 5, 33, 64}) {
+            for (int cols : new int[] {32, 64, 96, 4096}) {
+                for (int rows : new int[] {1, 5, 33, 64}) {
                     out.add(Arguments.of(q, rows, cols));
                 }
             }
@@ -304,7 +308,7 @@ class QuantizedKernelsTest {
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("shapes")
     void matMulMatchesTwin(Quantization type, int rows, int cols) {
-        for (int tokens : new int[]{1, 3, 4, 8, 9, 17, 31, 32, 40}) {
+        for (int tokens : new int[] {1, 3, 4, 8, 9, 17, 31, 32, 40}) {
             Random rnd = new Random(rows * 31L + cols + tokens);
             QuantizedMatrix m = quantize(randomRows(rnd, rows, cols), type);
             int xStride = cols + 5;
@@ -321,7 +325,12 @@ class QuantizedKernelsTest {
             }
             for (int t = 0; t < tokens; t++) {
                 for (int r = 0; r < rows; r++) {
-                    assertDot(tw[r], x, 1 + t * xStride, out[2 + t * outStride + r], "tokens " + tokens + " t " + t + " row " + r);
+                    assertDot(
+                            tw[r],
+                            x,
+                            1 + t * xStride,
+                            out[2 + t * outStride + r],
+                            "tokens " + tokens + " t " + t + " row " + r);
                 }
             }
         }

@@ -1,14 +1,13 @@
 package io.falconmamba.core.kernels;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The bandwidth probe reads every byte whatever the streams and threads, and rejects buffers it cannot split. */
 class ReadBandwidthTest {
@@ -17,7 +16,8 @@ class ReadBandwidthTest {
     void sumCoversEveryByteWithOneOrFourStreams() {
         int blocks = 37; // not a multiple of the thread or stream counts, so claims end mid-way and leftovers run
         long bytes = (long) blocks * ReadBandwidth.BLOCK;
-        try (Arena arena = Arena.ofShared(); ThreadPool pool = new ThreadPool(3)) {
+        try (Arena arena = Arena.ofShared();
+                ThreadPool pool = new ThreadPool(3)) {
             MemorySegment seg = arena.allocate(bytes, 64);
             double want = 0;
             for (long i = 0; i < bytes / 4; i++) {
@@ -47,19 +47,26 @@ class ReadBandwidthTest {
 
     @Test
     void badArgumentsNameTheParameter() {
-        try (Arena arena = Arena.ofShared(); ThreadPool pool = new ThreadPool(1)) {
+        try (Arena arena = Arena.ofShared();
+                ThreadPool pool = new ThreadPool(1)) {
             MemorySegment odd = arena.allocate(ReadBandwidth.BLOCK + 4L);
             MemorySegment one = arena.allocate(ReadBandwidth.BLOCK);
             assertTrue(assertThrows(IllegalArgumentException.class, () -> ReadBandwidth.sum(odd, 1, pool, new float[2]))
-                    .getMessage().startsWith("seg"));
+                    .getMessage()
+                    .startsWith("seg"));
             assertTrue(assertThrows(IllegalArgumentException.class, () -> ReadBandwidth.sum(one, 2, pool, new float[1]))
-                    .getMessage().startsWith("streams"));
+                    .getMessage()
+                    .startsWith("streams"));
             assertTrue(assertThrows(IllegalArgumentException.class, () -> ReadBandwidth.sum(one, 1, pool, new float[0]))
-                    .getMessage().startsWith("partial"));
+                    .getMessage()
+                    .startsWith("partial"));
             assertTrue(assertThrows(IllegalArgumentException.class, () -> ReadBandwidth.measure(1000, 1, pool))
-                    .getMessage().startsWith("bytes"));
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> ReadBandwidth.measure(ReadBandwidth.BLOCK, 0, pool))
-                    .getMessage().startsWith("passes"));
+                    .getMessage()
+                    .startsWith("bytes"));
+            assertTrue(assertThrows(
+                            IllegalArgumentException.class, () -> ReadBandwidth.measure(ReadBandwidth.BLOCK, 0, pool))
+                    .getMessage()
+                    .startsWith("passes"));
         }
     }
 }

@@ -3,8 +3,7 @@ package io.falconmamba.core.kernels;
 /** Plain scalar twins of the Vector API kernels, in double precision, used only to check them. */
 final class ScalarKernels {
 
-    private ScalarKernels() {
-    }
+    private ScalarKernels() {}
 
     static float[] matVec(float[][] w, float[] x) {
         float[] out = new float[w.length];

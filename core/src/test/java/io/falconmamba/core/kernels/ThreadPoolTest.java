@@ -1,13 +1,12 @@
 package io.falconmamba.core.kernels;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicIntegerArray;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
 
 /** The pool covers every index exactly once per call, under contention, and reports a task's failure. */
 class ThreadPoolTest {
@@ -54,11 +53,13 @@ class ThreadPoolTest {
         try (ThreadPool pool = new ThreadPool(2)) {
             IllegalStateException boom = new IllegalStateException("boom");
             for (int call = 0; call < 50; call++) {
-                IllegalStateException got = assertThrows(IllegalStateException.class, () -> pool.parallelFor(64, (from, to) -> {
-                    if (from <= 40 && 40 < to) {
-                        throw boom;
-                    }
-                }));
+                IllegalStateException got = assertThrows(
+                        IllegalStateException.class,
+                        () -> pool.parallelFor(64, (from, to) -> {
+                            if (from <= 40 && 40 < to) {
+                                throw boom;
+                            }
+                        }));
                 assertSame(boom, got);
                 // The pool still works afterwards.
                 AtomicIntegerArray hits = new AtomicIntegerArray(10);

@@ -1,7 +1,5 @@
 package io.falconmamba.core.testutil;
 
-import io.falconmamba.testkit.TestData;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.falconmamba.core.Architecture;
@@ -10,7 +8,7 @@ import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightSource;
 import io.falconmamba.core.WeightType;
-
+import io.falconmamba.testkit.TestData;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -24,7 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -37,7 +34,8 @@ public final class Fixtures {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The four fixture models. */
-    public static final List<String> MODELS = List.of("tiny-falcon-mamba", "tiny-falcon-mamba-bf16", "tiny-falcon-mamba-sharded", "tiny-mamba");
+    public static final List<String> MODELS =
+            List.of("tiny-falcon-mamba", "tiny-falcon-mamba-bf16", "tiny-falcon-mamba-sharded", "tiny-mamba");
 
     /**
      * Fixtures made by the project's tools/make_reference_fixture.py for cases the shared ones lack: F16 weights
@@ -46,10 +44,10 @@ public final class Fixtures {
      */
     public static final List<String> EXTRA_MODELS = List.of("tiny-falcon-mamba-f16-bias", "tiny-mamba-bf16-odd");
 
-    public static final List<String> ALL_MODELS = java.util.stream.Stream.concat(MODELS.stream(), EXTRA_MODELS.stream()).toList();
+    public static final List<String> ALL_MODELS = java.util.stream.Stream.concat(MODELS.stream(), EXTRA_MODELS.stream())
+            .toList();
 
-    private Fixtures() {
-    }
+    private Fixtures() {}
 
     public static Path root() {
         return TestData.root();
@@ -70,11 +68,21 @@ public final class Fixtures {
     /** The config the fixture's config.json states (every fixture spells out every field). */
     public static MambaConfig config(String name) {
         JsonNode c = json(model(name).resolve("config.json"));
-        Architecture arch = c.get("model_type").asText().equals("mamba") ? Architecture.MAMBA : Architecture.FALCON_MAMBA;
-        return new MambaConfig(arch, c.get("vocab_size").asInt(), c.get("hidden_size").asInt(), c.get("intermediate_size").asInt(),
-                c.get("state_size").asInt(), c.get("num_hidden_layers").asInt(), c.get("conv_kernel").asInt(),
-                c.get("time_step_rank").asInt(), (float) c.get("layer_norm_epsilon").asDouble(),
-                (float) c.path("mixer_rms_eps").asDouble(1e-6), c.get("use_bias").asBoolean(), c.get("use_conv_bias").asBoolean(),
+        Architecture arch =
+                c.get("model_type").asText().equals("mamba") ? Architecture.MAMBA : Architecture.FALCON_MAMBA;
+        return new MambaConfig(
+                arch,
+                c.get("vocab_size").asInt(),
+                c.get("hidden_size").asInt(),
+                c.get("intermediate_size").asInt(),
+                c.get("state_size").asInt(),
+                c.get("num_hidden_layers").asInt(),
+                c.get("conv_kernel").asInt(),
+                c.get("time_step_rank").asInt(),
+                (float) c.get("layer_norm_epsilon").asDouble(),
+                (float) c.path("mixer_rms_eps").asDouble(1e-6),
+                c.get("use_bias").asBoolean(),
+                c.get("use_conv_bias").asBoolean(),
                 c.path("tie_word_embeddings").asBoolean(true));
     }
 
@@ -86,8 +94,7 @@ public final class Fixtures {
         if (Files.exists(index)) {
             JsonNode map = json(index).get("weight_map");
             Map<String, Tensors> shards = new HashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : map.properties()) {
                 Tensors shard = shards.computeIfAbsent(e.getValue().asText(), f -> read(dir.resolve(f)));
                 all.map.put(e.getKey(), shard.tensor(e.getKey()));
             }
@@ -111,12 +118,12 @@ public final class Fixtures {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.global());
             long headerLen = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
-            String header = new String(all.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+            String header =
+                    new String(all.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
             JsonNode h = JSON.readTree(header);
             Tensors out = new Tensors();
             long data = 8 + headerLen;
-            for (Iterator<Map.Entry<String, JsonNode>> it = h.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : h.properties()) {
                 if (e.getKey().equals("__metadata__")) {
                     continue;
                 }
@@ -126,8 +133,13 @@ public final class Fixtures {
                 long begin = t.get("data_offsets").get(0).asLong();
                 long end = t.get("data_offsets").get(1).asLong();
                 WeightType type = WeightType.valueOf(t.get("dtype").asText());
-                out.map.put(e.getKey(), new Tensor(e.getKey(), type, shape.stream().mapToLong(Long::longValue).toArray(),
-                        all.asSlice(data + begin, end - begin)));
+                out.map.put(
+                        e.getKey(),
+                        new Tensor(
+                                e.getKey(),
+                                type,
+                                shape.stream().mapToLong(Long::longValue).toArray(),
+                                all.asSlice(data + begin, end - begin)));
             }
             return out;
         } catch (IOException e) {
@@ -180,7 +192,8 @@ public final class Fixtures {
 
         public static Reference of(String name) {
             Path dir = model(name);
-            return new Reference(Fixtures.json(dir.resolve("reference.json")), read(dir.resolve("reference.safetensors")));
+            return new Reference(
+                    Fixtures.json(dir.resolve("reference.json")), read(dir.resolve("reference.safetensors")));
         }
 
         public int sequences() {

@@ -4,7 +4,6 @@ import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.Quantization;
 import io.falconmamba.core.SequenceState;
-
 import java.util.zip.CRC32;
 
 /**
@@ -16,8 +15,7 @@ import java.util.zip.CRC32;
  */
 public final class OutputDigest {
 
-    private OutputDigest() {
-    }
+    private OutputDigest() {}
 
     public static String of(String model, Quantization quantization) {
         CRC32 crc = new CRC32();
