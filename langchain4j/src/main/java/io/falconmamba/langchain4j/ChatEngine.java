@@ -1,0 +1,225 @@
+package io.falconmamba.langchain4j;
+
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.Content;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.TextContent;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.exception.InvalidRequestException;
+import dev.langchain4j.exception.UnsupportedFeatureException;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.ToolChoice;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.output.FinishReason;
+import dev.langchain4j.model.output.TokenUsage;
+import io.falconmamba.Completion;
+import io.falconmamba.FalconMamba;
+import io.falconmamba.PrefixCachedGenerator;
+import io.falconmamba.TextListener;
+import io.falconmamba.core.generation.CancellationToken;
+import io.falconmamba.core.generation.GenerationConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+
+/**
+ * What both chat models share: LangChain4j requests in, falcon-mamba generations through a
+ * {@link PrefixCachedGenerator} out. Decides how messages become a prompt, how request parameters become a
+ * {@link GenerationConfig}, and which requests are refused.
+ */
+final class ChatEngine implements AutoCloseable {
+
+    private final FalconMamba model;
+    /** Whether {@link #close()} closes the model (it was loaded for this engine). */
+    private final boolean ownsModel;
+
+    private final PrefixCachedGenerator generator;
+    private final String modelName;
+    private final ChatRequestParameters defaults;
+    private final OptionalLong seed;
+    private final boolean hasTemplate;
+
+    ChatEngine(
+            FalconMamba model,
+            boolean ownsModel,
+            long cacheBytes,
+            String modelName,
+            ChatRequestParameters defaults,
+            OptionalLong seed) {
+        this.model = model;
+        this.ownsModel = ownsModel;
+        this.generator = new PrefixCachedGenerator(model, cacheBytes);
+        this.modelName = modelName;
+        this.defaults = defaults;
+        this.seed = seed;
+        this.hasTemplate = model.tokenizer().chatTemplate().isPresent();
+    }
+
+    FalconMamba model() {
+        return model;
+    }
+
+    PrefixCachedGenerator generator() {
+        return generator;
+    }
+
+    ChatRequestParameters defaults() {
+        return defaults;
+    }
+
+    /**
+     * Refuses what the engine cannot do, before any work: tools, non-text content, JSON response formats, penalties
+     * it does not implement, another model's name, and parameters out of range.
+     *
+     * @return the generation settings of the request
+     */
+    GenerationConfig validate(ChatRequest request) {
+        ChatRequestParameters p = defaults.overrideWith(request.parameters());
+        if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
+            throw new UnsupportedFeatureException("falcon-mamba models do not support tool calling: the request gives "
+                    + p.toolSpecifications().size() + " tool specification(s)");
+        }
+        if (p.toolChoice() == ToolChoice.REQUIRED) {
+            throw new UnsupportedFeatureException(
+                    "falcon-mamba models do not support tool calling: tool choice REQUIRED cannot be met");
+        }
+        if (p.responseFormat() != null && p.responseFormat().type() == ResponseFormatType.JSON) {
+            throw new UnsupportedFeatureException("falcon-mamba models do not support a JSON response format"
+                    + (p.responseFormat().jsonSchema() != null ? " (JSON schema)" : "")
+                    + ": nothing constrains the output to JSON; ask for JSON in the prompt instead");
+        }
+        if (p.frequencyPenalty() != null) {
+            throw new UnsupportedFeatureException("falcon-mamba models do not support frequencyPenalty");
+        }
+        if (p.presencePenalty() != null) {
+            throw new UnsupportedFeatureException("falcon-mamba models do not support presencePenalty");
+        }
+        if (p.modelName() != null && !p.modelName().equals(modelName)) {
+            throw new InvalidRequestException(
+                    "this chat model serves \"" + modelName + "\"; the request names \"" + p.modelName() + "\"");
+        }
+        for (ChatMessage m : request.messages()) {
+            checkMessage(m);
+        }
+        return config(p);
+    }
+
+    private static void checkMessage(ChatMessage message) {
+        switch (message) {
+            case SystemMessage s -> {}
+            case UserMessage u -> {
+                for (Content c : u.contents()) {
+                    if (!(c instanceof TextContent)) {
+                        throw new UnsupportedFeatureException("falcon-mamba models take text only: a user message has "
+                                + c.type().name().toLowerCase(java.util.Locale.ROOT) + " content");
+                    }
+                }
+            }
+            case AiMessage a -> {
+                if (a.hasToolExecutionRequests()) {
+                    throw new UnsupportedFeatureException(
+                            "falcon-mamba models do not support tool calling: an AI message has tool execution requests");
+                }
+            }
+            default ->
+                throw new UnsupportedFeatureException(
+                        "falcon-mamba models do not support " + message.type() + " messages");
+        }
+    }
+
+    /** The request's parameters over the checkpoint's generation defaults; temperature 0 is greedy decoding. */
+    private GenerationConfig config(ChatRequestParameters p) {
+        GenerationConfig.Builder b = model.defaults().toBuilder();
+        if (p.temperature() != null) {
+            if (p.temperature() == 0) {
+                b.doSample(false);
+            } else {
+                b.doSample(true).temperature(p.temperature());
+            }
+        }
+        if (p.topP() != null) {
+            b.topP(p.topP());
+        }
+        if (p.topK() != null) {
+            b.topK(p.topK());
+        }
+        if (p.maxOutputTokens() != null) {
+            b.maxNewTokens(p.maxOutputTokens());
+        }
+        if (p.stopSequences() != null) {
+            b.stopStrings(p.stopSequences());
+        }
+        seed.ifPresent(b::seed);
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Generates the reply: through the checkpoint's chat template when it has one; otherwise the messages' texts,
+     * concatenated, are a plain prompt to continue (a base model).
+     */
+    Completion generate(ChatRequest request, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+        List<io.falconmamba.tokenizer.ChatMessage> messages = new ArrayList<>();
+        for (ChatMessage m : request.messages()) {
+            messages.add(toEngine(m));
+        }
+        if (hasTemplate) {
+            return generator.chat(messages, config, listener, cancel);
+        }
+        StringBuilder prompt = new StringBuilder();
+        for (io.falconmamba.tokenizer.ChatMessage m : messages) {
+            prompt.append(m.content());
+        }
+        return generator.generate(prompt.toString(), config, listener, cancel);
+    }
+
+    private static io.falconmamba.tokenizer.ChatMessage toEngine(ChatMessage message) {
+        return switch (message) {
+            case SystemMessage s -> io.falconmamba.tokenizer.ChatMessage.system(s.text());
+            case UserMessage u -> io.falconmamba.tokenizer.ChatMessage.user(text(u));
+            case AiMessage a -> io.falconmamba.tokenizer.ChatMessage.assistant(a.text() == null ? "" : a.text());
+            default -> throw new UnsupportedFeatureException("unsupported message type " + message.type());
+        };
+    }
+
+    private static String text(UserMessage u) {
+        if (u.hasSingleText()) {
+            return u.singleText();
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Content c : u.contents()) {
+            sb.append(((TextContent) c).text());
+        }
+        return sb.toString();
+    }
+
+    ChatResponse response(Completion c) {
+        FinishReason finish = switch (c.stopReason()) {
+            case EOS, STOP_SEQUENCE -> FinishReason.STOP;
+            case LENGTH -> FinishReason.LENGTH;
+            case CANCELLED -> FinishReason.OTHER;
+        };
+        return ChatResponse.builder()
+                .aiMessage(AiMessage.from(c.text()))
+                .metadata(FalconMambaChatResponseMetadata.builder()
+                        .modelName(modelName)
+                        .tokenUsage(new TokenUsage(c.promptIds().length, c.ids().length))
+                        .finishReason(finish)
+                        .prefilledTokens(c.prefilledTokens())
+                        .build())
+                .build();
+    }
+
+    @Override
+    public void close() {
+        if (ownsModel) {
+            model.close();
+        }
+    }
+}
