@@ -94,6 +94,24 @@ public final class PrefixCachedGenerator {
         }
         cache.put(tokenizer.encode(closed, false), session);
     }
+    /**
+     * One reply to a conversation, for callers that take any checkpoint: through the chat template when it has one
+     * ({@link #chat}); a checkpoint without one (a base model) continues the messages' texts, concatenated in order
+     * ({@link #generate}).
+     */
+    public Completion reply(
+            List<ChatMessage> messages, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+        Objects.requireNonNull(messages, "messages");
+        if (model.tokenizer().chatTemplate().isPresent()) {
+            return chat(messages, config, listener, cancel);
+        }
+        StringBuilder prompt = new StringBuilder();
+        for (ChatMessage m : messages) {
+            prompt.append(m.content());
+        }
+        return generate(prompt.toString(), config, listener, cancel);
+    }
+
     /** Continues a plain-text prompt, encoded as {@link FalconMamba#generate} encodes it. */
     public Completion generate(
             String prompt, GenerationConfig config, TextListener listener, CancellationToken cancel) {

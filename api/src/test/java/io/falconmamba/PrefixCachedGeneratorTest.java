@@ -110,6 +110,21 @@ class PrefixCachedGeneratorTest {
     }
 
     @Test
+    void replyUsesTheTemplateOrContinuesTheConcatenatedTexts() {
+        List<ChatMessage> messages = List.of(ChatMessage.user("In the beginning"), ChatMessage.assistant(" God"));
+        assertEquals(
+                demo.generate("In the beginning God", greedy(8)).text(),
+                new PrefixCachedGenerator(demo, BUDGET)
+                        .reply(messages, greedy(8), null, null)
+                        .text());
+        assertEquals(
+                chatModel.chat(messages, greedy(8)).text(),
+                new PrefixCachedGenerator(chatModel, BUDGET)
+                        .reply(messages, greedy(8), null, null)
+                        .text());
+    }
+
+    @Test
     void aZeroBudgetCachesNothing() {
         PrefixCachedGenerator gen = new PrefixCachedGenerator(demo, 0);
         gen.generate("In the beginning", greedy(4), null, null);

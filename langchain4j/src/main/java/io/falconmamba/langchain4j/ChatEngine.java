@@ -18,6 +18,7 @@ import dev.langchain4j.model.output.TokenUsage;
 import io.falconmamba.Completion;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.PrefixCachedGenerator;
+import io.falconmamba.RequestParameters;
 import io.falconmamba.TextListener;
 import io.falconmamba.core.generation.CancellationToken;
 import io.falconmamba.core.generation.GenerationConfig;
@@ -40,7 +41,6 @@ final class ChatEngine implements AutoCloseable {
     private final String modelName;
     private final ChatRequestParameters defaults;
     private final OptionalLong seed;
-    private final boolean hasTemplate;
 
     ChatEngine(
             FalconMamba model,
@@ -55,7 +55,6 @@ final class ChatEngine implements AutoCloseable {
         this.modelName = modelName;
         this.defaults = defaults;
         this.seed = seed;
-        this.hasTemplate = model.tokenizer().chatTemplate().isPresent();
     }
 
     FalconMamba model() {
@@ -130,53 +129,29 @@ final class ChatEngine implements AutoCloseable {
         }
     }
 
-    /** The request's parameters over the checkpoint's generation defaults; temperature 0 is greedy decoding. */
+    /** The request's parameters over the checkpoint's generation defaults. */
     private GenerationConfig config(ChatRequestParameters p) {
-        GenerationConfig.Builder b = model.defaults().toBuilder();
-        if (p.temperature() != null) {
-            if (p.temperature() == 0) {
-                b.doSample(false);
-            } else {
-                b.doSample(true).temperature(p.temperature());
-            }
-        }
-        if (p.topP() != null) {
-            b.topP(p.topP());
-        }
-        if (p.topK() != null) {
-            b.topK(p.topK());
-        }
-        if (p.maxOutputTokens() != null) {
-            b.maxNewTokens(p.maxOutputTokens());
-        }
-        if (p.stopSequences() != null) {
-            b.stopStrings(p.stopSequences());
-        }
-        seed.ifPresent(b::seed);
+        RequestParameters r = new RequestParameters(
+                p.temperature(),
+                p.topP(),
+                p.topK(),
+                p.maxOutputTokens(),
+                p.stopSequences(),
+                seed.isPresent() ? seed.getAsLong() : null);
         try {
-            return b.build();
+            return r.applyTo(model.defaults());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException(e.getMessage(), e);
         }
     }
 
-    /**
-     * Generates the reply: through the checkpoint's chat template when it has one; otherwise the messages' texts,
-     * concatenated, are a plain prompt to continue (a base model).
-     */
+    /** Generates the reply ({@link PrefixCachedGenerator#reply}: the chat template, or a base model's continuation). */
     Completion generate(ChatRequest request, GenerationConfig config, TextListener listener, CancellationToken cancel) {
         List<io.falconmamba.tokenizer.ChatMessage> messages = new ArrayList<>();
         for (ChatMessage m : request.messages()) {
             messages.add(toEngine(m));
         }
-        if (hasTemplate) {
-            return generator.chat(messages, config, listener, cancel);
-        }
-        StringBuilder prompt = new StringBuilder();
-        for (io.falconmamba.tokenizer.ChatMessage m : messages) {
-            prompt.append(m.content());
-        }
-        return generator.generate(prompt.toString(), config, listener, cancel);
+        return generator.reply(messages, config, listener, cancel);
     }
 
     private static io.falconmamba.tokenizer.ChatMessage toEngine(ChatMessage message) {
