@@ -28,8 +28,8 @@ import java.util.OptionalLong;
 
 /**
  * What both chat models share: LangChain4j requests in, falcon-mamba generations through a
- * {@link PrefixCachedGenerator} out. Decides how messages become a prompt, how request parameters become a
- * {@link GenerationConfig}, and which requests are refused.
+ * {@link PrefixCachedGenerator} out. Decides which requests are refused and how LangChain4j's messages, parameters
+ * and results map to the engine's.
  */
 final class ChatEngine implements AutoCloseable {
 
@@ -61,10 +61,6 @@ final class ChatEngine implements AutoCloseable {
         return model;
     }
 
-    PrefixCachedGenerator generator() {
-        return generator;
-    }
-
     ChatRequestParameters defaults() {
         return defaults;
     }
@@ -76,7 +72,7 @@ final class ChatEngine implements AutoCloseable {
      * @return the generation settings of the request
      */
     GenerationConfig validate(ChatRequest request) {
-        ChatRequestParameters p = defaults.overrideWith(request.parameters());
+        ChatRequestParameters p = request.parameters() == null ? defaults : defaults.overrideWith(request.parameters());
         if (p.toolSpecifications() != null && !p.toolSpecifications().isEmpty()) {
             throw new UnsupportedFeatureException("falcon-mamba models do not support tool calling: the request gives "
                     + p.toolSpecifications().size() + " tool specification(s)");
