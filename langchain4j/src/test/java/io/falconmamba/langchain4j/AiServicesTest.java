@@ -54,11 +54,15 @@ class AiServicesTest {
     /** Streams one reply; checks that the pieces make the text and that it completes exactly once. */
     private static String stream(StreamingAssistant assistant, String message) throws Exception {
         StringBuilder pieces = new StringBuilder();
+        List<String> pieceList = new ArrayList<>();
         AtomicInteger completions = new AtomicInteger();
         CompletableFuture<ChatResponse> done = new CompletableFuture<>();
         assistant
                 .chat(message)
-                .onPartialResponse(pieces::append)
+                .onPartialResponse(p -> {
+                    pieces.append(p);
+                    pieceList.add(p);
+                })
                 .onCompleteResponse(r -> {
                     completions.incrementAndGet();
                     done.complete(r);
@@ -66,6 +70,12 @@ class AiServicesTest {
                 .onError(done::completeExceptionally)
                 .start();
         ChatResponse response = done.get(60, TimeUnit.SECONDS);
+        for (String piece : pieceList) {
+            // Whole characters: no piece starts or ends inside a surrogate pair or a UTF-8 sequence.
+            assertFalse(Character.isLowSurrogate(piece.charAt(0)), piece);
+            assertFalse(Character.isHighSurrogate(piece.charAt(piece.length() - 1)), piece);
+            assertFalse(piece.contains("\uFFFD") && !response.aiMessage().text().contains("\uFFFD"), piece);
+        }
         assertEquals(response.aiMessage().text(), pieces.toString(), "the partial responses make the reply");
         assertEquals(1, completions.get());
         return response.aiMessage().text();

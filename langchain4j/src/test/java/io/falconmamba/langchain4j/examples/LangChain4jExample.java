@@ -18,7 +18,6 @@ public final class LangChain4jExample {
         interface Assistant {
             String chat(String message);
         }
-
         Path dir = Path.of(args.length > 0 ? args[0] : "src/test/models/demo-kjv");
         try (FalconMambaChatModel model = FalconMambaChatModel.builder()
                 .modelPath(dir)
@@ -30,8 +29,7 @@ public final class LangChain4jExample {
                     .chatMemory(MessageWindowChatMemory.withMaxMessages(10))
                     .build();
             System.out.println(assistant.chat("In the beginning"));
-            // The memory resends the whole conversation; only the new message is prefilled.
-            System.out.println(assistant.chat("\nAnd God said,"));
+            System.out.println(assistant.chat("\nAnd God said,")); // prefills only the new message
         }
         // LANGCHAIN4J-EXAMPLE-END
     }
