@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class SessionCache {
 
-    /** What {@link #longestPrefix} found: a session of its own holding the first {@code length} request tokens. */
+    /**
+     * What {@link #longestPrefix} found: a session of its own holding the first {@code length} request tokens (or,
+     * for an entry kept with {@link #put(int[], Session)}, their text).
+     */
     public record Match(Session session, int length) {}
 
     /** Counters since the cache was made. */
@@ -98,17 +101,32 @@ public final class SessionCache {
      */
     public void put(Session session) {
         Objects.requireNonNull(session, "session");
-        if (session.length() == 0) {
+        store(session.tokens(), session);
+    }
+
+    /**
+     * Keeps a copy of {@code session} under {@code tokens} rather than its own ids: for a state that has consumed the
+     * same text as {@code tokens} through other ids, such as a generated reply whose ids are not the tokenizer's
+     * encoding of its text, so that a request encoding that text from scratch continues it.
+     */
+    public void put(int[] tokens, Session session) {
+        Objects.requireNonNull(tokens, "tokens");
+        Objects.requireNonNull(session, "session");
+        store(tokens.clone(), session);
+    }
+
+    private void store(int[] tokens, Session session) {
+        if (tokens.length == 0 || session.length() == 0) {
             return;
         }
         long size = sizeOf(session);
         if (size > maxBytes) {
             return;
         }
-        Session copy = session.fork();
-        Key key = new Key(copy.tokens());
+        Session stored = session.fork();
+        Key key = new Key(tokens);
         synchronized (this) {
-            Session old = entries.put(key, copy);
+            Session old = entries.put(key, stored);
             if (old != null) {
                 bytes -= sizeOf(old);
             }

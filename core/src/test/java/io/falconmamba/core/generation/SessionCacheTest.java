@@ -80,6 +80,20 @@ class SessionCacheTest {
     }
 
     @Test
+    void anEntryKeptUnderOtherIdsIsFoundByThemAndNotByItsOwn() {
+        // A state reached through ids {5, 17, 42} kept under the ids {5, 300} that name the same text.
+        Session s = sessionOf(new int[] {5, 17, 42});
+        SessionCache cache = new SessionCache(1L << 30);
+        cache.put(new int[] {5, 300}, s);
+        SessionCache.Match m = cache.longestPrefix(new int[] {5, 300, 8});
+        assertNotNull(m);
+        assertEquals(2, m.length());
+        assertArrayEquals(new int[] {5, 17, 42}, m.session().tokens(), "the stored session keeps its own history");
+        assertNull(cache.longestPrefix(new int[] {5, 17, 42, 8}));
+        assertThrows(NullPointerException.class, () -> cache.put(null, s));
+    }
+
+    @Test
     void returnedSessionsAreIndependentCopies() {
         SessionCache cache = new SessionCache(1L << 30);
         cache.put(sessionOf(PROMPT));
