@@ -5,6 +5,7 @@ import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
 import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.testkit.TestData;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -19,7 +20,8 @@ import org.apache.spark.sql.types.StructType;
 /**
  * Rows/s and tokens/s of 1,000 greedy demo-model prompts: the plain library loop (one {@code generate} per prompt,
  * and {@code generateBatch} over batches), then Spark local[1] and local[2] over 8 partitions. Each configuration
- * runs once to warm up and once timed. Run as a main class (docs/spark.md says how); not a test.
+ * runs once to warm up and once timed; wall time and the process's CPU time are both reported, since a shared
+ * machine stretches the first. Run as a main class (docs/spark.md says how); not a test.
  */
 public final class SparkBenchmark {
 
@@ -47,7 +49,7 @@ public final class SparkBenchmark {
                     .maxNewTokens(NEW_TOKENS)
                     .build();
             for (int round = 0; round < 2; round++) {
-                long t0 = System.nanoTime();
+                long t0 = start();
                 long tokens = 0;
                 for (String p : prompts) {
                     tokens += fm.generate(p, greedy).ids().length;
@@ -55,7 +57,7 @@ public final class SparkBenchmark {
                 report(round, "library loop, generate per prompt, 1 thread", t0, tokens);
             }
             for (int round = 0; round < 2; round++) {
-                long t0 = System.nanoTime();
+                long t0 = start();
                 long tokens = 0;
                 for (int from = 0; from < prompts.size(); from += BATCH) {
                     for (Completion c :
@@ -82,7 +84,7 @@ public final class SparkBenchmark {
                         .batchSize(BATCH)
                         .build();
                 for (int round = 0; round < 2; round++) {
-                    long t0 = System.nanoTime();
+                    long t0 = start();
                     Row sum = FalconMambaSpark.generate(input, "prompt", options)
                             .agg(functions.count("*"), functions.sum(FalconMambaSpark.COMPLETION_TOKENS))
                             .first();
@@ -102,15 +104,31 @@ public final class SparkBenchmark {
         System.out.println("model loads in this JVM by the Spark runs: " + ExecutorModels.loadCount());
     }
 
+    private static long cpuStart;
+
+    /** CPU time of this process (every thread: kernels, Spark's own), for figures a busy machine distorts less. */
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    private static long start() {
+        cpuStart = cpuNanos();
+        return System.nanoTime();
+    }
+
     private static void report(int round, String what, long t0, long tokens) {
         double s = (System.nanoTime() - t0) / 1e9;
+        double cpu = (cpuNanos() - cpuStart) / 1e9;
         System.out.printf(
                 Locale.ROOT,
-                "%-8s %-55s %7.2f s %8.1f rows/s %9.1f tokens/s%n",
+                "%-8s %-50s %7.2f s %7.1f rows/s %8.1f tokens/s | %6.2f cpu-s %8.1f tokens/cpu-s%n",
                 round == 0 ? "warm-up" : "timed",
                 what,
                 s,
                 PROMPTS / s,
-                tokens / s);
+                tokens / s,
+                cpu,
+                tokens / cpu);
     }
 }
