@@ -7,12 +7,18 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconmamba.Completion;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
 import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.testkit.TestData;
 import io.falconmamba.tokenizer.ChatMessage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +33,7 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Spark in local[2] (one JVM, two task threads) on the demo model, checked against the single-process library:
@@ -149,6 +156,48 @@ class FalconMambaSparkTest {
         }
     }
 
+    /**
+     * A decoding failure of one row (here a tokenizer with a token the model has no embedding for, as a mismatched
+     * tokenizer.json gives) fails its batch decode; the rows are then decoded one by one and only that row errs.
+     */
+    @Test
+    void aRowThatFailsToDecodeErrsAloneInItsBatch(@TempDir Path tmp) throws IOException {
+        Path model = tmp.resolve("demo-extra-token");
+        Files.createDirectories(model);
+        try (var files = Files.list(TestData.demoModel())) {
+            for (Path f : files.toList()) {
+                Files.copy(f, model.resolve(f.getFileName()));
+            }
+        }
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode tokenizer =
+                (ObjectNode) json.readTree(model.resolve("tokenizer.json").toFile());
+        ((ArrayNode) tokenizer.get("added_tokens"))
+                .addObject()
+                .put("id", 5000)
+                .put("content", "<|beyond|>")
+                .put("single_word", false)
+                .put("lstrip", false)
+                .put("rstrip", false)
+                .put("normalized", false)
+                .put("special", false);
+        json.writeValue(model.resolve("tokenizer.json").toFile(), tokenizer);
+
+        List<String> prompts = List.of("In the beginning", "In the <|beyond|> beginning", "Blessed is the man that");
+        GenerationOptions options = GenerationOptions.builder(model.toString())
+                .greedy()
+                .maxNewTokens(NEW_TOKENS)
+                .build();
+        Map<Integer, Row> out = byId(FalconMambaSpark.generate(prompts(prompts).coalesce(1), "prompt", options));
+        assertSameCompletion(demo.generate(prompts.get(0), greedy()), out.get(0), "row 0");
+        assertSameCompletion(demo.generate(prompts.get(2), greedy()), out.get(2), "row 2");
+        String error = out.get(1).getAs(FalconMambaSpark.ERROR);
+        assertNotNull(error, "row 1 errs");
+        // The tokenizer numbers the added token past the model's 4,096 embeddings.
+        assertTrue(error.contains("is outside the vocabulary [0, 4096)"), error);
+        assertNull(out.get(1).getAs(FalconMambaSpark.COMPLETION));
+    }
+
     @Test
     void failFastFailsTheJobNamingTheRow() {
         List<String> prompts = List.of("In the beginning", "And the LORD said unto Moses, ".repeat(20));
@@ -207,7 +256,7 @@ class FalconMambaSparkTest {
 
     @Test
     void chatAnswersEachConversationAsTheLibraryDoes() {
-        java.nio.file.Path model = TestData.fixture("tiny-falcon-mamba");
+        Path model = TestData.fixture("tiny-falcon-mamba");
         StructType message = new StructType().add("role", DataTypes.StringType).add("content", DataTypes.StringType);
         StructType schema = new StructType()
                 .add("id", DataTypes.IntegerType, false)
