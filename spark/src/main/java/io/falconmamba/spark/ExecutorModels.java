@@ -18,9 +18,9 @@ import org.apache.spark.TaskContext;
  * shared by every task that asks for the same {@link ModelKey}. The weights are memory-mapped, so all executors of
  * one machine share one copy in the page cache.
  *
- * <p>Tasks hold a model through a {@link Lease}. A model nobody holds stays loaded for the executor's next task;
- * it is closed when a task asks for a different model (so an executor keeps the models in use plus none idle of
- * another key), or by {@link #closeIdle()}.
+ * <p>Tasks hold a model through a {@link Lease}. A model nobody holds stays loaded for the executor's next task,
+ * until a task asks for a different model (an idle model is closed then, so switching models does not keep two in
+ * memory) or {@link #closeIdle()} is called.
  */
 public final class ExecutorModels {
 
@@ -74,12 +74,10 @@ public final class ExecutorModels {
     }
 
     private static void release(Entry entry) {
-        boolean dropFailed;
         synchronized (ENTRIES) {
             entry.refs--;
             // A model that failed to load is not kept: the next task tries again.
-            dropFailed = entry.refs == 0 && !entry.isLoaded();
-            if (dropFailed) {
+            if (entry.refs == 0 && !entry.isLoaded()) {
                 ENTRIES.remove(entry.key, entry);
             }
         }
