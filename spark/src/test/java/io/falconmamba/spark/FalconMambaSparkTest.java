@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.falconmamba.Completion;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
@@ -169,19 +166,17 @@ class FalconMambaSparkTest {
                 Files.copy(f, model.resolve(f.getFileName()));
             }
         }
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode tokenizer =
-                (ObjectNode) json.readTree(model.resolve("tokenizer.json").toFile());
-        ((ArrayNode) tokenizer.get("added_tokens"))
-                .addObject()
-                .put("id", 5000)
-                .put("content", "<|beyond|>")
-                .put("single_word", false)
-                .put("lstrip", false)
-                .put("rstrip", false)
-                .put("normalized", false)
-                .put("special", false);
-        json.writeValue(model.resolve("tokenizer.json").toFile(), tokenizer);
+        Path tokenizer = model.resolve("tokenizer.json");
+        String added = "\"added_tokens\": [";
+        String text = Files.readString(tokenizer);
+        assertTrue(text.contains(added), "the demo tokenizer.json lists added tokens");
+        Files.writeString(
+                tokenizer,
+                text.replace(
+                        added,
+                        added + "{\"id\": 5000, \"content\": \"<|beyond|>\", \"single_word\": false, "
+                                + "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, "
+                                + "\"special\": false},"));
 
         List<String> prompts = List.of("In the beginning", "In the <|beyond|> beginning", "Blessed is the man that");
         GenerationOptions options = GenerationOptions.builder(model.toString())
