@@ -242,10 +242,12 @@ public final class FalconMamba implements AutoCloseable {
     }
 
     /**
-     * A reply ends at the template's end-of-turn token too: ChatML templates (falcon-mamba-7b-instruct) close a
-     * turn with {@code <|im_end|>}, which need not be the checkpoint's eos token.
+     * The settings a chat reply generates with: {@code config} plus the template's end-of-turn token as a stop
+     * token. ChatML templates (falcon-mamba-7b-instruct) close a turn with {@code <|im_end|>}, which need not be
+     * the checkpoint's eos token. For callers that encode conversations themselves
+     * ({@link Tokenizer#encodeChat}) and generate from ids.
      */
-    GenerationConfig chatConfig(GenerationConfig config) {
+    public GenerationConfig chatConfig(GenerationConfig config) {
         OptionalInt endOfTurn = tokenizer
                 .chatTemplate()
                 .filter(t -> t.source().contains(END_OF_TURN))
@@ -276,22 +278,35 @@ public final class FalconMamba implements AutoCloseable {
         ensureOpen();
         Objects.requireNonNull(prompts, "prompts");
         Objects.requireNonNull(configs, "configs");
-        if (configs.size() != prompts.size()) {
-            throw new IllegalArgumentException("generateBatch needs one config per prompt: " + prompts.size()
-                    + " prompts, " + configs.size() + " configs");
+        List<int[]> promptIds = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            promptIds.add(encodePrompt(Objects.requireNonNull(prompts.get(i), "prompt " + i)));
+        }
+        return generateBatchIds(promptIds, configs);
+    }
+
+    /**
+     * As {@link #generateBatch(List, List)} from prompt ids (for callers that tokenize themselves, or encode
+     * conversations with {@link Tokenizer#encodeChat} and {@link #chatConfig}).
+     */
+    public List<Completion> generateBatchIds(List<int[]> promptIds, List<GenerationConfig> configs) {
+        ensureOpen();
+        Objects.requireNonNull(promptIds, "promptIds");
+        Objects.requireNonNull(configs, "configs");
+        if (configs.size() != promptIds.size()) {
+            throw new IllegalArgumentException("a batch needs one config per prompt: " + promptIds.size() + " prompts, "
+                    + configs.size() + " configs");
         }
         List<BatchRequest> requests = new ArrayList<>();
         List<TextStream> streams = new ArrayList<>();
-        List<int[]> promptIds = new ArrayList<>();
-        for (int i = 0; i < prompts.size(); i++) {
+        for (int i = 0; i < promptIds.size(); i++) {
             GenerationConfig config = Objects.requireNonNull(configs.get(i), "config " + i);
-            int[] ids = encodePrompt(Objects.requireNonNull(prompts.get(i), "prompt " + i));
+            int[] ids = Objects.requireNonNull(promptIds.get(i), "prompt " + i);
             if (ids.length == 0) {
                 throw new IllegalArgumentException("prompt " + i + " encodes to no tokens: give a non-empty prompt");
             }
             TextStream s = new TextStream(tokenizer, null, config.stopStrings());
             streams.add(s);
-            promptIds.add(ids);
             requests.add(new BatchRequest(ids, config, s, s, null));
         }
         List<GenerationResult> results = BatchGenerator.generate(model, requests);
