@@ -9,15 +9,21 @@ import java.util.OptionalInt;
  * The hyper-parameters of a GGUF file of architecture {@code mamba}, as llama.cpp writes them, read into the same
  * {@link ModelConfig} a {@code config.json} gives.
  *
- * <p>{@code mamba.ssm.dt_b_c_rms} true means Falcon Mamba (RMS norm on dt, B and C). GGUF carries a single
- * epsilon, {@code mamba.attention.layer_norm_rms_epsilon}, and llama.cpp uses it for those norms too, so it
- * serves as both the layer norm and the mixer epsilon here. Biases and tying follow from the tensors present:
+ * <p>{@code mamba.ssm.dt_b_c_rms} true means Falcon Mamba (RMS norm on dt, B and C, epsilon {@link #MIXER_RMS_EPS});
+ * {@code mamba.attention.layer_norm_rms_epsilon} is the layer-norm epsilon. Biases and tying follow from the tensors present:
  * {@code blk.0.ssm_in.bias} (use_bias), {@code blk.0.ssm_conv1d.bias} (use_conv_bias), {@code output.weight}
  * absent = tied to the embedding.
  */
 public final class GgufModelConfig {
 
     public static final String ARCHITECTURE = "mamba";
+
+    /**
+     * Epsilon of the dt/B/C RMS norms. GGUF has no key for it; this is transformers' FalconMambaConfig default,
+     * which TII's checkpoints use and the fixture references match (the layer-norm epsilon 1e-5, which llama.cpp
+     * applies there, moves the fixture logits by ~2e-4).
+     */
+    public static final double MIXER_RMS_EPS = 1e-6;
 
     private GgufModelConfig() {}
 
@@ -64,7 +70,7 @@ public final class GgufModelConfig {
                 rank,
                 (double) inner / hidden,
                 eps,
-                eps,
+                MIXER_RMS_EPS,
                 useBias,
                 useConvBias,
                 tied,
