@@ -10,7 +10,8 @@ import java.util.Objects;
  * Turns what a user passes to {@code FalconMamba.load(...)} into a local model directory.
  *
  * <ol>
- *   <li>An existing directory wins: {@code /models/falcon-mamba-7b}, {@code ./tiny}, {@code ~/m}.</li>
+ *   <li>An existing directory wins: {@code /models/falcon-mamba-7b}, {@code ./tiny}, {@code ~/m}; so does an
+ *       existing {@code .gguf} file (a whole model in one file).</li>
  *   <li>Else the string must be a repo id {@code org/name} or {@code org/name@revision} (or the revision
  *       comes from {@link ResolveOptions#revision()}; default {@code main}). It is looked up in the Hugging
  *       Face hub cache ({@link ResolveOptions#cacheRoot()}), exactly where huggingface_hub's
@@ -63,11 +64,15 @@ public final class ModelResolver {
             return local;
         }
 
+        if (local != null && Files.isRegularFile(local) && isGguf(local)) {
+            return local;
+        }
         if (local != null && Files.isRegularFile(local)) {
             throw new HubException(
                     HubException.Reason.INVALID_ID,
                     local.toAbsolutePath()
-                            + " is a file: pass the model directory that holds config.json and the weights");
+                            + " is a file: pass the model directory that holds config.json and the weights,"
+                            + " or a .gguf file");
         }
         if (!RepoId.isValid(text)) {
             String why;
@@ -128,6 +133,13 @@ public final class ModelResolver {
         }
 
         return new HubDownloader(opts, cacheRoot).download(repo);
+    }
+
+    /** Whether a path names a GGUF file by its extension. */
+    static boolean isGguf(Path p) {
+        Path name = p.getFileName();
+        return name != null
+                && name.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf");
     }
 
     /** The directory where the hub cache keeps {@code pathOrRepoId} (whether or not it exists). */

@@ -127,8 +127,8 @@ public final class CheckpointValidator {
                         + " but the config implies " + Arrays.toString(e.shape()));
             }
         }
-        Iterable<String> names = weights instanceof Checkpoint cp
-                ? cp.names()
+        Iterable<String> names = weights instanceof WeightFiles files
+                ? files.names()
                 : weights instanceof SafetensorsFile f ? f.names() : List.of();
         int maxLayer = -1;
         for (String name : names) {

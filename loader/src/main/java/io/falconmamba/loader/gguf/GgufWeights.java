@@ -1,12 +1,15 @@
 package io.falconmamba.loader.gguf;
 
 import io.falconmamba.core.Tensor;
-import io.falconmamba.core.WeightSource;
 import io.falconmamba.core.WeightType;
+import io.falconmamba.loader.WeightFiles;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A GGUF file of architecture {@code mamba} seen as the engine's weights, by Hugging Face tensor name
@@ -17,7 +20,7 @@ import java.nio.ByteOrder;
  * exp(log(−A)) returns A to within a float rounding). Block-quantized matrices are refused with the tensor's name
  * and type until the engine has kernels that read them in place.
  */
-public final class GgufWeights implements WeightSource, AutoCloseable {
+public final class GgufWeights implements WeightFiles {
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -31,6 +34,33 @@ public final class GgufWeights implements WeightSource, AutoCloseable {
     /** The file read. */
     public GgufFile file() {
         return file;
+    }
+
+    @Override
+    public Path location() {
+        return file.path();
+    }
+
+    /** The Hugging Face names of the tensors the name table maps, sorted. */
+    @Override
+    public Set<String> names() {
+        Set<String> out = new TreeSet<>();
+        for (String g : file.tensors().keySet()) {
+            String hf = MambaTensorNames.toHuggingFace(g);
+            if (hf != null) {
+                out.add(hf);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String storedType(String name) {
+        String g = MambaTensorNames.toGguf(name);
+        if (g == null || !file.contains(g)) {
+            throw new GgufException(file.path() + ": no tensor for '" + name + "'");
+        }
+        return file.info(g).type().name();
     }
 
     @Override
