@@ -14,9 +14,9 @@ final class ModelOptions {
 
     @Option(
             names = {"-m", "--model"},
-            paramLabel = "DIR|REPO",
-            description =
-                    "Model directory or Hugging Face repo id (org/name, found in the HF cache). Default: the bundled demo model.")
+            paramLabel = "DIR|FILE.gguf|REPO",
+            description = "Model directory, GGUF file, or Hugging Face repo id (org/name, found in the HF cache)."
+                    + " Default: the bundled demo model.")
     String model;
 
     @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
