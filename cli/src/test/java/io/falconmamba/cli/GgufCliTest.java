@@ -98,4 +98,11 @@ class GgufCliTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--type q3_k is not one this build writes"), r.err());
     }
+
+    @Test
+    void ggufFileNeedsARepoId() {
+        CliTest.Run r = CliTest.run(null, "info", "--model", CliTest.TINY.toString(), "--gguf-file", "model-Q8_0.gguf");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--gguf-file goes with a repo id"), r.err());
+    }
 }

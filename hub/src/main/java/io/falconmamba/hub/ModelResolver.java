@@ -135,6 +135,44 @@ public final class ModelResolver {
         return new HubDownloader(opts, cacheRoot).download(repo);
     }
 
+    /**
+     * Resolves a repository's GGUF file: from the Hugging Face cache when its snapshot holds the chosen file,
+     * else (only if {@link ResolveOptions#allowDownload()}) by listing the repository on the Hub, choosing, and
+     * downloading that one file into the cache.
+     *
+     * @param repoId {@code org/name[@revision]}
+     * @return the GGUF file
+     * @throws HubException naming the repository and listing its GGUF files when the choice fits none or several
+     */
+    public static Path resolveGguf(String repoId, GgufChoice choice, ResolveOptions opts) {
+        Objects.requireNonNull(choice, "choice");
+        Objects.requireNonNull(opts, "opts");
+        RepoId repo = withRevisionOption(RepoId.parse(repoId.strip()), opts);
+        Path repoDir = HubCache.repoDir(opts.cacheRoot(), repo);
+        String commit = HubCache.commitFor(repoDir, repo.effectiveRevision());
+        if (commit != null) {
+            Path snapshot = repoDir.resolve("snapshots").resolve(commit);
+            List<String> cached = HubCache.listFiles(snapshot);
+            if (opts.offline() || !opts.allowDownload()) {
+                Path file = snapshot.resolve(choice.pick(repo + " (cached at " + snapshot + ")", cached));
+                if (Files.isRegularFile(file)) {
+                    return file;
+                }
+            } else if (choice.fileName() != null && cached.contains(choice.fileName())) {
+                return snapshot.resolve(choice.fileName());
+            }
+        }
+        if (!opts.allowDownload() || opts.offline()) {
+            throw new HubException(
+                    HubException.Reason.NOT_FOUND,
+                    "model '" + repo + "' is not in the Hugging Face cache at " + repoDir
+                            + (opts.offline()
+                                    ? "; downloading is disabled because HF_HUB_OFFLINE is set"
+                                    : "; enable downloads (--download) to fetch its GGUF file"));
+        }
+        return new HubDownloader(opts, opts.cacheRoot()).downloadGguf(repo, choice);
+    }
+
     /** Whether a path names a GGUF file by its extension. */
     static boolean isGguf(Path p) {
         Path name = p.getFileName();
