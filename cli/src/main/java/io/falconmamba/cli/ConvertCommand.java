@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 final class ConvertCommand implements Callable<Integer> {
 
     /** The types this build writes, by their llama.cpp names. */
-    static final List<String> TYPES = List.of("f32", "f16", "bf16", "q8_0", "q4_0");
+    static final List<String> TYPES = List.of("f32", "f16", "bf16", "q8_0", "q4_0", "q6_k");
 
     @Option(
             names = {"-m", "--model"},
@@ -36,7 +36,8 @@ final class ConvertCommand implements Callable<Integer> {
             names = "--type",
             paramLabel = "TYPE",
             defaultValue = "f16",
-            description = "Type of the weight matrices: f32, f16, bf16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Type of the weight matrices: f32, f16, bf16, q8_0, q4_0 or q6_k (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--threads", paramLabel = "N", description = "Quantizing threads (default: all cores).")

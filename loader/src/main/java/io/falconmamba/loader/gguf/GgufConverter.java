@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The matrices (token_embd, output, ssm_in, ssm_x, ssm_dt, ssm_out) take the requested type; vectors,
  * {@code ssm_a} and {@code ssm_conv1d} stay F32, as llama.cpp keeps them. A matrix whose rows are not whole
- * blocks of the type is written F16. Quantizing runs on {@code threads} threads, rows split between them.
+ * blocks of the type falls back as llama-quantize's does: Q6_K to Q8_0, anything else (and Q8_0 rows that are
+ * not whole 32-value blocks) to F16. Quantizing runs on {@code threads} threads, rows split between them.
  */
 public final class GgufConverter {
 
@@ -46,6 +47,7 @@ public final class GgufConverter {
             case F16 -> 1;
             case Q4_0 -> 2;
             case Q8_0 -> 7;
+            case Q6_K -> 18;
             case BF16 -> 32;
             default -> throw new IllegalArgumentException("no file type for " + t);
         };
@@ -138,7 +140,14 @@ public final class GgufConverter {
         boolean matrix = shape.length == 2 && !hf.endsWith("conv1d.weight") && !MambaTensorNames.isALog(hf);
         GgmlType t = GgmlType.F32;
         if (matrix) {
-            t = shape[1] % type.blockSize() == 0 ? type : GgmlType.F16;
+            t = type;
+            if (shape[1] % t.blockSize() != 0) {
+                // llama.cpp's fallback for rows that are not whole 256-value blocks
+                t = type == GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.F16;
+            }
+            if (shape[1] % t.blockSize() != 0) {
+                t = GgmlType.F16;
+            }
         }
         return new Planned(hf, g, t, shape);
     }

@@ -9,7 +9,8 @@ import java.nio.ByteOrder;
  * Encoding floats into the ggml types a converter writes, with ggml's reference rounding rules so that files
  * match what llama.cpp's own tools write for the same values: F16 and BF16 round to nearest even; Q8_0 scales by
  * max|x| / 127 and rounds half away from zero; Q4_0 scales by the signed value of largest magnitude / −8 and
- * truncates x/d + 8.5, capped at 15.
+ * truncates x/d + 8.5, capped at 15; Q6_K fits each 16 values' scale by weighted least squares as ggml's
+ * reference quantizer does.
  */
 public final class Quantizer {
 
@@ -21,7 +22,7 @@ public final class Quantizer {
     /** Whether {@link #quantize} can write the type. */
     public static boolean writable(GgmlType t) {
         return switch (t) {
-            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q6_K -> true;
             default -> false;
         };
     }
@@ -64,8 +65,135 @@ public final class Quantizer {
                     q4_0(x, off + 32 * b, out, outOffset + 18L * b);
                 }
             }
+            case Q6_K -> {
+                for (int b = 0; b < n / 256; b++) {
+                    q6_k(x, off + 256 * b, out, outOffset + 210L * b);
+                }
+            }
             default -> throw new IllegalStateException(type.name());
         }
+    }
+
+    /** Below this a group's values count as zero (ggml's GROUP_MAX_EPS). */
+    private static final float GROUP_MAX_EPS = 1e-15f;
+
+    // Q6_K: each 16 values get a scale fitted by weighted least squares over 19 candidate grids (ggml's
+    // make_qx_quants with weights x²); the 16 scales are then quantized to int8 against the largest, and the
+    // values re-quantized to 6 bits with their final scale.
+    private static void q6_k(float[] x, int o, MemorySegment out, long p) {
+        int[] l = new int[256];
+        float[] scales = new float[16];
+        float maxScale = 0;
+        float maxAbsScale = 0;
+        for (int ib = 0; ib < 16; ib++) {
+            float scale = makeQxQuants(16, 32, x, o + 16 * ib, l, 16 * ib);
+            scales[ib] = scale;
+            if (Math.abs(scale) > maxAbsScale) {
+                maxAbsScale = Math.abs(scale);
+                maxScale = scale;
+            }
+        }
+        if (maxAbsScale < GROUP_MAX_EPS) {
+            out.asSlice(p, 210).fill((byte) 0);
+            return;
+        }
+        float iscale = -128f / maxScale;
+        short dBits = Float.floatToFloat16(1 / iscale);
+        out.set(I16, p + 208, dBits);
+        float d = Float.float16ToFloat(dBits);
+        byte[] sc = new byte[16];
+        for (int ib = 0; ib < 16; ib++) {
+            sc[ib] = (byte) Math.min(127, nearestInt(iscale * scales[ib]));
+            out.set(ValueLayout.JAVA_BYTE, p + 192 + ib, sc[ib]);
+        }
+        for (int j = 0; j < 16; j++) {
+            float dj = d * sc[j];
+            if (dj == 0) {
+                continue;
+            }
+            for (int ii = 0; ii < 16; ii++) {
+                int q = nearestInt(x[o + 16 * j + ii] / dj);
+                l[16 * j + ii] = Math.max(-32, Math.min(31, q)) + 32;
+            }
+        }
+        for (int half = 0; half < 2; half++) {
+            int j = 128 * half;
+            long ql = p + 64L * half;
+            long qh = p + 128 + 32L * half;
+            for (int i = 0; i < 32; i++) {
+                int q1 = l[j + i];
+                int q2 = l[j + i + 32];
+                int q3 = l[j + i + 64];
+                int q4 = l[j + i + 96];
+                out.set(ValueLayout.JAVA_BYTE, ql + i, (byte) ((q1 & 0xF) | ((q3 & 0xF) << 4)));
+                out.set(ValueLayout.JAVA_BYTE, ql + i + 32, (byte) ((q2 & 0xF) | ((q4 & 0xF) << 4)));
+                out.set(ValueLayout.JAVA_BYTE, qh + i, (byte)
+                        ((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6)));
+            }
+        }
+    }
+
+    /**
+     * The scale of {@code n} values quantized to [−nmax, nmax−1] that minimizes the x²-weighted squared error
+     * over 19 grids around −nmax / (the value of largest magnitude); the chosen levels (offset by nmax) go to
+     * {@code l}. Sums are float, in ggml's order, so the choice is ggml's.
+     */
+    private static float makeQxQuants(int n, int nmax, float[] x, int o, int[] l, int lo) {
+        float max = 0;
+        float amax = 0;
+        for (int i = 0; i < n; i++) {
+            float ax = Math.abs(x[o + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[o + i];
+            }
+        }
+        if (amax < GROUP_MAX_EPS) {
+            for (int i = 0; i < n; i++) {
+                l[lo + i] = 0;
+            }
+            return 0;
+        }
+        float iscale = -nmax / max;
+        float sumlx = 0;
+        float suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            int q = Math.max(-nmax, Math.min(nmax - 1, nearestInt(iscale * x[o + i])));
+            l[lo + i] = q + nmax;
+            float w = x[o + i] * x[o + i];
+            sumlx += w * x[o + i] * q;
+            suml2 += w * q * q;
+        }
+        float scale = suml2 != 0 ? sumlx / suml2 : 0;
+        float best = scale * sumlx;
+        for (int is = -9; is <= 9; is++) {
+            if (is == 0) {
+                continue;
+            }
+            iscale = -(nmax + 0.1f * is) / max;
+            sumlx = 0;
+            suml2 = 0;
+            for (int i = 0; i < n; i++) {
+                int q = Math.max(-nmax, Math.min(nmax - 1, nearestInt(iscale * x[o + i])));
+                float w = x[o + i] * x[o + i];
+                sumlx += w * x[o + i] * q;
+                suml2 += w * q * q;
+            }
+            if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+                for (int i = 0; i < n; i++) {
+                    int q = nearestInt(iscale * x[o + i]);
+                    l[lo + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, q));
+                }
+                scale = sumlx / suml2;
+                best = scale * sumlx;
+            }
+        }
+        return scale;
+    }
+
+    /** ggml's nearest_int: round half to even, for |v| below 2^22. */
+    private static int nearestInt(float v) {
+        return (int) Math.rint(v);
     }
 
     private static void q8_0(float[] x, int o, MemorySegment out, long p) {
