@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 final class ConvertCommand implements Callable<Integer> {
 
     /** The types this build writes, by their llama.cpp names. */
-    static final List<String> TYPES = List.of("f32", "f16", "bf16", "q8_0", "q4_0", "q6_k");
+    static final List<String> TYPES = List.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q6_k");
 
     @Option(
             names = {"-m", "--model"},
@@ -37,7 +37,7 @@ final class ConvertCommand implements Callable<Integer> {
             paramLabel = "TYPE",
             defaultValue = "f16",
             description =
-                    "Type of the weight matrices: f32, f16, bf16, q8_0, q4_0 or q6_k (default: ${DEFAULT-VALUE}).")
+                    "Type of the weight matrices: f32, f16, bf16, q8_0, q4_0, q4_k or q6_k (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--threads", paramLabel = "N", description = "Quantizing threads (default: all cores).")

@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The matrices (token_embd, output, ssm_in, ssm_x, ssm_dt, ssm_out) take the requested type; vectors,
  * {@code ssm_a} and {@code ssm_conv1d} stay F32, as llama.cpp keeps them. A matrix whose rows are not whole
- * blocks of the type falls back as llama-quantize's does: Q6_K to Q8_0, anything else (and Q8_0 rows that are
+ * blocks of the type falls back as llama-quantize's does: Q6_K to Q8_0, Q4_K to Q5_0, anything else (and Q8_0 rows that are
  * not whole 32-value blocks) to F16. Quantizing runs on {@code threads} threads, rows split between them.
  */
 public final class GgufConverter {
@@ -48,6 +48,8 @@ public final class GgufConverter {
             case Q4_0 -> 2;
             case Q8_0 -> 7;
             case Q6_K -> 18;
+            case Q4_K -> 14;
+            case Q5_0 -> 8;
             case BF16 -> 32;
             default -> throw new IllegalArgumentException("no file type for " + t);
         };
@@ -143,7 +145,11 @@ public final class GgufConverter {
             t = type;
             if (shape[1] % t.blockSize() != 0) {
                 // llama.cpp's fallback for rows that are not whole 256-value blocks
-                t = type == GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.F16;
+                t = switch (type) {
+                    case Q6_K -> GgmlType.Q8_0;
+                    case Q4_K -> GgmlType.Q5_0;
+                    default -> GgmlType.F16;
+                };
             }
             if (shape[1] % t.blockSize() != 0) {
                 t = GgmlType.F16;

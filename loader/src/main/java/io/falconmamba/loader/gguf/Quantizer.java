@@ -22,7 +22,7 @@ public final class Quantizer {
     /** Whether {@link #quantize} can write the type. */
     public static boolean writable(GgmlType t) {
         return switch (t) {
-            case F32, F16, BF16, Q8_0, Q4_0, Q6_K -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -65,6 +65,16 @@ public final class Quantizer {
                     q4_0(x, off + 32 * b, out, outOffset + 18L * b);
                 }
             }
+            case Q5_0 -> {
+                for (int b = 0; b < n / 32; b++) {
+                    q5_0(x, off + 32 * b, out, outOffset + 22L * b);
+                }
+            }
+            case Q4_K -> {
+                for (int b = 0; b < n / 256; b++) {
+                    q4_k(x, off + 256 * b, out, outOffset + 144L * b);
+                }
+            }
             case Q6_K -> {
                 for (int b = 0; b < n / 256; b++) {
                     q6_k(x, off + 256 * b, out, outOffset + 210L * b);
@@ -72,6 +82,201 @@ public final class Quantizer {
             }
             default -> throw new IllegalStateException(type.name());
         }
+    }
+
+    // Q5_0: as Q4_0 with 5 bits: d = (signed value of largest magnitude) / −16, q = trunc(x/d + 16.5) capped at 31,
+    // the fifth bits gathered into a u32.
+    private static void q5_0(float[] x, int o, MemorySegment out, long p) {
+        float amax = 0;
+        float max = 0;
+        for (int j = 0; j < 32; j++) {
+            float v = x[o + j];
+            if (amax < Math.abs(v)) {
+                amax = Math.abs(v);
+                max = v;
+            }
+        }
+        float d = max / -16;
+        float id = d != 0 ? 1.0f / d : 0.0f;
+        out.set(I16, p, Float.floatToFloat16(d));
+        int qh = 0;
+        for (int j = 0; j < 16; j++) {
+            int lo = Math.min(31, (int) (x[o + j] * id + 16.5f));
+            int hi = Math.min(31, (int) (x[o + 16 + j] * id + 16.5f));
+            out.set(ValueLayout.JAVA_BYTE, p + 6 + j, (byte) ((lo & 0xF) | ((hi & 0xF) << 4)));
+            qh |= ((lo & 0x10) >> 4) << j;
+            qh |= ((hi & 0x10) >> 4) << (j + 16);
+        }
+        out.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), p + 2, qh);
+    }
+
+    // Q4_K: each 32 values get a scale and a minimum fitted by weighted least squares (ggml's make_qkx2_quants,
+    // weights rms(x) + |x|); the 8 scales and 8 minimums are quantized to 6 bits against their largest, and the
+    // values re-quantized to 4 bits with the final ones.
+    private static void q4_k(float[] x, int o, MemorySegment out, long p) {
+        int[] l = new int[256];
+        int[] aux = new int[32];
+        float[] weights = new float[32];
+        float[] mins = new float[8];
+        float[] scales = new float[8];
+        float maxScale = 0;
+        float maxMin = 0;
+        for (int j = 0; j < 8; j++) {
+            float sumX2 = 0;
+            for (int i = 0; i < 32; i++) {
+                sumX2 += x[o + 32 * j + i] * x[o + 32 * j + i];
+            }
+            float avX = (float) Math.sqrt(sumX2 / 32);
+            for (int i = 0; i < 32; i++) {
+                weights[i] = avX + Math.abs(x[o + 32 * j + i]);
+            }
+            scales[j] = makeQkx2Quants(32, 15, x, o + 32 * j, weights, l, 32 * j, mins, j, aux, -1f, 0.1f, 20);
+            maxScale = Math.max(maxScale, scales[j]);
+            maxMin = Math.max(maxMin, mins[j]);
+        }
+        float invScale = maxScale > 0 ? 63f / maxScale : 0f;
+        float invMin = maxMin > 0 ? 63f / maxMin : 0f;
+        byte[] sc = new byte[12];
+        for (int j = 0; j < 8; j++) {
+            int ls = Math.min(63, nearestInt(invScale * scales[j]) & 0xFF);
+            int lm = Math.min(63, nearestInt(invMin * mins[j]) & 0xFF);
+            if (j < 4) {
+                sc[j] = (byte) ls;
+                sc[j + 4] = (byte) lm;
+            } else {
+                sc[j + 4] = (byte) ((ls & 0xF) | ((lm & 0xF) << 4));
+                sc[j - 4] |= (byte) ((ls >> 4) << 6);
+                sc[j] |= (byte) ((lm >> 4) << 6);
+            }
+        }
+        short dBits = Float.floatToFloat16(maxScale / 63f);
+        short mBits = Float.floatToFloat16(maxMin / 63f);
+        out.set(I16, p, dBits);
+        out.set(I16, p + 2, mBits);
+        for (int i = 0; i < 12; i++) {
+            out.set(ValueLayout.JAVA_BYTE, p + 4 + i, sc[i]);
+        }
+        float dAll = Float.float16ToFloat(dBits);
+        float mAll = Float.float16ToFloat(mBits);
+        for (int j = 0; j < 8; j++) {
+            int s;
+            int m;
+            if (j < 4) {
+                s = sc[j] & 63;
+                m = sc[j + 4] & 63;
+            } else {
+                s = (sc[j + 4] & 0xF) | (((sc[j - 4] & 0xFF) >> 6) << 4);
+                m = ((sc[j + 4] & 0xFF) >> 4) | (((sc[j] & 0xFF) >> 6) << 4);
+            }
+            float d = dAll * s;
+            if (d == 0) {
+                continue;
+            }
+            float dm = mAll * m;
+            for (int i = 0; i < 32; i++) {
+                int q = nearestInt((x[o + 32 * j + i] + dm) / d);
+                l[32 * j + i] = Math.max(0, Math.min(15, q));
+            }
+        }
+        for (int j = 0; j < 4; j++) {
+            for (int i = 0; i < 32; i++) {
+                out.set(ValueLayout.JAVA_BYTE, p + 16 + 32L * j + i, (byte)
+                        (l[64 * j + i] | (l[64 * j + i + 32] << 4)));
+            }
+        }
+    }
+
+    /**
+     * The scale and minimum of {@code n} values quantized to [0, nmax] that minimize the weighted squared error,
+     * searched over {@code nstep + 1} grids; levels go to {@code l}, −minimum to {@code mins[mi]}. Float sums in
+     * ggml's order, so the choice is ggml's.
+     */
+    private static float makeQkx2Quants(
+            int n,
+            int nmax,
+            float[] x,
+            int o,
+            float[] weights,
+            int[] l,
+            int lo,
+            float[] mins,
+            int mi,
+            int[] aux,
+            float rmin,
+            float rdelta,
+            int nstep) {
+        float min = x[o];
+        float max = x[o];
+        float sumW = weights[0];
+        float sumX = sumW * x[o];
+        for (int i = 1; i < n; i++) {
+            if (x[o + i] < min) {
+                min = x[o + i];
+            }
+            if (x[o + i] > max) {
+                max = x[o + i];
+            }
+            float w = weights[i];
+            sumW += w;
+            sumX += w * x[o + i];
+        }
+        if (min > 0) {
+            min = 0;
+        }
+        if (max == min) {
+            for (int i = 0; i < n; i++) {
+                l[lo + i] = 0;
+            }
+            mins[mi] = -min;
+            return 0f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0;
+        for (int i = 0; i < n; i++) {
+            int q = nearestInt(iscale * (x[o + i] - min));
+            l[lo + i] = Math.max(0, Math.min(nmax, q));
+            float diff = scale * l[lo + i] + min - x[o + i];
+            bestError += weights[i] * (diff * diff);
+        }
+        for (int is = 0; is <= nstep; is++) {
+            iscale = (rmin + rdelta * is + nmax) / (max - min);
+            float sumL = 0;
+            float sumL2 = 0;
+            float sumXl = 0;
+            for (int i = 0; i < n; i++) {
+                int q = Math.max(0, Math.min(nmax, nearestInt(iscale * (x[o + i] - min))));
+                aux[i] = q;
+                float w = weights[i];
+                sumL += w * q;
+                sumL2 += w * q * q;
+                sumXl += w * q * x[o + i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0) {
+                float thisScale = (sumW * sumXl - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXl) / det;
+                if (thisMin > 0) {
+                    thisMin = 0;
+                    thisScale = sumXl / sumL2;
+                }
+                float curError = 0;
+                for (int i = 0; i < n; i++) {
+                    float diff = thisScale * aux[i] + thisMin - x[o + i];
+                    curError += weights[i] * (diff * diff);
+                }
+                if (curError < bestError) {
+                    for (int i = 0; i < n; i++) {
+                        l[lo + i] = aux[i];
+                    }
+                    bestError = curError;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        mins[mi] = -min;
+        return scale;
     }
 
     /** Below this a group's values count as zero (ggml's GROUP_MAX_EPS). */
