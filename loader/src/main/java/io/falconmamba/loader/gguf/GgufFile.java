@@ -143,9 +143,13 @@ public final class GgufFile implements AutoCloseable {
             int magic = seg.get(U32, 0);
             if (magic != MAGIC) {
                 throw new GgufException(label + ": bad magic 0x" + Integer.toHexString(magic)
-                        + " (expected \"GGUF\"): not a GGUF file, or a big-endian one");
+                        + " (expected \"GGUF\"): not a GGUF file");
             }
             int version = seg.get(U32, 4);
+            if (Integer.reverseBytes(version) == 2 || Integer.reverseBytes(version) == 3) {
+                throw new GgufException(label + ": a big-endian GGUF file (version " + Integer.reverseBytes(version)
+                        + "); only little-endian files are read");
+            }
             if (version != 2 && version != 3) {
                 throw new GgufException(label + ": unsupported GGUF version " + Integer.toUnsignedString(version)
                         + " (versions 2 and 3 are read)");

@@ -136,7 +136,7 @@ class GgufFileTest {
         GgufWriter w = new GgufWriter().putString("general.architecture", "mamba");
         w.addTensor("x", GgmlType.F32, new long[] {4}, GgufWriter.f32(new float[] {1, 2, 3, 4}));
         byte[] b = w.toBytes();
-        b[4] = 2; // version 2 differs from 3 only in allowing big-endian files, which this reader refuses by magic
+        b[4] = 2; // versions 2 and 3 share the layout
         try (GgufFile f = GgufFile.open(write(b))) {
             assertEquals(2, f.version());
             assertArrayEquals(new float[] {1, 2, 3, 4}, Dequantizer.row(GgmlType.F32, f.data("x"), 0, 4));
@@ -161,6 +161,13 @@ class GgufFileTest {
         assertTrue(error(b).contains("unsupported GGUF version 1"));
         b = new Raw().u32(GgufFile.MAGIC).u32(4).u64(0).u64(0).toBytes();
         assertTrue(error(b).contains("unsupported GGUF version 4"));
+        b = new Raw()
+                .u32(GgufFile.MAGIC)
+                .u32(Integer.reverseBytes(3))
+                .u64(0)
+                .u64(0)
+                .toBytes();
+        assertTrue(error(b).contains("big-endian"));
     }
 
     @Test
