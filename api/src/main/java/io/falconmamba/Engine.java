@@ -5,16 +5,20 @@ import io.falconmamba.hub.ModelResolver;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.CheckpointValidator;
 import io.falconmamba.loader.ModelConfig;
+import io.falconmamba.loader.WeightFiles;
+import io.falconmamba.loader.gguf.GgufFile;
+import io.falconmamba.loader.gguf.GgufModelConfig;
+import io.falconmamba.loader.gguf.GgufWeights;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
 /**
  * A checkpoint's engine alone: config, mapped weights and the block stack, without tokenizer or generation
- * defaults. {@link FalconMamba} is built on it; use it directly for token-level work or to benchmark checkpoints
+ * defaults. The checkpoint is a Hugging Face directory (config.json and safetensors) or a single GGUF file. {@link FalconMamba} is built on it; use it directly for token-level work or to benchmark checkpoints
  * that ship no tokenizer. Closing it stops the kernel threads and unmaps the weights.
  */
-public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, FalconMambaModel model)
+public record Engine(Path directory, ModelConfig config, WeightFiles weights, FalconMambaModel model)
         implements AutoCloseable {
 
     /** Opens a local directory, or a repo id found in (or, when the options allow, downloaded to) the HF cache. */
@@ -30,6 +34,9 @@ public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, 
     public static Engine open(Path modelDir, LoadOptions options) {
         Objects.requireNonNull(modelDir, "modelDir");
         Objects.requireNonNull(options, "options");
+        if (GgufFile.isGgufPath(modelDir) && Files.isRegularFile(modelDir)) {
+            return openGguf(modelDir, options);
+        }
         if (!Files.isDirectory(modelDir)) {
             throw new ModelLoadException("model directory " + modelDir + " does not exist or is not a directory");
         }
@@ -46,9 +53,24 @@ public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, 
         }
     }
 
+    /** Reads the hyper-parameters and weights of a GGUF file (architecture mamba) and builds the model. */
+    private static Engine openGguf(Path file, LoadOptions options) {
+        GgufWeights weights = new GgufWeights(GgufFile.open(file));
+        try {
+            ModelConfig config = GgufModelConfig.read(weights.file());
+            CheckpointValidator.validate(config.toMambaConfig(), weights);
+            FalconMambaModel model = FalconMambaModel.create(
+                    config.toMambaConfig(), weights, options.threads(), options.quantization(), options.storage());
+            return new Engine(file, config, weights, model);
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+    }
+
     @Override
     public void close() {
         model.close();
-        checkpoint.close();
+        weights.close();
     }
 }

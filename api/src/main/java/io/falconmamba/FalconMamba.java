@@ -10,8 +10,9 @@ import io.falconmamba.core.generation.GenerationResult;
 import io.falconmamba.core.generation.Generator;
 import io.falconmamba.core.generation.Session;
 import io.falconmamba.hub.ModelResolver;
-import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
+import io.falconmamba.loader.WeightFiles;
+import io.falconmamba.loader.gguf.GgufWeights;
 import io.falconmamba.tokenizer.ChatMessage;
 import io.falconmamba.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -46,7 +47,7 @@ public final class FalconMamba implements AutoCloseable {
 
     private final Path directory;
     private final ModelConfig config;
-    private final Checkpoint checkpoint;
+    private final WeightFiles weights;
     private final FalconMambaModel model;
     private final Tokenizer tokenizer;
     private final GenerationConfig defaults;
@@ -55,19 +56,22 @@ public final class FalconMamba implements AutoCloseable {
     private FalconMamba(
             Path directory,
             ModelConfig config,
-            Checkpoint checkpoint,
+            WeightFiles weights,
             FalconMambaModel model,
             Tokenizer tokenizer,
             GenerationConfig defaults) {
         this.directory = directory;
         this.config = config;
-        this.checkpoint = checkpoint;
+        this.weights = weights;
         this.model = model;
         this.tokenizer = tokenizer;
         this.defaults = defaults;
     }
 
-    /** Loads a model directory (config.json, safetensors weights, tokenizer.json) with default options. */
+    /**
+     * Loads a model directory (config.json, safetensors weights, tokenizer.json), or a GGUF file alone (weights,
+     * hyper-parameters, tokenizer and chat template in one file), with default options.
+     */
     public static FalconMamba load(Path modelDir) {
         return load(modelDir, LoadOptions.defaults());
     }
@@ -89,9 +93,11 @@ public final class FalconMamba implements AutoCloseable {
         Engine engine = Engine.open(modelDir, options);
         Tokenizer tokenizer = null;
         try {
-            tokenizer = Tokenizer.fromDirectory(modelDir);
+            tokenizer = engine.weights() instanceof GgufWeights gguf
+                    ? Tokenizer.fromGguf(GgufVocabularies.read(gguf.file()))
+                    : Tokenizer.fromDirectory(modelDir);
             GenerationConfig defaults = generationDefaults(modelDir, engine.config(), tokenizer);
-            return new FalconMamba(modelDir, engine.config(), engine.checkpoint(), engine.model(), tokenizer, defaults);
+            return new FalconMamba(modelDir, engine.config(), engine.weights(), engine.model(), tokenizer, defaults);
         } catch (RuntimeException e) {
             engine.close();
             if (tokenizer != null) {
@@ -351,6 +357,6 @@ public final class FalconMamba implements AutoCloseable {
         closed = true;
         model.close();
         tokenizer.close();
-        checkpoint.close();
+        weights.close();
     }
 }

@@ -9,7 +9,7 @@ import io.falconmamba.core.PrefillMode;
 import io.falconmamba.core.SequenceState;
 import io.falconmamba.core.kernels.ReadBandwidth;
 import io.falconmamba.core.kernels.ThreadPool;
-import io.falconmamba.loader.Checkpoint;
+import io.falconmamba.loader.WeightFiles;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -209,9 +209,9 @@ final class BenchCommand implements Callable<Integer> {
 
     private static String dtypeOf(Engine fm) {
         TreeSet<String> types = new TreeSet<>();
-        Checkpoint cp = fm.checkpoint();
-        for (String n : cp.names()) {
-            types.add(cp.info(n).dtype().name());
+        WeightFiles weights = fm.weights();
+        for (String n : weights.names()) {
+            types.add(weights.storedType(n));
         }
         String stored = String.join("+", types);
         io.falconmamba.core.Quantization q = fm.model().quantization();

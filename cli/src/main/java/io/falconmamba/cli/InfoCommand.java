@@ -5,6 +5,9 @@ import io.falconmamba.core.MambaConfig;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
 import io.falconmamba.loader.TensorInfo;
+import io.falconmamba.loader.gguf.GgufFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -15,7 +18,8 @@ import picocli.CommandLine.Mixin;
 @Command(
         name = "info",
         mixinStandardHelpOptions = true,
-        description = "Show a model's architecture, sizes, parameter count, dtype and memory needs.")
+        description = "Show a model's architecture, sizes, parameter count, dtype and memory needs "
+                + "(for a .gguf file: its metadata and tensor types, read from the file alone).")
 final class InfoCommand implements Callable<Integer> {
 
     @Mixin
@@ -24,6 +28,13 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Progress.quiet(true);
+        Path path = Path.of(modelOptions.modelName());
+        if (GgufFile.isGgufPath(path) && Files.isRegularFile(path)) {
+            try (GgufFile f = GgufFile.open(path)) {
+                GgufInfo.print(f, System.out);
+            }
+            return 0;
+        }
         try (FalconMamba fm = modelOptions.load()) {
             ModelConfig mc = fm.config();
             MambaConfig c = mc.toMambaConfig();

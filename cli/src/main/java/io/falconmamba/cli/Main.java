@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
             LogitsCommand.class,
             InfoCommand.class,
             BenchCommand.class,
+            ConvertCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

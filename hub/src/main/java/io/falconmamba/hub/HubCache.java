@@ -137,6 +137,21 @@ final class HubCache {
         }
     }
 
+    /** The regular files of a snapshot directory (followed links included), by name, sorted; empty if absent. */
+    static List<String> listFiles(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile)
+                    .map(p -> p.getFileName().toString())
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw new HubException(HubException.Reason.IO, "cannot list " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /**
      * The files a model directory lacks: {@code config.json}, and the weights ({@code model.safetensors},
      * else {@code model.safetensors.index.json} and every shard it names). Empty when complete. Symlinks

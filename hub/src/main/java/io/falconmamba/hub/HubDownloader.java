@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
@@ -167,6 +168,87 @@ final class HubDownloader {
             watchdog.shutdownNow();
             closeClient();
         }
+    }
+
+    /**
+     * Downloads one GGUF file of {@code repo}: the one {@code choice} names, or the one it picks from the
+     * repository's file list (the Hub's {@code /api/models/{repo}/revision/{revision}}). Returns its path in the
+     * snapshot.
+     */
+    Path downloadGguf(RepoId repo, GgufChoice choice) {
+        Path repoDir = HubCache.repoDir(cacheRoot, repo);
+        String revision = repo.effectiveRevision();
+        watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "hub-download-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        long period = Math.max(20, opts.readTimeout().toMillis() / 4);
+        watchdog.scheduleAtFixedRate(this::checkStall, period, period, TimeUnit.MILLISECONDS);
+        try {
+            String file = choice.fileName() != null
+                    ? choice.pick(repo.toString(), List.of(choice.fileName()))
+                    : choice.pick(repo.toString(), listFiles(repo, revision));
+            if (!HubCache.isSafeRelativePath(file)) {
+                throw new HubException(
+                        HubException.Reason.INVALID_ID, "'" + file + "' is not a file name inside " + repo);
+            }
+            FileMeta meta = head(repo, revision, file, true);
+            String commit = meta.commit() != null ? meta.commit() : RepoId.isCommitHash(revision) ? revision : null;
+            if (commit == null || !HubCache.isSafeName(commit)) {
+                throw new HubException(
+                        HubException.Reason.NETWORK,
+                        "the server at " + endpoint + " did not say which commit " + repo.id() + "@" + revision
+                                + " is (no usable X-Repo-Commit header for " + file + ")");
+            }
+            Path snapshot = snapshotDir(repoDir, commit);
+            fetch(repo, repoDir, snapshot, meta);
+            if (!revision.equals(commit)) {
+                HubCache.writeRef(repoDir, revision, commit);
+            }
+            return snapshot.resolve(file);
+        } finally {
+            watchdog.shutdownNow();
+            closeClient();
+        }
+    }
+
+    /** The file names of a repository at a revision, from the Hub's model API. */
+    private List<String> listFiles(RepoId repo, String revision) {
+        URI uri = URI.create(
+                endpoint + "/api/models/" + repo.org() + "/" + repo.name() + "/revision/" + encode(revision));
+        HttpResponse<byte[]> resp;
+        try {
+            resp = send(request(uri, "GET", -1), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new HubException(
+                    HubException.Reason.NETWORK, "cannot list the files of " + repo + " (" + uri + "): " + e, e);
+        }
+        if (resp.statusCode() == 404 || resp.statusCode() == 401) {
+            throw new HubException(
+                    HubException.Reason.NOT_FOUND,
+                    "repository " + repo + " not found on " + endpoint + " (HTTP " + resp.statusCode() + " from " + uri
+                            + ")");
+        }
+        if (resp.statusCode() != 200) {
+            throw new HubException(
+                    HubException.Reason.NETWORK,
+                    "cannot list the files of " + repo + ": HTTP " + resp.statusCode() + " from " + uri);
+        }
+        List<String> files = new ArrayList<>();
+        try {
+            com.fasterxml.jackson.databind.JsonNode root =
+                    new com.fasterxml.jackson.databind.ObjectMapper().readTree(resp.body());
+            for (com.fasterxml.jackson.databind.JsonNode s : root.path("siblings")) {
+                if (s.path("rfilename").isTextual()) {
+                    files.add(s.get("rfilename").asText());
+                }
+            }
+        } catch (IOException e) {
+            throw new HubException(
+                    HubException.Reason.NETWORK, "the file list of " + repo + " from " + uri + " is not JSON", e);
+        }
+        return files;
     }
 
     private static Path snapshotDir(Path repoDir, String commit) {

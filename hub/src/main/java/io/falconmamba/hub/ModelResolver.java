@@ -10,7 +10,8 @@ import java.util.Objects;
  * Turns what a user passes to {@code FalconMamba.load(...)} into a local model directory.
  *
  * <ol>
- *   <li>An existing directory wins: {@code /models/falcon-mamba-7b}, {@code ./tiny}, {@code ~/m}.</li>
+ *   <li>An existing directory wins: {@code /models/falcon-mamba-7b}, {@code ./tiny}, {@code ~/m}; so does an
+ *       existing {@code .gguf} file (a whole model in one file).</li>
  *   <li>Else the string must be a repo id {@code org/name} or {@code org/name@revision} (or the revision
  *       comes from {@link ResolveOptions#revision()}; default {@code main}). It is looked up in the Hugging
  *       Face hub cache ({@link ResolveOptions#cacheRoot()}), exactly where huggingface_hub's
@@ -63,11 +64,15 @@ public final class ModelResolver {
             return local;
         }
 
+        if (local != null && Files.isRegularFile(local) && isGguf(local)) {
+            return local;
+        }
         if (local != null && Files.isRegularFile(local)) {
             throw new HubException(
                     HubException.Reason.INVALID_ID,
                     local.toAbsolutePath()
-                            + " is a file: pass the model directory that holds config.json and the weights");
+                            + " is a file: pass the model directory that holds config.json and the weights,"
+                            + " or a .gguf file");
         }
         if (!RepoId.isValid(text)) {
             String why;
@@ -128,6 +133,51 @@ public final class ModelResolver {
         }
 
         return new HubDownloader(opts, cacheRoot).download(repo);
+    }
+
+    /**
+     * Resolves a repository's GGUF file: from the Hugging Face cache when its snapshot holds the chosen file,
+     * else (only if {@link ResolveOptions#allowDownload()}) by listing the repository on the Hub, choosing, and
+     * downloading that one file into the cache.
+     *
+     * @param repoId {@code org/name[@revision]}
+     * @return the GGUF file
+     * @throws HubException naming the repository and listing its GGUF files when the choice fits none or several
+     */
+    public static Path resolveGguf(String repoId, GgufChoice choice, ResolveOptions opts) {
+        Objects.requireNonNull(choice, "choice");
+        Objects.requireNonNull(opts, "opts");
+        RepoId repo = withRevisionOption(RepoId.parse(repoId.strip()), opts);
+        Path repoDir = HubCache.repoDir(opts.cacheRoot(), repo);
+        String commit = HubCache.commitFor(repoDir, repo.effectiveRevision());
+        if (commit != null) {
+            Path snapshot = repoDir.resolve("snapshots").resolve(commit);
+            List<String> cached = HubCache.listFiles(snapshot);
+            if (opts.offline() || !opts.allowDownload()) {
+                Path file = snapshot.resolve(choice.pick(repo + " (cached at " + snapshot + ")", cached));
+                if (Files.isRegularFile(file)) {
+                    return file;
+                }
+            } else if (choice.fileName() != null && cached.contains(choice.fileName())) {
+                return snapshot.resolve(choice.fileName());
+            }
+        }
+        if (!opts.allowDownload() || opts.offline()) {
+            throw new HubException(
+                    HubException.Reason.NOT_FOUND,
+                    "model '" + repo + "' is not in the Hugging Face cache at " + repoDir
+                            + (opts.offline()
+                                    ? "; downloading is disabled because HF_HUB_OFFLINE is set"
+                                    : "; enable downloads (--download) to fetch its GGUF file"));
+        }
+        return new HubDownloader(opts, opts.cacheRoot()).downloadGguf(repo, choice);
+    }
+
+    /** Whether a path names a GGUF file by its extension. */
+    static boolean isGguf(Path p) {
+        Path name = p.getFileName();
+        return name != null
+                && name.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf");
     }
 
     /** The directory where the hub cache keeps {@code pathOrRepoId} (whether or not it exists). */

@@ -123,6 +123,8 @@ final class FakeHub implements AutoCloseable {
             String resolvePrefix = "/" + repoId + "/resolve/";
             if (path.startsWith(resolvePrefix)) {
                 resolve(ex, path.substring(resolvePrefix.length()));
+            } else if (path.equals("/api/models/" + repoId + "/revision/main")) {
+                listing(ex);
             } else if (path.startsWith("/cdn/")) {
                 cdn(ex, decode(path.substring("/cdn/".length())), range);
             } else {
@@ -132,6 +134,24 @@ final class FakeHub implements AutoCloseable {
         } catch (IOException e) {
             // the client went away or we cut the transfer on purpose
         }
+    }
+
+    /** The Hub's model API answer: the repository's files as {@code siblings[].rfilename}. */
+    private void listing(HttpExchange ex) throws IOException {
+        StringBuilder json = new StringBuilder("{\"sha\":\"" + COMMIT + "\",\"siblings\":[");
+        try (var files = Files.list(dir)) {
+            List<String> names =
+                    files.map(p -> p.getFileName().toString()).sorted().toList();
+            for (int i = 0; i < names.size(); i++) {
+                json.append(i == 0 ? "" : ",")
+                        .append("{\"rfilename\":\"")
+                        .append(names.get(i))
+                        .append("\"}");
+            }
+        }
+        json.append("]}");
+        byte[] data = json.toString().getBytes(StandardCharsets.UTF_8);
+        body(ex, data, 200, data.length, 0);
     }
 
     private void resolve(HttpExchange ex, String rest) throws IOException {

@@ -2,7 +2,6 @@ package io.falconmamba.loader;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.core.Tensor;
-import io.falconmamba.core.WeightSource;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.CharacterCodingException;
@@ -34,7 +33,7 @@ import java.util.TreeMap;
  *
  * <p>All errors are {@link SafetensorsException}s naming the directory or file and, where it applies, the tensor.
  */
-public final class Checkpoint implements WeightSource, AutoCloseable {
+public final class Checkpoint implements WeightFiles {
 
     public static final String INDEX_FILE = "model.safetensors.index.json";
     public static final String SINGLE_FILE = "model.safetensors";
@@ -204,6 +203,7 @@ public final class Checkpoint implements WeightSource, AutoCloseable {
     // ---------------------------------------------------------------------------------------------------------
 
     /** The directory (or single file) this checkpoint was opened from. */
+    @Override
     public Path location() {
         return location;
     }
@@ -214,6 +214,7 @@ public final class Checkpoint implements WeightSource, AutoCloseable {
     }
 
     /** Every tensor name, sorted. */
+    @Override
     public Set<String> names() {
         ensureOpen();
         return byName.keySet();
@@ -232,6 +233,11 @@ public final class Checkpoint implements WeightSource, AutoCloseable {
      */
     public TensorInfo info(String name) {
         return fileOf(name).info(name);
+    }
+
+    @Override
+    public String storedType(String name) {
+        return info(name).dtype().name();
     }
 
     /** A tensor's raw bytes, zero-copy. */

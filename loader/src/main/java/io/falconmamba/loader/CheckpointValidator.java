@@ -95,6 +95,15 @@ public final class CheckpointValidator {
         return list;
     }
 
+    /** conv1d.weight is [d_in, 1, k] in Hugging Face files and [d_in, k] in GGUF files: the same values. */
+    private static boolean isConvWithoutGroupAxis(long[] got, long[] expected) {
+        return expected.length == 3
+                && expected[1] == 1
+                && got.length == 2
+                && got[0] == expected[0]
+                && got[1] == expected[2];
+    }
+
     /** Every mismatch between the configuration and the weights, one line each; empty when they agree. */
     public static List<String> problems(MambaConfig config, WeightSource weights) {
         List<String> problems = new ArrayList<>();
@@ -113,13 +122,13 @@ public final class CheckpointValidator {
                 problems.add("tensor '" + e.name() + "': " + ex.getMessage());
                 continue;
             }
-            if (!Arrays.equals(t.shape(), e.shape())) {
+            if (!Arrays.equals(t.shape(), e.shape()) && !isConvWithoutGroupAxis(t.shape(), e.shape())) {
                 problems.add("tensor '" + e.name() + "' has shape " + Arrays.toString(t.shape())
                         + " but the config implies " + Arrays.toString(e.shape()));
             }
         }
-        Iterable<String> names = weights instanceof Checkpoint cp
-                ? cp.names()
+        Iterable<String> names = weights instanceof WeightFiles files
+                ? files.names()
                 : weights instanceof SafetensorsFile f ? f.names() : List.of();
         int maxLayer = -1;
         for (String name : names) {

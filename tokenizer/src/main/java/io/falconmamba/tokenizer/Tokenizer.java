@@ -124,6 +124,19 @@ public final class Tokenizer implements AutoCloseable {
         return load(tokenizerJson, null, null, Map.of());
     }
 
+    /**
+     * Builds the tokenizer a GGUF file describes in its {@code tokenizer.*} metadata, through the same Hugging Face
+     * tokenizer and chat template machinery as a {@code tokenizer.json}.
+     *
+     * @throws TokenizerException naming the source when the tokenizer model or pre-tokenizer is not supported or
+     *     the vocabulary is inconsistent
+     */
+    public static Tokenizer fromGguf(GgufVocabulary vocabulary) {
+        GgufTokenizerJson built = GgufTokenizerJson.build(vocabulary);
+        return load(
+                vocabulary.source(), built.tokenizerJson(), built.tokenizerConfig(), null, vocabulary.chatTemplates());
+    }
+
     private static Tokenizer load(
             Path tokenizerJson, JsonNode config, JsonNode specialMap, Map<String, String> templates) {
         byte[] bytes;
@@ -134,6 +147,11 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException e) {
             throw new TokenizerException("cannot read tokenizer file " + tokenizerJson + ": " + e, e);
         }
+        return load(tokenizerJson.toString(), bytes, config, specialMap, templates);
+    }
+
+    private static Tokenizer load(
+            String tokenizerJson, byte[] bytes, JsonNode config, JsonNode specialMap, Map<String, String> templates) {
         JsonNode root;
         try {
             root = JSON.readTree(bytes);
@@ -248,8 +266,7 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
             throw new TokenizerException("cannot load tokenizer file " + tokenizerJson + ": " + e.getMessage(), e);
         }
-        return new Tokenizer(
-                hf, tokenizerJson.toString(), idToToken, tokenToId, named, additional, specialsById, templates);
+        return new Tokenizer(hf, tokenizerJson, idToToken, tokenToId, named, additional, specialsById, templates);
     }
 
     private static int parseIntOr(String s, int fallback) {

@@ -1,0 +1,149 @@
+package io.falconmamba.loader.gguf;
+
+import io.falconmamba.core.Tensor;
+import io.falconmamba.core.WeightType;
+import io.falconmamba.loader.WeightFiles;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A GGUF file of architecture {@code mamba} seen as the engine's weights, by Hugging Face tensor name
+ * ({@link MambaTensorNames} maps the names).
+ *
+ * <p>F32, F16 and BF16 tensors are zero-copy views of the mapping. {@code ssm_a} holds A = −exp(A_log) while the
+ * model reads A_log, so A_log is computed back as log(−A) into a small array of its own (d_inner × state floats;
+ * exp(log(−A)) returns A to within a float rounding). Block-quantized matrices are refused with the tensor's name
+ * and type until the engine has kernels that read them in place.
+ */
+public final class GgufWeights implements WeightFiles {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final GgufFile file;
+    private final Arena derived = Arena.ofShared();
+
+    public GgufWeights(GgufFile file) {
+        this.file = file;
+    }
+
+    /** The file read. */
+    public GgufFile file() {
+        return file;
+    }
+
+    @Override
+    public Path location() {
+        return file.path();
+    }
+
+    /** The Hugging Face names of the tensors the name table maps, sorted. */
+    @Override
+    public Set<String> names() {
+        Set<String> out = new TreeSet<>();
+        for (String g : file.tensors().keySet()) {
+            String hf = MambaTensorNames.toHuggingFace(g);
+            if (hf != null) {
+                out.add(hf);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public String storedType(String name) {
+        String g = MambaTensorNames.toGguf(name);
+        if (g == null || !file.contains(g)) {
+            throw new GgufException(file.path() + ": no tensor for '" + name + "'");
+        }
+        return file.info(g).type().name();
+    }
+
+    @Override
+    public boolean contains(String name) {
+        String g = MambaTensorNames.toGguf(name);
+        return g != null && file.contains(g);
+    }
+
+    /**
+     * The tensor of a Hugging Face name.
+     *
+     * @throws GgufException naming the file, both names and the type when absent or of a type the engine cannot
+     *     run
+     */
+    @Override
+    public Tensor tensor(String name) {
+        String g = MambaTensorNames.toGguf(name);
+        if (g == null || !file.contains(g)) {
+            throw new GgufException(file.path() + ": no tensor for '" + name + "'"
+                    + (g == null ? " (no GGUF name maps to it)" : " (looked for '" + g + "')"));
+        }
+        GgufTensorInfo t = file.info(g);
+        if (MambaTensorNames.isALog(name)) {
+            return aLog(name, t);
+        }
+        WeightType type = weightType(t.type());
+        if (type == null) {
+            throw new GgufException(file.path() + ": tensor '" + g + "' has type " + t.type()
+                    + ", which this build cannot run yet (F32, F16 and BF16 only)");
+        }
+        return new Tensor(name, type, t.shape(), file.data(g));
+    }
+
+    private Tensor aLog(String name, GgufTensorInfo t) {
+        if (!t.type().readable()) {
+            throw new GgufException(file.path() + ": tensor '" + t.name() + "' has type " + t.type()
+                    + ", which this build cannot read");
+        }
+        long n = t.elements();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new GgufException(file.path() + ": tensor '" + t.name() + "' has " + n + " elements, too many");
+        }
+        float[] a = new float[(int) n];
+        Dequantizer.dequantize(t.type(), file.data(t.name()), 0, a, 0, a.length);
+        MemorySegment out;
+        synchronized (derived) {
+            out = derived.allocate(4L * n, 4);
+        }
+        for (int i = 0; i < a.length; i++) {
+            if (!(a[i] < 0)) {
+                throw new GgufException(file.path() + ": tensor '" + t.name() + "' element " + i + " is " + a[i]
+                        + "; A = -exp(A_log) must be negative");
+            }
+            out.set(F32, 4L * i, (float) Math.log(-a[i]));
+        }
+        return new Tensor(name, WeightType.F32, t.shape(), out);
+    }
+
+    private static WeightType weightType(GgmlType t) {
+        return switch (t) {
+            case F32 -> WeightType.F32;
+            case F16 -> WeightType.F16;
+            case BF16 -> WeightType.BF16;
+            default -> null;
+        };
+    }
+
+    /** Unmaps the file and frees derived tensors. */
+    @Override
+    public void close() {
+        try {
+            file.close();
+        } finally {
+            synchronized (derived) {
+                if (derived.scope().isAlive()) {
+                    derived.close();
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "GgufWeights[" + file.path() + "]";
+    }
+}
