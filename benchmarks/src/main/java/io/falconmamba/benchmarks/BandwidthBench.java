@@ -30,8 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * One op = one pass; GB/s = ops/s × size (the report computes it).
  *
  * <p>{@code streams}: how many sequential streams each thread reads at once (its claimed range cut in that many
- * parts). Some CPUs need more than one stream per core to reach their bandwidth (Zen 3 reads more with four,
- * as the decode kernels found), so the report takes the best reading as the ceiling.
+ * parts). Some CPUs need more than one stream per core to reach their bandwidth (Zen 3 reads about a quarter
+ * more with four), so the report takes the best reading as the ceiling.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

@@ -29,7 +29,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  *     [--shape fm-130m] [--dtype bf16] [--models /tmp/fm] [--tokens 20000] [--prompt 100000]
  *     [--chunk 256] [--every 500] [--threads N] [--out benchmarks/results/longrun]
  * </pre>
- * Writes {@code decode.csv}, {@code prefill.csv} and {@code decode.png}, {@code prefill.png} into {@code --out}.
+ * Writes {@code decode.csv}, {@code prefill.csv} and the charts {@code decode-speed.png}, {@code decode-memory.png},
+ * {@code prefill-speed.png}, {@code prefill-memory.png} into {@code --out}.
  */
 public final class LongRun {
 

@@ -9,7 +9,7 @@ import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
 
 /**
- * One residual block: {@code h = h + Mixer(RMSNorm(h))}, the nine steps of DESIGN.md over a block of rows.
+ * One residual block: {@code h = h + Mixer(RMSNorm(h))}, the nine steps of {@code docs/design.md} over a block of rows.
  * Names follow the Mamba paper: x (mixer input after the conv), z (gate), dt/Δ (step size), B, C (input and
  * output projections of the state), A (state decay, {@code -exp(A_log)}), D (skip).
  *

@@ -11,9 +11,8 @@ public enum WeightStorage {
     /**
      * Copied at load into anonymous off-heap memory, F16 and BF16 matrices repacked into tiles of rows stored
      * by column ({@code PackedMatrix}), which decode and few-token products stream as one contiguous run per
-     * tile with no horizontal sums (8192×2048 F16, 2 threads: 23 → 33 GB/s). Costs reading the whole checkpoint
-     * at load and a private copy; freed when the model closes. Quantized matrices are always in memory,
-     * whatever this says.
+     * tile with no horizontal sums. Costs reading the whole checkpoint at load and a private copy; freed when the
+     * model closes. Quantized matrices are always in memory, whatever this says.
      */
     IN_MEMORY
 }
