@@ -43,10 +43,12 @@ class SpringAiExampleTest {
     }
 
     @Test
-    void theDocQuotesTheExampleVerbatim() {
+    void theDocAndTheReadmeQuoteTheExampleVerbatim() {
         MarkedBlock block = MarkedBlock.read(SOURCE, "SPRING-AI-EXAMPLE");
         assertTrue(block.lineCount() <= 25, "short enough for a README: " + block.lineCount() + " lines");
         Path doc = TestData.root().getParent().getParent().resolve("docs").resolve("langchain4j.md");
         assertTrue(block.isQuotedIn(doc), doc + " must quote, in a java fence:\n" + block.text());
+        Path readme = TestData.root().getParent().getParent().resolve("README.md");
+        assertTrue(block.isQuotedIn(readme), readme + " must quote, in a java fence:\n" + block.text());
     }
 }
