@@ -69,14 +69,14 @@ final class ConvertCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         String label = "convert " + out.getFileName();
         boolean terminal = System.console() != null;
-        int[] lastTenth = {-1};
+        int[] lastDecile = {-1};
         try (Progress progress = new Progress()) {
             GgufConverter.convert(dir, out, GgmlType.valueOf(t.toUpperCase(Locale.ROOT)), n, (done, total) -> {
                 if (terminal) {
                     progress.onProgress(label, done, total);
-                } else if (total > 0 && (int) (10 * done / total) > lastTenth[0]) {
-                    lastTenth[0] = (int) (10 * done / total);
-                    Progress.note(label + ": " + 10 * lastTenth[0] + " %");
+                } else if (total > 0 && (int) (10 * done / total) > lastDecile[0]) {
+                    lastDecile[0] = (int) (10 * done / total);
+                    Progress.note(label + ": " + 10 * lastDecile[0] + " %");
                 }
             });
         }

@@ -12,12 +12,12 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Memory read bandwidth as the decode kernels meet it: a vector sum over a buffer far larger than any cache,
  * handed to a {@link ThreadPool} in 64 KiB blocks as the kernels hand out rows. Decode reads every weight once
- * per token, so this is its speed limit (DESIGN.md, performance principles). {@code bench --bandwidth} and the
+ * per token, so this is its speed limit (docs/performance.md). {@code bench --bandwidth} and the
  * JMH {@code BandwidthBench} both measure with it, so their figures compare.
  *
- * <p>Some CPUs need more than one sequential stream per core to reach their bandwidth (Zen 3 reads about a
- * quarter more with four, as {@link MatVec#STREAMS} found), so a pass reads either one stream per thread or
- * four, each a quarter of the thread's claimed range.
+ * <p>Some CPUs need more than one sequential stream per core to reach their bandwidth (AMD Zen 3 reads about a
+ * quarter more with four, which is why {@link MatVec#STREAMS} exists), so a pass reads either one stream per
+ * thread or four, each a quarter of the thread's claimed range.
  */
 public final class ReadBandwidth {
 
