@@ -225,6 +225,7 @@ public final class ChatSession {
 
     private Completion generateFromState(
             int[] fedIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+        config = owner.samplable(config);
         TextStream stream = new TextStream(owner.tokenizer(), listener, config.stopStrings());
         GenerationResult r = session.generate(config, stream, stream, cancel);
         stream.finish();

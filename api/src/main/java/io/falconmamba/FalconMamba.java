@@ -14,12 +14,9 @@ import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
 import io.falconmamba.tokenizer.ChatMessage;
 import io.falconmamba.tokenizer.Tokenizer;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 
@@ -90,7 +87,7 @@ public final class FalconMamba implements AutoCloseable {
         Tokenizer tokenizer = null;
         try {
             tokenizer = Tokenizer.fromDirectory(modelDir);
-            GenerationConfig defaults = generationDefaults(modelDir, engine.config(), tokenizer);
+            GenerationConfig defaults = generationDefaults(engine, tokenizer);
             return new FalconMamba(modelDir, engine.config(), engine.checkpoint(), engine.model(), tokenizer, defaults);
         } catch (RuntimeException e) {
             engine.close();
@@ -101,36 +98,15 @@ public final class FalconMamba implements AutoCloseable {
         }
     }
 
-    /**
-     * generation_config.json when present (Hugging Face's keys), with the eos id(s) of config.json or the
-     * tokenizer as stop tokens when it names none.
-     */
-    private static GenerationConfig generationDefaults(Path dir, ModelConfig config, Tokenizer tokenizer) {
-        GenerationConfig.Builder b = GenerationConfig.builder();
-        Path file = dir.resolve("generation_config.json");
-        boolean eosGiven = false;
-        if (Files.exists(file)) {
-            Map<String, Object> values;
-            try {
-                values = JsonFiles.readObject(file);
-            } catch (IOException | RuntimeException e) {
-                throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
-            }
-            try {
-                b.applyHuggingFace(values);
-            } catch (IllegalArgumentException e) {
-                throw new ModelLoadException(file + ": " + e.getMessage(), e);
-            }
-            eosGiven = values.get("eos_token_id") != null;
+    /** The engine's defaults, with the tokenizer's eos as the stop token when neither config names one. */
+    private static GenerationConfig generationDefaults(Engine engine, Tokenizer tokenizer) {
+        GenerationConfig d = engine.generationDefaults();
+        if (d.stopTokenIds().isEmpty()
+                && !engine.namesEos()
+                && tokenizer.eosTokenId().isPresent()) {
+            return d.toBuilder().stopTokenIds(tokenizer.eosTokenId().getAsInt()).build();
         }
-        if (!eosGiven) {
-            if (!config.eosTokenIds().isEmpty()) {
-                b.stopTokenIds(config.eosTokenIds());
-            } else if (tokenizer.eosTokenId().isPresent()) {
-                b.stopTokenIds(tokenizer.eosTokenId().getAsInt());
-            }
-        }
-        return b.build();
+        return d;
     }
 
     /** The generation settings this checkpoint ships (generation_config.json), to start a config from. */
@@ -204,6 +180,7 @@ public final class FalconMamba implements AutoCloseable {
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt encodes to no tokens: give a non-empty prompt");
         }
+        config = samplable(config);
         TextStream stream = new TextStream(tokenizer, listener, config.stopStrings());
         GenerationResult r;
         if (prefillProgress == null) {
@@ -261,6 +238,19 @@ public final class FalconMamba implements AutoCloseable {
         return config.toBuilder().addStopTokenId(endOfTurn.getAsInt()).build();
     }
 
+    /**
+     * {@code config} with {@link GenerationConfig#vocabLimit()} set to the tokenizer's size when it is unset and the
+     * model has rows the tokenizer does not name (a padded vocabulary): those ids decode to nothing, so they are
+     * never sampled. A limit the caller set (the model's vocabulary size keeps every row) is left alone.
+     */
+    GenerationConfig samplable(GenerationConfig config) {
+        int rows = model.config().vocabSize();
+        if (config.vocabLimit() != 0 || tokenizer.vocabSize() >= rows) {
+            return config;
+        }
+        return config.toBuilder().vocabLimit(tokenizer.vocabSize()).build();
+    }
+
     /** Generates for several prompts together: each decode step reads every weight once for the whole batch. */
     public List<Completion> generateBatch(List<String> prompts, GenerationConfig config) {
         Objects.requireNonNull(prompts, "prompts");
@@ -284,7 +274,7 @@ public final class FalconMamba implements AutoCloseable {
         List<TextStream> streams = new ArrayList<>();
         List<int[]> promptIds = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
-            GenerationConfig config = Objects.requireNonNull(configs.get(i), "config " + i);
+            GenerationConfig config = samplable(Objects.requireNonNull(configs.get(i), "config " + i));
             int[] ids = encodePrompt(Objects.requireNonNull(prompts.get(i), "prompt " + i));
             if (ids.length == 0) {
                 throw new IllegalArgumentException("prompt " + i + " encodes to no tokens: give a non-empty prompt");
