@@ -5,6 +5,9 @@ import io.falconmamba.FalconMamba;
 import io.falconmamba.LoadOptions;
 import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightStorage;
+import io.falconmamba.hub.HubException;
+import io.falconmamba.hub.ModelResolver;
+import io.falconmamba.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -19,7 +22,10 @@ final class ModelOptions {
                     "Model directory or Hugging Face repo id (org/name, found in the HF cache). Default: the bundled demo model.")
     String model;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            description = "Kernel threads, at most the number of cores (default: all cores).")
     Integer threads;
 
     @Option(names = "--download", description = "Allow downloading a repo id missing from the Hugging Face cache.")
@@ -43,7 +49,38 @@ final class ModelOptions {
     }
 
     Quantization quantization() {
-        return quant == null ? Quantization.NONE : Quantization.parse(quant);
+        return quant == null ? Quantization.NONE : UsageException.check("--quant", () -> Quantization.parse(quant));
+    }
+
+    /** Checks the flags without touching the model: a bad one is a usage error. */
+    void validate() {
+        threads();
+        quantization();
+    }
+
+    /** --threads, bounded by the cores (more threads than cores only contend for them). */
+    private int threads() {
+        if (boundedThreads == 0) {
+            boundedThreads = boundThreads();
+        }
+        return boundedThreads;
+    }
+
+    private int boundedThreads;
+
+    private int boundThreads() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (threads == null) {
+            return cores;
+        }
+        if (threads < 1) {
+            throw new UsageException("--threads must be at least 1, got " + threads);
+        }
+        if (threads > cores) {
+            Progress.note("--threads " + threads + " is more than the " + cores + " cores: using " + cores);
+            return cores;
+        }
+        return threads;
     }
 
     /** The demo model shipped in the project; bin/falcon-mamba passes its location. */
@@ -60,20 +97,49 @@ final class ModelOptions {
         return model != null ? model : demoModel().toString();
     }
 
-    /** The engine alone (no tokenizer needed), for benchmarks on synthetic checkpoints. */
-    Engine loadEngine() {
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        }
-        LoadOptions opts = LoadOptions.defaults()
+    private LoadOptions options() {
+        return LoadOptions.defaults()
+                .withThreads(threads())
                 .withQuantization(quantization())
-                .withStorage(storage())
-                .withDownload(download, null);
-        if (threads != null) {
-            opts = opts.withThreads(threads);
+                .withStorage(storage());
+    }
+
+    /** The model's directory: a local one, or a repo id found in (or with --download, fetched to) the HF cache. */
+    Path directory() {
+        String name = modelName();
+        if (model == null && !Files.isDirectory(Path.of(name))) {
+            throw new IllegalArgumentException("the bundled demo model is missing at " + name + ": pass --model DIR");
         }
+        Progress progress = Progress.forDownloads();
+        try {
+            return ModelResolver.resolve(
+                    name,
+                    options().withDownload(download, download ? progress : null).resolve());
+        } catch (HubException e) {
+            // The library's hint names its builder; here the switch is --download.
+            if (e.getMessage() != null && e.getMessage().contains(ModelResolver.DOWNLOAD_HINT)) {
+                throw new IllegalArgumentException(
+                        e.getMessage().replace(ModelResolver.DOWNLOAD_HINT, "add --download"), e);
+            }
+            throw e;
+        } finally {
+            progress.close();
+        }
+    }
+
+    /** Whether the model directory has a tokenizer (weights-only folders, such as benchmark checkpoints, do not). */
+    static boolean hasTokenizer(Path dir) {
+        return Files.isRegularFile(dir.resolve(Tokenizer.TOKENIZER_JSON));
+    }
+
+    /** The engine alone (no tokenizer needed), for token-level commands and checkpoints without a tokenizer. */
+    Engine loadEngine() {
+        return loadEngine(directory());
+    }
+
+    Engine loadEngine(Path dir) {
         long t0 = System.nanoTime();
-        Engine engine = Engine.open(modelName(), opts);
+        Engine engine = Engine.open(dir, options());
         Quantization q = engine.model().quantization();
         Progress.note(String.format(
                 "loaded %s%s%s in %.3f s",
@@ -85,27 +151,13 @@ final class ModelOptions {
     }
 
     FalconMamba load() {
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        }
-        LoadOptions opts =
-                LoadOptions.defaults().withQuantization(quantization()).withStorage(storage());
-        if (threads != null) {
-            opts = opts.withThreads(threads);
-        }
-        String name = modelName();
-        if (model == null && !Files.isDirectory(Path.of(name))) {
-            throw new IllegalArgumentException("the bundled demo model is missing at " + name + ": pass --model DIR");
-        }
-        Progress progress = Progress.forDownloads();
-        opts = opts.withDownload(download, download ? progress : null);
+        return load(directory());
+    }
+
+    FalconMamba load(Path dir) {
         long t0 = System.nanoTime();
-        try {
-            FalconMamba fm = FalconMamba.load(name, opts);
-            Progress.note(String.format("loaded %s in %.2f s", fm.directory(), (System.nanoTime() - t0) / 1e9));
-            return fm;
-        } finally {
-            progress.close();
-        }
+        FalconMamba fm = FalconMamba.load(dir, options());
+        Progress.note(String.format("loaded %s in %.2f s", fm.directory(), (System.nanoTime() - t0) / 1e9));
+        return fm;
     }
 }

@@ -32,9 +32,12 @@ public final class FalconMambaModel implements AutoCloseable {
     private final ProjectionLoader projections;
 
     private final ThreadLocal<Workspace> batchWorkspace = new ThreadLocal<>();
+    /** Hash of the config and the tensor table: saved states carry it, so one is never restored on another model. */
+    private final long identity;
 
-    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool, ProjectionLoader q) {
+    private FalconMambaModel(MambaConfig config, WeightSource source, ThreadPool pool, ProjectionLoader q) {
         this.config = config;
+        ModelIdentity weights = new ModelIdentity(source, config);
         this.projections = q;
         int v = config.vocabSize();
         int d = config.hiddenSize();
@@ -45,6 +48,7 @@ public final class FalconMambaModel implements AutoCloseable {
         }
         normF = Weights.vector(weights, "backbone.norm_f.weight", d);
         lmHead = q.apply(config.tieWordEmbeddings() ? embeddings : Weights.matrix(weights, "lm_head.weight", v, d));
+        this.identity = weights.value();
         this.pool = pool;
     }
 
@@ -113,6 +117,14 @@ public final class FalconMambaModel implements AutoCloseable {
     /** Whether the projection matrices are read from the mapped checkpoint or from a copy in memory. */
     public WeightStorage weightStorage() {
         return projections.storage();
+    }
+
+    /**
+     * A hash of the config and of the tensors the model reads (names, types, shapes, their first and last bytes),
+     * not of how they are stored: a quantized or in-memory load of one checkpoint has the identity of the mapped one.
+     */
+    public long identity() {
+        return identity;
     }
 
     /** Kernel threads (including the caller). */
