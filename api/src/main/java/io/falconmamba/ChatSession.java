@@ -180,9 +180,11 @@ public final class ChatSession {
     static ChatSession restore(FalconMamba owner, byte[] bytes) {
         Objects.requireNonNull(bytes, "snapshot");
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length < 8 || b.getInt() != MAGIC) {
-            throw new IllegalArgumentException(
-                    "not a falcon-mamba chat session snapshot (bad magic or " + bytes.length + " bytes)");
+        if (bytes.length < 8) {
+            throw new IllegalArgumentException("chat session snapshot is truncated: " + bytes.length + " bytes");
+        }
+        if (b.getInt() != MAGIC) {
+            throw new IllegalArgumentException("not a falcon-mamba chat session snapshot (bad magic)");
         }
         int version = b.getInt();
         if (version != VERSION) {

@@ -15,7 +15,8 @@ import java.util.Objects;
 /**
  * A checkpoint's engine alone: config, mapped weights and the block stack, without tokenizer or generation
  * defaults. {@link FalconMamba} is built on it; use it directly for token-level work or to benchmark checkpoints
- * that ship no tokenizer. Closing it stops the kernel threads and unmaps the weights.
+ * that ship no tokenizer. Closing it stops the kernel threads and unmaps the weights. Shared across threads like
+ * its {@link FalconMambaModel} (one {@link io.falconmamba.core.SequenceState} per sequence).
  */
 public record Engine(Path directory, ModelConfig config, Checkpoint checkpoint, FalconMambaModel model)
         implements AutoCloseable {

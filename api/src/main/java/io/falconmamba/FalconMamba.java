@@ -31,7 +31,13 @@ import java.util.OptionalInt;
  * }
  * }</pre>
  *
- * Thread-safe: several threads may generate at once, each call with its own state.
+ * <p>Threads: a {@code FalconMamba} is shared freely. Any number of threads may call {@link #generate},
+ * {@link #generateIds}, {@link #chat} and {@link #generateBatch} at once (each call has its own state and sampler;
+ * the kernel threads are shared, so concurrent calls divide the cores), and {@link #tokenizer()}, {@link #model()},
+ * {@link #defaults()} and the {@link GenerationConfig}s are safe to share too. What belongs to one thread at a time:
+ * a {@link ChatSession}, a {@link Session} or {@link io.falconmamba.core.SequenceState} of the token-level API, and
+ * a {@link TextListener}, which is called on the generating thread. A {@link CancellationToken} may be cancelled from
+ * any thread. {@link #close()} must not race with calls in flight.
  */
 public final class FalconMamba implements AutoCloseable {
 

@@ -14,7 +14,8 @@ import java.util.TreeSet;
 
 /**
  * How to pick the tokens of one generation: an immutable value, built with {@link #builder()} and validated at
- * {@link Builder#build()} (an {@link IllegalArgumentException} names the parameter and the value).
+ * {@link Builder#build()} (an {@link IllegalArgumentException} names the parameter and the value). Being immutable,
+ * one config may be shared by any number of threads; a {@link Builder} belongs to one.
  *
  * <p>The semantics follow Hugging Face transformers' {@code generate}:
  * <ul>
