@@ -30,6 +30,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // The engine's warnings (a weight scan that finds NaN, say) as one line, like every other message here.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "warning: %5$s%n");
+        }
         System.exit(run(args));
     }
 

@@ -13,7 +13,7 @@ import java.nio.file.Path;
 /**
  * Coverage-guided fuzz targets for the two parsers of untrusted files (Jazzer). Every build replays the seed corpus
  * in {@code src/test/resources/.../LoaderFuzzTestInputs/<target>/} and any crash saved there; {@code JAZZER_FUZZ=1}
- * fuzzes one target for its {@code maxDuration} (see {@code FUZZING.md}). The contract: a result that keeps its
+ * fuzzes one target for its {@code maxDuration} (see {@code tools/FUZZING.md}). The contract: a result that keeps its
  * invariants, or the module's own exception naming the problem; nothing else may escape.
  */
 class LoaderFuzzTest {

@@ -11,7 +11,7 @@ import java.util.List;
 /**
  * Coverage-guided fuzz targets (Jazzer) for what users type: chat template rendering and tokenizer input. Every build
  * replays the seed corpus ({@code src/test/resources/.../TokenizerFuzzTestInputs/<target>/}); {@code JAZZER_FUZZ=1}
- * fuzzes one target (FUZZING.md). The contract: a result, or a {@link TokenizerException} naming the problem.
+ * fuzzes one target (tools/FUZZING.md). The contract: a result, or a {@link TokenizerException} naming the problem.
  */
 class TokenizerFuzzTest {
 

@@ -10,7 +10,7 @@ import io.falconmamba.core.testutil.Fixtures;
 /**
  * Coverage-guided fuzz target (Jazzer) for restoring saved state: {@link Session#restore} (checksummed) and, without
  * the checksum in the way, {@link FalconMambaModel#restoreState}. The first byte picks which. Every build replays the
- * seed corpus ({@code src/test/resources/.../SnapshotFuzzTestInputs/}); {@code JAZZER_FUZZ=1} fuzzes (FUZZING.md).
+ * seed corpus ({@code src/test/resources/.../SnapshotFuzzTestInputs/}); {@code JAZZER_FUZZ=1} fuzzes (tools/FUZZING.md).
  * The contract: an {@link IllegalArgumentException} naming the problem, or a state that generates.
  */
 class SnapshotFuzzTest {
