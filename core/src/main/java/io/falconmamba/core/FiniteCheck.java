@@ -11,8 +11,14 @@ final class FiniteCheck {
     /** The system property that asks for a scan of every matrix element. */
     static final String FULL_SCAN_PROPERTY = "falconmamba.fullWeightScan";
 
-    /** Elements read per matrix by the sampled scan: both ends and an even stride between. */
-    private static final int SAMPLES = 4096;
+    /**
+     * The sampled scan reads this many runs of {@link #RUN} consecutive elements per matrix, evenly spread: a few
+     * pages of each mapped file, so a load stays quick. It meets corruption that spans much of a matrix (NaN-filled
+     * or garbage weights, a bad conversion); a single bad value is found by the full scan only.
+     */
+    private static final int RUNS = 64;
+
+    private static final int RUN = 64;
 
     private static final System.Logger LOG = System.getLogger("io.falconmamba.core");
 
@@ -31,16 +37,14 @@ final class FiniteCheck {
     /** Returns the index of a non-finite element found, or -1; warns when there is one. */
     static long scanMatrix(Tensor t) {
         long n = t.size();
-        boolean full = Boolean.getBoolean(FULL_SCAN_PROPERTY);
-        long step = full || n <= SAMPLES ? 1 : n / SAMPLES;
         long found = -1;
-        for (long i = 0; i < n && found < 0; i += step) {
-            if (!Float.isFinite(t.get(i))) {
-                found = i;
+        if (Boolean.getBoolean(FULL_SCAN_PROPERTY) || n <= (long) RUNS * RUN) {
+            found = scan(t, 0, n);
+        } else {
+            for (int r = 0; r < RUNS && found < 0; r++) {
+                long start = (n - RUN) * r / (RUNS - 1); // the first run starts the matrix, the last ends it
+                found = scan(t, start, start + RUN);
             }
-        }
-        if (found < 0 && n > 0 && !Float.isFinite(t.get(n - 1))) {
-            found = n - 1;
         }
         if (found >= 0) {
             LOG.log(
@@ -49,5 +53,14 @@ final class FiniteCheck {
                             + ": the checkpoint is probably corrupt and may generate garbage (download it again)");
         }
         return found;
+    }
+
+    private static long scan(Tensor t, long from, long to) {
+        for (long i = from; i < to; i++) {
+            if (!Float.isFinite(t.get(i))) {
+                return i;
+            }
+        }
+        return -1;
     }
 }

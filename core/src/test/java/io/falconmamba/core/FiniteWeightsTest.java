@@ -82,6 +82,19 @@ class FiniteWeightsTest {
     }
 
     @Test
+    void aSingleNanBetweenTheSampledRunsIsFoundByTheFullScanOnly() {
+        String name = "backbone.layers.0.mixer.in_proj.weight"; // 256 × 64: sampled, runs of 64 spaced ~260 apart
+        Tensor bad = with(name, poison(100, Float.NaN)).tensor(name);
+        assertEquals(-1, FiniteCheck.scanMatrix(bad));
+        System.setProperty(FiniteCheck.FULL_SCAN_PROPERTY, "true");
+        try {
+            assertEquals(100, FiniteCheck.scanMatrix(bad));
+        } finally {
+            System.clearProperty(FiniteCheck.FULL_SCAN_PROPERTY);
+        }
+    }
+
+    @Test
     void allNanMatricesFailGenerationInsteadOfEmittingTokenZero() {
         MambaConfig c = Fixtures.config(MODEL);
         try (FalconMambaModel model = FalconMambaModel.create(
