@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.falconmamba.core.MambaConfig;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -18,16 +15,7 @@ import java.nio.file.Path;
  */
 class LoaderFuzzTest {
 
-    private static final Path CONFIG_FILE;
-
-    static {
-        try {
-            CONFIG_FILE = Files.createTempFile("fuzz-config", ".json");
-            CONFIG_FILE.toFile().deleteOnExit();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    private static final Path CONFIG_FILE = Path.of("fuzz", "config.json");
 
     /** A safetensors header against a data area of fuzzed length. */
     @FuzzTest(maxDuration = "30s")
@@ -51,11 +39,10 @@ class LoaderFuzzTest {
 
     /** A config.json: parsed and turned into the engine's config, or a {@link ModelConfigException}. */
     @FuzzTest(maxDuration = "30s")
-    void modelConfig(byte[] json) throws IOException {
-        Files.write(CONFIG_FILE, json);
+    void modelConfig(byte[] json) {
         ModelConfig c;
         try {
-            c = ModelConfig.fromJson(CONFIG_FILE);
+            c = ModelConfig.parse(CONFIG_FILE, json);
         } catch (ModelConfigException expected) {
             return;
         }
