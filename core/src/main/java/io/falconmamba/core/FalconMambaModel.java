@@ -278,6 +278,7 @@ public final class FalconMambaModel implements AutoCloseable {
         int n = rows - first;
         float[] logits = ws.logits(n, v);
         Projection.apply(lmHead, ws.u, first * d, d, n, logits, 0, v, pool);
+        requireFiniteOutput(logits, n * v, v);
         if (allLogits != null) {
             for (int t = 0; t < n; t++) {
                 float[] row = new float[v];
@@ -297,6 +298,20 @@ public final class FalconMambaModel implements AutoCloseable {
             System.arraycopy(logits, (n - 1) * v, s.logits, 0, v);
             System.arraycopy(ws.u, (rows - 1) * d, s.hidden, 0, d);
             s.position += count;
+        }
+    }
+
+    /**
+     * Fails on NaN or infinity in the logits: finite weights and a state from a forward pass never give them, so
+     * they mean corrupt weights or a restored state holding values no forward pass produces, and sampling from them
+     * would be a silent stream of garbage. A pass over the logits is small beside the output projection.
+     */
+    private static void requireFiniteOutput(float[] logits, int count, int vocab) {
+        for (int i = 0; i < count; i++) {
+            if (!Float.isFinite(logits[i])) {
+                throw new IllegalStateException("the model's output holds " + logits[i] + " (token id " + (i % vocab)
+                        + "): its weights or its state hold values a forward pass cannot carry (corrupt?)");
+            }
         }
     }
 

@@ -39,15 +39,9 @@ final class Sampler {
             throw new IllegalArgumentException(
                     "logits have " + logits.length + " entries, the vocabulary " + vocabSize);
         }
-        int best = Greedy.argmax(logits, vocabSize);
-        if (!(logits[best] > Float.NEGATIVE_INFINITY)) {
-            // Every logit NaN or -inf: corrupt weights or state, whose "arg max" would be a silent stream of id 0.
-            throw new IllegalStateException("the model produced no finite logit (" + logits[best]
-                    + "): its weights or its state hold non-finite values");
-        }
         boolean penalize = penalty && history.distinctCount() > 0;
         if (!sampling && !penalize) {
-            return best;
+            return Greedy.argmax(logits, vocabSize);
         }
         Candidates c = process(logits, history);
         return sampling ? Categorical.draw(c, random) : Greedy.argmax(c.scores(), vocabSize);

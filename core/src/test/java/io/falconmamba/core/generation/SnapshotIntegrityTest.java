@@ -92,6 +92,29 @@ class SnapshotIntegrityTest {
         }
     }
 
+    /**
+     * Found by the snapshot fuzz target: a restored state holding a finite value no forward pass produces (-1.7e38 in
+     * an SSM state) made the next logits non-finite, silently. The model now refuses to hand out such logits.
+     */
+    @Test
+    void aStateNoForwardPassProducesFailsLoudlyInsteadOfGivingNonFiniteLogits() {
+        byte[] state = model.newState().toBytes();
+        int layers = model.config().numLayers();
+        int conv = (model.config().convKernel() - 1) * model.config().intermediateSize();
+        int at = 52
+                + 4
+                        * (conv
+                                + conv
+                                + model.config().intermediateSize()
+                                        * model.config().stateSize()
+                                + 321);
+        assertTrue(layers > 1);
+        ByteBuffer.wrap(state).order(ByteOrder.LITTLE_ENDIAN).putFloat(at, -1.7014118e38f); // layer 1's SSM state
+        io.falconmamba.core.SequenceState restored = model.restoreState(state);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> model.decode(restored, 1));
+        assertTrue(e.getMessage().contains("output holds"), e.getMessage());
+    }
+
     @Test
     void aSnapshotRestoresOnlyOnTheModelItWasMadeFor() {
         // The sharded fixture holds the same tensors: the same identity.
