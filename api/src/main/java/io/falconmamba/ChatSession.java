@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.zip.CRC32C;
 
 /**
  * A conversation (or a plain text continuation) that keeps its recurrent state between turns, so a turn
@@ -29,7 +30,9 @@ public final class ChatSession {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAGIC = 0x464D4353; // "FMCS"
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
+    /** Magic, version, CRC32C of everything after the header, conversation length. */
+    private static final int HEADER_BYTES = 16;
 
     private final FalconMamba owner;
     private Session session;
@@ -139,7 +142,10 @@ public final class ChatSession {
         stale = false;
     }
 
-    /** The whole session as bytes (state, token history, conversation), for {@link FalconMamba#restoreSession}. */
+    /**
+     * The whole session as bytes, for {@link FalconMamba#restoreSession}: magic {@code FMCS}, format version, a CRC32C
+     * of the rest, the conversation (JSON) and the {@link Session#snapshot()} (state, token history, model identity).
+     */
     public byte[] snapshot() {
         owner.ensureOpen();
         ObjectNode meta = JSON.createObjectNode();
@@ -153,25 +159,45 @@ public final class ChatSession {
         }
         byte[] json = meta.toString().getBytes(StandardCharsets.UTF_8);
         byte[] state = session.snapshot();
-        return ByteBuffer.allocate(12 + json.length + state.length)
+        ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + json.length + state.length)
                 .putInt(MAGIC)
                 .putInt(VERSION)
+                .putInt(0)
                 .putInt(json.length)
                 .put(json)
-                .put(state)
-                .array();
+                .put(state);
+        b.putInt(8, crc(b.array()));
+        return b.array();
+    }
+
+    /** CRC32C of the conversation length and everything after it. */
+    private static int crc(byte[] bytes) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 12, bytes.length - 12);
+        return (int) crc.getValue();
     }
 
     static ChatSession restore(FalconMamba owner, byte[] bytes) {
         Objects.requireNonNull(bytes, "snapshot");
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length < 12 || b.getInt() != MAGIC) {
-            throw new IllegalArgumentException("not a falcon-mamba chat session snapshot");
+        if (bytes.length < 8) {
+            throw new IllegalArgumentException("chat session snapshot is truncated: " + bytes.length + " bytes");
+        }
+        if (b.getInt() != MAGIC) {
+            throw new IllegalArgumentException("not a falcon-mamba chat session snapshot (bad magic)");
         }
         int version = b.getInt();
         if (version != VERSION) {
             throw new IllegalArgumentException(
                     "chat session snapshot version " + version + " is not supported (expected " + VERSION + ")");
+        }
+        if (bytes.length < HEADER_BYTES) {
+            throw new IllegalArgumentException("chat session snapshot is truncated: " + bytes.length + " bytes");
+        }
+        int recorded = b.getInt();
+        if (recorded != crc(bytes)) {
+            throw new IllegalArgumentException(
+                    "chat session snapshot is corrupt or truncated: checksum mismatch (CRC32C)");
         }
         int jsonLen = b.getInt();
         if (jsonLen < 0 || jsonLen > b.remaining()) {
@@ -225,6 +251,7 @@ public final class ChatSession {
 
     private Completion generateFromState(
             int[] fedIds, GenerationConfig config, TextListener listener, CancellationToken cancel) {
+        config = owner.samplable(config);
         TextStream stream = new TextStream(owner.tokenizer(), listener, config.stopStrings());
         GenerationResult r = session.generate(config, stream, stream, cancel);
         stream.finish();

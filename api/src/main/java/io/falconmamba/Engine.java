@@ -1,6 +1,7 @@
 package io.falconmamba;
 
 import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.hub.ModelResolver;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.CheckpointValidator;
@@ -9,8 +10,10 @@ import io.falconmamba.loader.WeightFiles;
 import io.falconmamba.loader.gguf.GgufFile;
 import io.falconmamba.loader.gguf.GgufModelConfig;
 import io.falconmamba.loader.gguf.GgufWeights;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -20,6 +23,8 @@ import java.util.Objects;
  */
 public record Engine(Path directory, ModelConfig config, WeightFiles weights, FalconMambaModel model)
         implements AutoCloseable {
+
+    private static final String GENERATION_CONFIG = "generation_config.json";
 
     /** Opens a local directory, or a repo id found in (or, when the options allow, downloaded to) the HF cache. */
     public static Engine open(String pathOrRepoId, LoadOptions options) {
@@ -65,6 +70,47 @@ public record Engine(Path directory, ModelConfig config, WeightFiles weights, Fa
         } catch (RuntimeException e) {
             weights.close();
             throw e;
+        }
+    }
+
+    /**
+     * generation_config.json when present (Hugging Face's keys), with the eos id(s) of config.json as stop tokens
+     * when it names none.
+     *
+     * @throws ModelLoadException when generation_config.json cannot be read or holds an invalid value
+     */
+    public GenerationConfig generationDefaults() {
+        GenerationConfig.Builder b = GenerationConfig.builder();
+        Map<String, Object> values = generationConfigValues();
+        if (values != null) {
+            try {
+                b.applyHuggingFace(values);
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException(directory.resolve(GENERATION_CONFIG) + ": " + e.getMessage(), e);
+            }
+        }
+        if (!namesEos() && !config.eosTokenIds().isEmpty()) {
+            b.stopTokenIds(config.eosTokenIds());
+        }
+        return b.build();
+    }
+
+    /** Whether generation_config.json names the eos token(s) itself. */
+    boolean namesEos() {
+        Map<String, Object> values = generationConfigValues();
+        return values != null && values.get("eos_token_id") != null;
+    }
+
+    private Map<String, Object> generationConfigValues() {
+        // A GGUF file carries no generation_config.json: its defaults come from the GGUF metadata.
+        Path file = directory.resolve(GENERATION_CONFIG);
+        if (!Files.isDirectory(directory) || !Files.exists(file)) {
+            return null;
+        }
+        try {
+            return JsonFiles.readObject(file);
+        } catch (IOException | RuntimeException e) {
+            throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 

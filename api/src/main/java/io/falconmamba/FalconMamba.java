@@ -15,12 +15,9 @@ import io.falconmamba.loader.WeightFiles;
 import io.falconmamba.loader.gguf.GgufWeights;
 import io.falconmamba.tokenizer.ChatMessage;
 import io.falconmamba.tokenizer.Tokenizer;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 
@@ -35,7 +32,13 @@ import java.util.OptionalInt;
  * }
  * }</pre>
  *
- * Thread-safe: several threads may generate at once, each call with its own state.
+ * <p>Threads: a {@code FalconMamba} is shared freely. Any number of threads may call {@link #generate},
+ * {@link #generateIds}, {@link #chat} and {@link #generateBatch} at once (each call has its own state and sampler;
+ * the kernel threads are shared, so concurrent calls divide the cores), and {@link #tokenizer()}, {@link #model()},
+ * {@link #defaults()} and the {@link GenerationConfig}s are safe to share too. What belongs to one thread at a time:
+ * a {@link ChatSession}, a {@link Session} or {@link io.falconmamba.core.SequenceState} of the token-level API, and
+ * a {@link TextListener}, which is called on the generating thread. A {@link CancellationToken} may be cancelled from
+ * any thread. {@link #close()} must not race with calls in flight.
  */
 public final class FalconMamba implements AutoCloseable {
 
@@ -96,7 +99,7 @@ public final class FalconMamba implements AutoCloseable {
             tokenizer = engine.weights() instanceof GgufWeights gguf
                     ? Tokenizer.fromGguf(GgufVocabularies.read(gguf.file()))
                     : Tokenizer.fromDirectory(modelDir);
-            GenerationConfig defaults = generationDefaults(modelDir, engine.config(), tokenizer);
+            GenerationConfig defaults = generationDefaults(engine, tokenizer);
             return new FalconMamba(modelDir, engine.config(), engine.weights(), engine.model(), tokenizer, defaults);
         } catch (RuntimeException e) {
             engine.close();
@@ -107,36 +110,15 @@ public final class FalconMamba implements AutoCloseable {
         }
     }
 
-    /**
-     * generation_config.json when present (Hugging Face's keys), with the eos id(s) of config.json or the
-     * tokenizer as stop tokens when it names none.
-     */
-    private static GenerationConfig generationDefaults(Path dir, ModelConfig config, Tokenizer tokenizer) {
-        GenerationConfig.Builder b = GenerationConfig.builder();
-        Path file = dir.resolve("generation_config.json");
-        boolean eosGiven = false;
-        if (Files.exists(file)) {
-            Map<String, Object> values;
-            try {
-                values = JsonFiles.readObject(file);
-            } catch (IOException | RuntimeException e) {
-                throw new ModelLoadException("cannot read " + file + ": " + e.getMessage(), e);
-            }
-            try {
-                b.applyHuggingFace(values);
-            } catch (IllegalArgumentException e) {
-                throw new ModelLoadException(file + ": " + e.getMessage(), e);
-            }
-            eosGiven = values.get("eos_token_id") != null;
+    /** The engine's defaults, with the tokenizer's eos as the stop token when neither config names one. */
+    private static GenerationConfig generationDefaults(Engine engine, Tokenizer tokenizer) {
+        GenerationConfig d = engine.generationDefaults();
+        if (d.stopTokenIds().isEmpty()
+                && !engine.namesEos()
+                && tokenizer.eosTokenId().isPresent()) {
+            return d.toBuilder().stopTokenIds(tokenizer.eosTokenId().getAsInt()).build();
         }
-        if (!eosGiven) {
-            if (!config.eosTokenIds().isEmpty()) {
-                b.stopTokenIds(config.eosTokenIds());
-            } else if (tokenizer.eosTokenId().isPresent()) {
-                b.stopTokenIds(tokenizer.eosTokenId().getAsInt());
-            }
-        }
-        return b.build();
+        return d;
     }
 
     /** The generation settings this checkpoint ships (generation_config.json), to start a config from. */
@@ -210,6 +192,7 @@ public final class FalconMamba implements AutoCloseable {
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt encodes to no tokens: give a non-empty prompt");
         }
+        config = samplable(config);
         TextStream stream = new TextStream(tokenizer, listener, config.stopStrings());
         GenerationResult r;
         if (prefillProgress == null) {
@@ -269,6 +252,19 @@ public final class FalconMamba implements AutoCloseable {
         return config.toBuilder().addStopTokenId(endOfTurn.getAsInt()).build();
     }
 
+    /**
+     * {@code config} with {@link GenerationConfig#vocabLimit()} set to the tokenizer's size when it is unset and the
+     * model has rows the tokenizer does not name (a padded vocabulary): those ids decode to nothing, so they are
+     * never sampled. A limit the caller set (the model's vocabulary size keeps every row) is left alone.
+     */
+    GenerationConfig samplable(GenerationConfig config) {
+        int rows = model.config().vocabSize();
+        if (config.vocabLimit() != 0 || tokenizer.vocabSize() >= rows) {
+            return config;
+        }
+        return config.toBuilder().vocabLimit(tokenizer.vocabSize()).build();
+    }
+
     /** Generates for several prompts together: each decode step reads every weight once for the whole batch. */
     public List<Completion> generateBatch(List<String> prompts, GenerationConfig config) {
         Objects.requireNonNull(prompts, "prompts");
@@ -306,7 +302,7 @@ public final class FalconMamba implements AutoCloseable {
         List<BatchRequest> requests = new ArrayList<>();
         List<TextStream> streams = new ArrayList<>();
         for (int i = 0; i < promptIds.size(); i++) {
-            GenerationConfig config = Objects.requireNonNull(configs.get(i), "config " + i);
+            GenerationConfig config = samplable(Objects.requireNonNull(configs.get(i), "config " + i));
             int[] ids = Objects.requireNonNull(promptIds.get(i), "prompt " + i);
             if (ids.length == 0) {
                 throw new IllegalArgumentException("prompt " + i + " encodes to no tokens: give a non-empty prompt");

@@ -56,40 +56,44 @@ public final class SyntheticCheckpoint {
     private SyntheticCheckpoint() {}
 
     public static void main(String[] args) throws IOException {
+        int code = run(args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /** Runs the command line; a bad argument is one line and the usage on stderr, and exit code 2. */
+    static int run(String[] args) throws IOException {
         String shape = null;
         String dtype = "bf16";
         Path out = null;
         long seed = 42;
         double shardGb = 4.0;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            String v = i + 1 < args.length ? args[i + 1] : null;
-            switch (a) {
-                case "--shape" -> {
-                    shape = v;
-                    i++;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (i + 1 >= args.length) {
+                    return usage(a + " needs a value");
                 }
-                case "--dtype" -> {
-                    dtype = v;
-                    i++;
+                String v = args[++i];
+                switch (a) {
+                    case "--shape" -> shape = v;
+                    case "--dtype" -> dtype = v;
+                    case "--out" -> out = Path.of(v);
+                    case "--seed" -> seed = Long.parseLong(v);
+                    case "--shard-gb" -> shardGb = Double.parseDouble(v);
+                    default -> {
+                        return usage("unknown argument " + a);
+                    }
                 }
-                case "--out" -> {
-                    out = Path.of(v);
-                    i++;
-                }
-                case "--seed" -> {
-                    seed = Long.parseLong(v);
-                    i++;
-                }
-                case "--shard-gb" -> {
-                    shardGb = Double.parseDouble(v);
-                    i++;
-                }
-                default -> usage("unknown argument " + a);
             }
-        }
-        if (shape == null || out == null) {
-            usage("--shape and --out are required");
+            if (shape == null || out == null) {
+                return usage("--shape and --out are required");
+            }
+            Shape.of(shape);
+            ElementType.of(dtype);
+        } catch (IllegalArgumentException e) { // bad shape, dtype or number (NumberFormatException is one)
+            return usage(e.getMessage());
         }
         long t0 = System.nanoTime();
         long bytes = write(Shape.of(shape), dtype, out, seed, (long) (shardGb * (1L << 30)));
@@ -103,13 +107,14 @@ public final class SyntheticCheckpoint {
                 bytes / 1e9,
                 s,
                 bytes / 1e6 / s);
+        return 0;
     }
 
-    private static void usage(String msg) {
-        System.err.println(msg);
-        System.err.println(
-                "usage: SyntheticCheckpoint --shape fm-130m|fm-1.4b|fm-7b|tiny --dtype f32|f16|bf16 --out DIR [--seed S] [--shard-gb G]");
-        System.exit(2);
+    private static int usage(String msg) {
+        System.err.println("error: " + msg
+                + " (usage: SyntheticCheckpoint --shape fm-130m|fm-1.4b|fm-7b|tiny --dtype f32|f16|bf16 --out DIR"
+                + " [--seed S] [--shard-gb G])");
+        return 2;
     }
 
     /** Writes the checkpoint; returns the bytes of tensor data. Skips the work when an identical one exists. */

@@ -75,11 +75,10 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
-            throw new IllegalArgumentException(
-                    "--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
+            throw new UsageException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
         }
-        modelOptions.quantization(); // an unknown --quant fails before loading
-        PrefillMode mode = PrefillMode.parse(prefill);
+        modelOptions.validate();
+        PrefillMode mode = UsageException.check("--prefill", () -> PrefillMode.parse(prefill));
         Progress.quiet(json);
         try (Engine fm = modelOptions.loadEngine()) {
             FalconMambaModel model = fm.model();

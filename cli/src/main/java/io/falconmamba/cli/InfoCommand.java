@@ -1,11 +1,12 @@
 package io.falconmamba.cli;
 
-import io.falconmamba.FalconMamba;
+import io.falconmamba.Engine;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
 import io.falconmamba.loader.TensorInfo;
 import io.falconmamba.loader.gguf.GgufFile;
+import io.falconmamba.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -25,9 +26,20 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions = new ModelOptions();
 
+    /** The tokenizer's size and whether it has a chat template, or that there is none. */
+    private static String tokenizerSummary(java.nio.file.Path dir) {
+        if (!ModelOptions.hasTokenizer(dir)) {
+            return "none (no " + Tokenizer.TOKENIZER_JSON + "): token ids only";
+        }
+        try (Tokenizer t = Tokenizer.fromDirectory(dir)) {
+            return t.vocabSize() + " ids, chat template: " + (t.chatTemplate().isPresent() ? "yes" : "no");
+        }
+    }
+
     @Override
     public Integer call() {
         Progress.quiet(true);
+        modelOptions.validate();
         Path path = Path.of(modelOptions.modelName());
         if (GgufFile.isGgufPath(path) && Files.isRegularFile(path)) {
             try (GgufFile f = GgufFile.open(path)) {
@@ -35,7 +47,8 @@ final class InfoCommand implements Callable<Integer> {
             }
             return 0;
         }
-        try (FalconMamba fm = modelOptions.load()) {
+        // The engine alone: info describes weights-only checkpoints too.
+        try (Engine fm = modelOptions.loadEngine()) {
             ModelConfig mc = fm.config();
             MambaConfig c = mc.toMambaConfig();
             long params = 0;
@@ -77,8 +90,7 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf(
                     "state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
-            System.out.printf(
-                    "chat template:    %s%n", fm.tokenizer().chatTemplate().isPresent() ? "yes" : "no");
+            System.out.printf("tokenizer:        %s%n", tokenizerSummary(fm.directory()));
         }
         return 0;
     }

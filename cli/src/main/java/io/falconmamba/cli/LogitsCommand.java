@@ -1,6 +1,6 @@
 package io.falconmamba.cli;
 
-import io.falconmamba.FalconMamba;
+import io.falconmamba.Engine;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.PrefillMode;
 import io.falconmamba.loader.SafetensorsWriter;
@@ -44,10 +44,12 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        modelOptions.validate();
+        PrefillMode mode = UsageException.check("--prefill", () -> PrefillMode.parse(prefill));
         int[] ids = source.ids != null ? Ids.parse(source.ids, "--ids") : Ids.readFile(source.file);
-        PrefillMode mode = PrefillMode.parse(prefill);
-        try (FalconMamba fm = modelOptions.load()) {
-            FalconMambaModel model = fm.model();
+        // Ids in, logits out: no tokenizer needed, so weights-only checkpoints work too.
+        try (Engine engine = modelOptions.loadEngine()) {
+            FalconMambaModel model = engine.model();
             float[][] logits = model.prefillAllLogits(model.newState(), ids, mode);
             int vocab = model.config().vocabSize();
             float[] flat = new float[logits.length * vocab];

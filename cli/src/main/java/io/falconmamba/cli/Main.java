@@ -31,6 +31,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // The engine's warnings (a weight scan that finds NaN, say) as one line, like every other message here.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "warning: %5$s%n");
+        }
         System.exit(run(args));
     }
 
@@ -38,14 +42,11 @@ public final class Main implements Runnable {
     public static int run(String... args) {
         Progress.quiet(false);
         CommandLine cl = new CommandLine(new Main());
-        cl.setParameterExceptionHandler((ex, a) -> {
-            PrintWriter err = ex.getCommandLine().getErr();
-            err.println("error: " + ex.getMessage().replace('\n', ' ') + " (see: "
-                    + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
-            err.flush();
-            return 2;
-        });
+        cl.setParameterExceptionHandler((ex, a) -> usage(ex.getCommandLine(), ex.getMessage()));
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof UsageException) {
+                return usage(commandLine, ex.getMessage());
+            }
             PrintWriter err = commandLine.getErr();
             boolean verbose = parseResult.matchedOptionValue("--verbose", false)
                     || (parseResult.subcommand() != null
@@ -58,5 +59,14 @@ public final class Main implements Runnable {
             return 1;
         });
         return cl.execute(args);
+    }
+
+    /** A usage error: one line naming the command's help, exit code 2. */
+    private static int usage(CommandLine commandLine, String message) {
+        PrintWriter err = commandLine.getErr();
+        err.println("error: " + message.replace('\n', ' ') + " (see: "
+                + commandLine.getCommandSpec().qualifiedName() + " --help)");
+        err.flush();
+        return 2;
     }
 }

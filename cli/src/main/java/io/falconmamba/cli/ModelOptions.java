@@ -6,8 +6,9 @@ import io.falconmamba.LoadOptions;
 import io.falconmamba.core.Quantization;
 import io.falconmamba.core.WeightStorage;
 import io.falconmamba.hub.GgufChoice;
+import io.falconmamba.hub.HubException;
 import io.falconmamba.hub.ModelResolver;
-import io.falconmamba.hub.ResolveOptions;
+import io.falconmamba.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
@@ -22,7 +23,10 @@ final class ModelOptions {
                     + " Default: the bundled demo model.")
     String model;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Kernel threads (default: all cores).")
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            description = "Kernel threads, at most the number of cores (default: all cores).")
     Integer threads;
 
     @Option(names = "--download", description = "Allow downloading a repo id missing from the Hugging Face cache.")
@@ -54,7 +58,9 @@ final class ModelOptions {
     }
 
     Quantization quantization() {
-        return quant == null || picksGgufType() ? Quantization.NONE : Quantization.parse(quant);
+        return quant == null || picksGgufType()
+                ? Quantization.NONE
+                : UsageException.check("--quant", () -> Quantization.parse(quant));
     }
 
     /**
@@ -78,20 +84,38 @@ final class ModelOptions {
         return model != null && !Files.exists(Path.of(model)) && model.contains("/");
     }
 
-    /** The model to load: {@link #modelName()}, or the path of the repo's GGUF file that the options pick. */
-    private String target(Progress progress) {
-        if (isRepoId() && (ggufFile != null || picksGgufType())) {
-            ResolveOptions ro = ResolveOptions.builder()
-                    .allowDownload(download)
-                    .listener(download ? progress : null)
-                    .build();
-            return ModelResolver.resolveGguf(model, new GgufChoice(ggufFile, ggufFile == null ? quant : null), ro)
-                    .toString();
+    /** Checks the flags without touching the model: a bad one is a usage error. */
+    void validate() {
+        threads();
+        quantization();
+        if (ggufFile != null && !isRepoId()) {
+            throw new UsageException("--gguf-file goes with a repo id as --model, not " + modelName());
         }
-        if (ggufFile != null) {
-            throw new IllegalArgumentException("--gguf-file goes with a repo id as --model, not " + modelName());
+    }
+
+    /** --threads, bounded by the cores (more threads than cores only contend for them). */
+    private int threads() {
+        if (boundedThreads == 0) {
+            boundedThreads = boundThreads();
         }
-        return modelName();
+        return boundedThreads;
+    }
+
+    private int boundedThreads;
+
+    private int boundThreads() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (threads == null) {
+            return cores;
+        }
+        if (threads < 1) {
+            throw new UsageException("--threads must be at least 1, got " + threads);
+        }
+        if (threads > cores) {
+            Progress.note("--threads " + threads + " is more than the " + cores + " cores: using " + cores);
+            return cores;
+        }
+        return threads;
     }
 
     /** The demo model shipped in the project; bin/falcon-mamba passes its location. */
@@ -108,23 +132,55 @@ final class ModelOptions {
         return model != null ? model : demoModel().toString();
     }
 
-    /** The engine alone (no tokenizer needed), for benchmarks on synthetic checkpoints. */
-    Engine loadEngine() {
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        }
-        LoadOptions opts = LoadOptions.defaults()
+    private LoadOptions options() {
+        return LoadOptions.defaults()
+                .withThreads(threads())
                 .withQuantization(quantization())
-                .withStorage(storage())
-                .withDownload(download, null);
-        if (threads != null) {
-            opts = opts.withThreads(threads);
+                .withStorage(storage());
+    }
+
+    /** The model's directory: a local one, or a repo id found in (or with --download, fetched to) the HF cache. */
+    Path directory() {
+        String name = modelName();
+        if (model == null && !Files.isDirectory(Path.of(name))) {
+            throw new IllegalArgumentException("the bundled demo model is missing at " + name + ": pass --model DIR");
         }
+        Progress progress = Progress.forDownloads();
+        try {
+            LoadOptions withDownload = options().withDownload(download, download ? progress : null);
+            if (isRepoId() && (ggufFile != null || picksGgufType())) {
+                GgufChoice choice = new GgufChoice(ggufFile, ggufFile == null ? quant : null);
+                return ModelResolver.resolveGguf(name, choice, withDownload.resolve());
+            }
+            return ModelResolver.resolve(name, withDownload.resolve());
+        } catch (HubException e) {
+            // The library's hint names its builder; here the switch is --download.
+            if (e.getMessage() != null && e.getMessage().contains(ModelResolver.DOWNLOAD_HINT)) {
+                throw new IllegalArgumentException(
+                        e.getMessage().replace(ModelResolver.DOWNLOAD_HINT, "add --download"), e);
+            }
+            throw e;
+        } finally {
+            progress.close();
+        }
+    }
+
+    /** Whether the model directory has a tokenizer (weights-only folders, such as benchmark checkpoints, do not). */
+    static boolean hasTokenizer(Path dir) {
+        if (Files.isRegularFile(dir)) {
+            return true; // a GGUF file carries its vocabulary in its metadata
+        }
+        return Files.isRegularFile(dir.resolve(Tokenizer.TOKENIZER_JSON));
+    }
+
+    /** The engine alone (no tokenizer needed), for token-level commands and checkpoints without a tokenizer. */
+    Engine loadEngine() {
+        return loadEngine(directory());
+    }
+
+    Engine loadEngine(Path dir) {
         long t0 = System.nanoTime();
-        Engine engine;
-        try (Progress progress = Progress.forDownloads()) {
-            engine = Engine.open(target(progress), opts);
-        }
+        Engine engine = Engine.open(dir, options());
         Quantization q = engine.model().quantization();
         Progress.note(String.format(
                 "loaded %s%s%s in %.3f s",
@@ -136,27 +192,13 @@ final class ModelOptions {
     }
 
     FalconMamba load() {
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        }
-        LoadOptions opts =
-                LoadOptions.defaults().withQuantization(quantization()).withStorage(storage());
-        if (threads != null) {
-            opts = opts.withThreads(threads);
-        }
-        String name = modelName();
-        if (model == null && !Files.isDirectory(Path.of(name))) {
-            throw new IllegalArgumentException("the bundled demo model is missing at " + name + ": pass --model DIR");
-        }
-        Progress progress = Progress.forDownloads();
-        opts = opts.withDownload(download, download ? progress : null);
+        return load(directory());
+    }
+
+    FalconMamba load(Path dir) {
         long t0 = System.nanoTime();
-        try {
-            FalconMamba fm = FalconMamba.load(target(progress), opts);
-            Progress.note(String.format("loaded %s in %.2f s", fm.directory(), (System.nanoTime() - t0) / 1e9));
-            return fm;
-        } finally {
-            progress.close();
-        }
+        FalconMamba fm = FalconMamba.load(dir, options());
+        Progress.note(String.format("loaded %s in %.2f s", fm.directory(), (System.nanoTime() - t0) / 1e9));
+        return fm;
     }
 }

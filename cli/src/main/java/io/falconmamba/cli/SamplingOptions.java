@@ -44,7 +44,49 @@ final class SamplingOptions {
             description = "parallel, chunked or chunked:C (default: chunked:" + PrefillMode.DEFAULT_CHUNK + ").")
     String prefill;
 
-    GenerationConfig apply(GenerationConfig defaults) {
+    @Option(
+            names = "--sample-padded-ids",
+            description = "Let ids the tokenizer lacks (a padded vocabulary's extra rows) be sampled; they print as "
+                    + "nothing. Default: never sampled.")
+    boolean samplePaddedIds;
+
+    /**
+     * Checks every given flag on its own, by the rules {@link GenerationConfig} enforces, so a bad value is a usage
+     * error before the model loads.
+     */
+    void validate() {
+        GenerationConfig.Builder b = GenerationConfig.builder();
+        if (maxNewTokens != null) {
+            UsageException.check(
+                    "--max-new-tokens", () -> b.maxNewTokens(maxNewTokens).build());
+        }
+        if (temperature != null) {
+            UsageException.check(
+                    "--temperature", () -> b.temperature(temperature).build());
+        }
+        if (topK != null) {
+            UsageException.check("--top-k", () -> b.topK(topK).build());
+        }
+        if (topP != null) {
+            UsageException.check("--top-p", () -> b.topP(topP).build());
+        }
+        if (minP != null) {
+            UsageException.check("--min-p", () -> b.minP(minP).build());
+        }
+        if (repetitionPenalty != null) {
+            UsageException.check(
+                    "--repetition-penalty",
+                    () -> b.repetitionPenalty(repetitionPenalty).build());
+        }
+        if (stop != null) {
+            UsageException.check("--stop", () -> b.stopStrings(stop).build());
+        }
+        if (prefill != null) {
+            UsageException.check("--prefill", () -> PrefillMode.parse(prefill));
+        }
+    }
+
+    GenerationConfig apply(GenerationConfig defaults, int modelVocab) {
         GenerationConfig.Builder b = defaults.toBuilder();
         if (maxNewTokens != null) {
             b.maxNewTokens(maxNewTokens);
@@ -76,6 +118,9 @@ final class SamplingOptions {
         }
         if (prefill != null) {
             b.prefillMode(PrefillMode.parse(prefill));
+        }
+        if (samplePaddedIds) {
+            b.vocabLimit(modelVocab);
         }
         return b.build();
     }

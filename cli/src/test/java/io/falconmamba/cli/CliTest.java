@@ -42,7 +42,11 @@ class CliTest {
         }
     }
 
-    static synchronized Run run(String stdin, String... args) {
+    static Run run(String stdin, String... args) {
+        return runBytes((stdin == null ? "" : stdin).getBytes(StandardCharsets.UTF_8), args);
+    }
+
+    static synchronized Run runBytes(byte[] stdin, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         InputStream oldIn = System.in;
@@ -51,7 +55,7 @@ class CliTest {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            System.setIn(new ByteArrayInputStream((stdin == null ? "" : stdin).getBytes(StandardCharsets.UTF_8)));
+            System.setIn(new ByteArrayInputStream(stdin));
             System.setProperty("falconmamba.demoModel", DEMO.toString());
             int code = Main.run(args);
             return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));

@@ -33,9 +33,12 @@ public final class FalconMambaModel implements AutoCloseable {
     private final ProjectionLoader projections;
 
     private final ThreadLocal<Workspace> batchWorkspace = new ThreadLocal<>();
+    /** Hash of the config and the tensor table: saved states carry it, so one is never restored on another model. */
+    private final long identity;
 
-    private FalconMambaModel(MambaConfig config, WeightSource weights, ThreadPool pool, ProjectionLoader q) {
+    private FalconMambaModel(MambaConfig config, WeightSource source, ThreadPool pool, ProjectionLoader q) {
         this.config = config;
+        ModelIdentity weights = new ModelIdentity(source, config);
         this.projections = q;
         int v = config.vocabSize();
         int d = config.hiddenSize();
@@ -46,6 +49,7 @@ public final class FalconMambaModel implements AutoCloseable {
         }
         normF = Weights.vector(weights, "backbone.norm_f.weight", d);
         lmHead = q.apply(config.tieWordEmbeddings() ? embeddings : Weights.matrix(weights, "lm_head.weight", v, d));
+        this.identity = weights.value();
         this.pool = pool;
     }
 
@@ -114,6 +118,14 @@ public final class FalconMambaModel implements AutoCloseable {
     /** Whether the projection matrices are read from the mapped checkpoint or from a copy in memory. */
     public WeightStorage weightStorage() {
         return projections.storage();
+    }
+
+    /**
+     * A hash of the config and of the tensors the model reads (names, types, shapes, their first and last bytes),
+     * not of how they are stored: a quantized or in-memory load of one checkpoint has the identity of the mapped one.
+     */
+    public long identity() {
+        return identity;
     }
 
     /** Kernel threads (including the caller). */
@@ -267,6 +279,7 @@ public final class FalconMambaModel implements AutoCloseable {
         int n = rows - first;
         float[] logits = ws.logits(n, v);
         MatrixProduct.multiply(lmHead, ws.u, first * d, d, n, logits, 0, v, pool);
+        requireFiniteOutput(logits, n * v, v);
         if (allLogits != null) {
             for (int t = 0; t < n; t++) {
                 float[] row = new float[v];
@@ -286,6 +299,20 @@ public final class FalconMambaModel implements AutoCloseable {
             System.arraycopy(logits, (n - 1) * v, s.logits, 0, v);
             System.arraycopy(ws.u, (rows - 1) * d, s.hidden, 0, d);
             s.position += count;
+        }
+    }
+
+    /**
+     * Fails on NaN or infinity in the logits: finite weights and a state from a forward pass never give them, so
+     * they mean corrupt weights or a restored state holding values no forward pass produces, and sampling from them
+     * would be a silent stream of garbage. A pass over the logits is small beside the output projection.
+     */
+    private static void requireFiniteOutput(float[] logits, int count, int vocab) {
+        for (int i = 0; i < count; i++) {
+            if (!Float.isFinite(logits[i])) {
+                throw new IllegalStateException("the model's output holds " + logits[i] + " (token id " + (i % vocab)
+                        + "): its weights or its state hold values a forward pass cannot carry (corrupt?)");
+            }
         }
     }
 

@@ -144,7 +144,10 @@ public final class SequenceState {
         return b.array();
     }
 
-    /** Reads bytes from {@link #toBytes()}, checking they belong to a model of shape {@code config}. */
+    /**
+     * Reads bytes from {@link #toBytes()}, checking they belong to a model of shape {@code config} and hold only
+     * finite values (NaN in a state would turn every later token into garbage).
+     */
     static SequenceState fromBytes(byte[] bytes, MambaConfig config) {
         if (bytes == null) {
             throw new IllegalArgumentException("state bytes must not be null");
@@ -192,7 +195,22 @@ public final class SequenceState {
         b.asFloatBuffer().get(s.logits);
         b.position(b.position() + s.logits.length * 4);
         b.asFloatBuffer().get(s.hidden);
+        for (int l = 0; l < s.conv.length; l++) {
+            requireFinite(s.conv[l], "the conv window of layer " + l);
+            requireFinite(s.ssm[l], "the SSM state of layer " + l);
+        }
+        requireFinite(s.logits, "the logits");
+        requireFinite(s.hidden, "the norm_f output");
         return s;
+    }
+
+    private static void requireFinite(float[] values, String what) {
+        for (int i = 0; i < values.length; i++) {
+            if (!Float.isFinite(values[i])) {
+                throw new IllegalArgumentException(
+                        "sequence state is corrupt: " + what + " holds " + values[i] + " at index " + i);
+            }
+        }
     }
 
     private static void expect(String field, int got, int want) {

@@ -26,7 +26,9 @@ final class Weights {
     }
 
     static Matrix matrix(WeightSource w, String name, int rows, int cols) {
-        return matrix(tensor(w, name, rows, cols));
+        Tensor t = tensor(w, name, rows, cols);
+        FiniteCheck.scanMatrix(t);
+        return matrix(t);
     }
 
     /**
@@ -55,11 +57,13 @@ final class Weights {
         return q.apply(matrix(w, name, rows, cols));
     }
 
+    /** A small parameter (a norm, a bias, D): a non-finite value in it is a load error. */
     static float[] vector(WeightSource w, String name, int n) {
-        return tensor(w, name, n).toFloatArray();
+        return FiniteCheck.require(name, tensor(w, name, n).toFloatArray());
     }
 
+    /** A small matrix read whole (A_log): a non-finite value in it is a load error. */
     static float[] matrixAsVector(WeightSource w, String name, int rows, int cols) {
-        return tensor(w, name, rows, cols).toFloatArray();
+        return FiniteCheck.require(name, tensor(w, name, rows, cols).toFloatArray());
     }
 }

@@ -29,6 +29,12 @@ public final class ModelResolver {
 
     private ModelResolver() {}
 
+    /**
+     * How the not-found message says to allow downloading, for a library user; a front end with its own switch (the
+     * command line's {@code --download}) puts its own words in its place.
+     */
+    public static final String DOWNLOAD_HINT = "enable downloads (ResolveOptions.builder().allowDownload(true))";
+
     /** {@link #resolve(String, ResolveOptions)} with {@link ResolveOptions#defaults()} (no download). */
     public static Path resolve(String pathOrRepoId) {
         return resolve(pathOrRepoId, ResolveOptions.defaults());
@@ -123,9 +129,9 @@ public final class ModelResolver {
             if (opts.offline()) {
                 msg.append(" Downloading is disabled because HF_HUB_OFFLINE is set.");
             } else {
-                msg.append(
-                                " To download it from the Hub, enable downloads (ResolveOptions.builder().allowDownload(true)),"
-                                        + " or fetch it first, e.g. `hf download ")
+                msg.append(" To download it from the Hub, ")
+                        .append(DOWNLOAD_HINT)
+                        .append(", or fetch it first, e.g. `hf download ")
                         .append(repo.id())
                         .append("`.");
             }

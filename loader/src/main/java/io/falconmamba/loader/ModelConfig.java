@@ -84,6 +84,11 @@ public record ModelConfig(
         } catch (IOException e) {
             throw new ModelConfigException(file + ": cannot read: " + e, e);
         }
+        return parse(file, bytes);
+    }
+
+    /** Parses the bytes of {@code file} (named in messages). */
+    static ModelConfig parse(Path file, byte[] bytes) {
         JsonNode root;
         try {
             root = Json.MAPPER.readTree(Json.decodeUtf8(bytes));

@@ -36,13 +36,13 @@ public final class StreamingDecoder {
     /**
      * Adds one generated id.
      *
-     * @return the text that became final with it ("" when the id completes nothing yet)
-     * @throws TokenizerException if the id is outside the vocabulary
+     * @return the text that became final with it ("" when the id completes nothing yet, or is an id the tokenizer
+     *     does not have, which decodes to nothing as in {@link Tokenizer#decode(int[], boolean)})
+     * @throws TokenizerException if the id is negative
      */
     public String push(int id) {
-        if (id < 0 || id >= tokenizer.vocabSize()) {
-            throw new TokenizerException(
-                    "token id " + id + " is out of range: the vocabulary size is " + tokenizer.vocabSize());
+        if (id < 0) {
+            throw new TokenizerException("token id " + id + " is negative");
         }
         if (size == ids.length) {
             ids = Arrays.copyOf(ids, size * 2);

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -403,9 +404,10 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
-     * Decodes ids to text.
+     * Decodes ids to text. An id at or above {@link #vocabSize()} (a padded model vocabulary's extra rows) decodes to
+     * nothing, as Hugging Face's tokenizers skip ids they do not know.
      *
-     * @throws TokenizerException if an id is outside {@code [0, vocabSize())}
+     * @throws TokenizerException if an id is negative
      */
     public String decode(int[] ids, boolean skipSpecialTokens) {
         return decode(ids, 0, ids.length, skipSpecialTokens);
@@ -415,15 +417,22 @@ public final class Tokenizer implements AutoCloseable {
     public String decode(int[] ids, int from, int to, boolean skipSpecialTokens) {
         java.util.Objects.checkFromToIndex(from, to, ids.length);
         long[] longs = new long[to - from];
+        int n = 0;
         for (int i = from; i < to; i++) {
-            checkId(ids[i]);
-            longs[i - from] = ids[i];
+            int id = ids[i];
+            if (id < 0) {
+                throw new TokenizerException("token id " + id + " is negative");
+            }
+            if (id < idToToken.length) {
+                longs[n++] = id;
+            }
         }
-        if (longs.length == 0) {
+        if (n == 0) {
             return "";
         }
         checkOpen();
-        return TokenizersLibrary.LIB.decode(handle(), longs, skipSpecialTokens);
+        return TokenizersLibrary.LIB.decode(
+                handle(), n == longs.length ? longs : Arrays.copyOf(longs, n), skipSpecialTokens);
     }
 
     /** A decoder for generated tokens that hands out text only once it is final (UTF-8 safe). */

@@ -102,11 +102,19 @@ class StreamingDecoderTest {
     }
 
     @Test
-    void rejectsIdsOutsideTheVocabulary() {
+    void idsPastTheVocabularyStreamAsNothingAndNegativeIdsAreRejected() {
+        int[] ids = tok.encode("Hello world, again", false);
+        StringBuilder padded = new StringBuilder();
         StreamingDecoder d = tok.streamingDecoder(false);
-        TokenizerException e = assertThrows(TokenizerException.class, () -> d.push(512));
-        assertTrue(e.getMessage().contains("512"), e.getMessage());
-        assertThrows(TokenizerException.class, () -> d.push(-1));
+        for (int id : ids) {
+            padded.append(d.push(id));
+            assertEquals("", d.push(512));
+            assertEquals("", d.push(527));
+        }
+        padded.append(d.flush());
+        assertEquals(tok.decode(ids, false), padded.toString());
+        TokenizerException e = assertThrows(TokenizerException.class, () -> d.push(-1));
+        assertTrue(e.getMessage().contains("-1"), e.getMessage());
         assertEquals("", d.flush());
     }
 }

@@ -14,7 +14,8 @@ import java.util.TreeSet;
 
 /**
  * How to pick the tokens of one generation: an immutable value, built with {@link #builder()} and validated at
- * {@link Builder#build()} (an {@link IllegalArgumentException} names the parameter and the value).
+ * {@link Builder#build()} (an {@link IllegalArgumentException} names the parameter and the value). Being immutable,
+ * one config may be shared by any number of threads; a {@link Builder} belongs to one.
  *
  * <p>The semantics follow Hugging Face transformers' {@code generate}:
  * <ul>
@@ -50,6 +51,7 @@ public final class GenerationConfig {
     private final int[] stopTokenIdArray;
     private final List<String> stopStrings;
     private final PrefillMode prefillMode;
+    private final int vocabLimit;
 
     private GenerationConfig(Builder b) {
         this.maxNewTokens = b.maxNewTokens;
@@ -66,6 +68,7 @@ public final class GenerationConfig {
                 this.stopTokenIds.stream().mapToInt(Integer::intValue).toArray();
         this.stopStrings = List.copyOf(b.stopStrings);
         this.prefillMode = b.prefillMode;
+        this.vocabLimit = b.vocabLimit;
     }
 
     /** The default configuration: greedy, {@value #DEFAULT_MAX_NEW_TOKENS} new tokens, no stop token. */
@@ -92,6 +95,7 @@ public final class GenerationConfig {
         b.stopTokenIds.addAll(stopTokenIds);
         b.stopStrings.addAll(stopStrings);
         b.prefillMode = prefillMode;
+        b.vocabLimit = vocabLimit;
         return b;
     }
 
@@ -184,6 +188,15 @@ public final class GenerationConfig {
         return prefillMode;
     }
 
+    /**
+     * Ids at or above this are never generated (their logits count as -inf); 0 when unset, which the core reads as
+     * no limit and the tokenizer layer as "the tokenizer's size": a padded vocabulary's rows that no token names
+     * would otherwise be sampled and decode to nothing.
+     */
+    public int vocabLimit() {
+        return vocabLimit;
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof GenerationConfig c)) {
@@ -200,7 +213,8 @@ public final class GenerationConfig {
                 && doSample == c.doSample
                 && stopTokenIds.equals(c.stopTokenIds)
                 && stopStrings.equals(c.stopStrings)
-                && prefillMode.equals(c.prefillMode);
+                && prefillMode.equals(c.prefillMode)
+                && vocabLimit == c.vocabLimit;
     }
 
     @Override
@@ -217,7 +231,8 @@ public final class GenerationConfig {
                 doSample,
                 stopTokenIds,
                 stopStrings,
-                prefillMode);
+                prefillMode,
+                vocabLimit);
     }
 
     @Override
@@ -225,7 +240,7 @@ public final class GenerationConfig {
         return String.format(
                 Locale.ROOT,
                 "GenerationConfig[maxNewTokens=%d, doSample=%b, temperature=%s, topK=%d, topP=%s, minP=%s, "
-                        + "repetitionPenalty=%s, seed=%s, stopTokenIds=%s, stopStrings=%s, prefillMode=%s]",
+                        + "repetitionPenalty=%s, seed=%s, stopTokenIds=%s, stopStrings=%s, prefillMode=%s, vocabLimit=%s]",
                 maxNewTokens,
                 doSample,
                 temperature,
@@ -236,7 +251,8 @@ public final class GenerationConfig {
                 hasSeed ? Long.toString(seed) : "random",
                 stopTokenIds,
                 stopStrings,
-                prefillMode);
+                prefillMode,
+                vocabLimit == 0 ? "unset" : Integer.toString(vocabLimit));
     }
 
     /** Mutable builder; {@link #build()} validates every value. */
@@ -253,6 +269,7 @@ public final class GenerationConfig {
         private final TreeSet<Integer> stopTokenIds = new TreeSet<>();
         private final List<String> stopStrings = new ArrayList<>();
         private PrefillMode prefillMode = PrefillMode.chunked(PrefillMode.DEFAULT_CHUNK);
+        private int vocabLimit;
 
         private Builder() {}
 
@@ -352,6 +369,15 @@ public final class GenerationConfig {
 
         public Builder stopStrings(String... strings) {
             return stopStrings(List.of(strings));
+        }
+
+        /**
+         * Never generate ids {@code >= limit} (see {@link GenerationConfig#vocabLimit()}); 0 unsets it. To sample
+         * every row of a padded vocabulary, give the model's vocabulary size.
+         */
+        public Builder vocabLimit(int limit) {
+            this.vocabLimit = limit;
+            return this;
         }
 
         public Builder prefillMode(PrefillMode prefillMode) {
@@ -511,6 +537,9 @@ public final class GenerationConfig {
             }
             if (prefillMode == null) {
                 throw new IllegalArgumentException("prefillMode must not be null");
+            }
+            if (vocabLimit < 0) {
+                throw new IllegalArgumentException("vocabLimit must be >= 0 (0 = unset), got " + vocabLimit);
             }
             return new GenerationConfig(this);
         }

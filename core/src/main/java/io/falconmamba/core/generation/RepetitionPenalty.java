@@ -15,6 +15,9 @@ final class RepetitionPenalty {
         int n = history.distinctCount();
         for (int i = 0; i < n; i++) {
             int id = distinct[i];
+            if (id >= scores.length) {
+                continue; // an id past a vocabulary limit: never a candidate
+            }
             float s = scores[id];
             scores[id] = s < 0f ? s * penalty : s / penalty;
         }

@@ -20,7 +20,8 @@ final class Sampler {
 
     Sampler(GenerationConfig config, int vocabSize) {
         this.config = config;
-        this.vocabSize = vocabSize;
+        // Ids at or above the limit are left out of every step, as if their logits were -inf.
+        this.vocabSize = config.vocabLimit() > 0 ? Math.min(vocabSize, config.vocabLimit()) : vocabSize;
         this.sampling = config.isSampling();
         this.penalty = config.repetitionPenalty() != 1f;
         long seed = config.seed().isPresent()

@@ -10,6 +10,8 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
 
 /**
  * A sequence that goes on across calls: a {@link SequenceState} plus every token id it has seen (the repetition
@@ -29,7 +31,9 @@ import java.io.UncheckedIOException;
 public final class Session {
 
     private static final int SNAPSHOT_MAGIC = 0x464D534E; // "FMSN"
-    private static final int SNAPSHOT_VERSION = 1;
+    private static final int SNAPSHOT_VERSION = 2;
+    /** Magic, version, model identity, payload length, payload CRC32C. */
+    private static final int SNAPSHOT_HEADER_BYTES = 4 + 4 + 8 + 4 + 4;
 
     private final FalconMambaModel model;
     private final int vocabSize;
@@ -212,16 +216,16 @@ public final class Session {
     }
 
     /**
-     * The whole session as bytes, versioned: a header (magic {@code FMSN}, version, vocabulary size, pending token,
-     * whether the state's logits are current), the token ids, and {@link SequenceState#toBytes()} (which holds the
-     * recurrent state and the last logits). {@link #restore(FalconMambaModel, byte[])} continues identically.
+     * The whole session as bytes: a header (magic {@code FMSN}, format version, the model's
+     * {@link FalconMambaModel#identity()}, the payload's length and its CRC32C), then the payload (vocabulary size,
+     * pending token, whether the state's logits are current, the token ids, and {@link SequenceState#toBytes()}, which
+     * holds the recurrent state and the last logits). {@link #restore(FalconMambaModel, byte[])} continues
+     * identically.
      */
     public byte[] snapshot() {
         byte[] stateBytes = state.toBytes();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(stateBytes.length + 4 * history.size() + 64);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(SNAPSHOT_MAGIC);
-            out.writeInt(SNAPSHOT_VERSION);
             out.writeInt(vocabSize);
             out.writeInt(pending);
             out.writeBoolean(hasLogits);
@@ -234,7 +238,17 @@ public final class Session {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return bytes.toByteArray();
+        byte[] payload = bytes.toByteArray();
+        CRC32C crc = new CRC32C();
+        crc.update(payload);
+        return ByteBuffer.allocate(SNAPSHOT_HEADER_BYTES + payload.length)
+                .putInt(SNAPSHOT_MAGIC)
+                .putInt(SNAPSHOT_VERSION)
+                .putLong(model.identity())
+                .putInt(payload.length)
+                .putInt((int) crc.getValue())
+                .put(payload)
+                .array();
     }
 
     /** Restores a {@link #snapshot()} for this model, with the default prefill mode. */
@@ -245,8 +259,9 @@ public final class Session {
     /**
      * Restores a {@link #snapshot()} for this model.
      *
-     * @throws IllegalArgumentException when the bytes are not a session snapshot, of another version, truncated,
-     *                                  or made for a model with another vocabulary or state shape
+     * @throws IllegalArgumentException naming what is wrong: not a session snapshot, another format version, made
+     *     for another model, truncated or extended, a checksum mismatch (corrupt bytes), inconsistent contents, or a
+     *     state holding NaN or infinity
      */
     public static Session restore(FalconMambaModel model, byte[] snapshot, PrefillMode prefillMode) {
         requireModel(model);
@@ -254,17 +269,44 @@ public final class Session {
             throw new IllegalArgumentException("snapshot must not be null");
         }
         int vocab = model.config().vocabSize();
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot))) {
-            int magic = in.readInt();
-            if (magic != SNAPSHOT_MAGIC) {
-                throw new IllegalArgumentException(
-                        "not a session snapshot (bad magic 0x" + Integer.toHexString(magic) + ")");
-            }
-            int version = in.readInt();
-            if (version != SNAPSHOT_VERSION) {
-                throw new IllegalArgumentException("session snapshot version " + version
-                        + " is not supported (expected " + SNAPSHOT_VERSION + ")");
-            }
+        ByteBuffer header = ByteBuffer.wrap(snapshot);
+        if (snapshot.length < 8) {
+            throw new IllegalArgumentException("session snapshot is truncated: " + snapshot.length + " bytes");
+        }
+        int magic = header.getInt();
+        if (magic != SNAPSHOT_MAGIC) {
+            throw new IllegalArgumentException(
+                    "not a session snapshot (bad magic 0x" + Integer.toHexString(magic) + ")");
+        }
+        int version = header.getInt();
+        if (version != SNAPSHOT_VERSION) {
+            throw new IllegalArgumentException(
+                    "session snapshot version " + version + " is not supported (expected " + SNAPSHOT_VERSION + ")");
+        }
+        if (snapshot.length < SNAPSHOT_HEADER_BYTES) {
+            throw new IllegalArgumentException("session snapshot is truncated: " + snapshot.length + " bytes");
+        }
+        long identity = header.getLong();
+        if (identity != model.identity()) {
+            throw new IllegalArgumentException("session snapshot was made for another model (identity "
+                    + Long.toHexString(identity) + ", this model " + Long.toHexString(model.identity()) + ")");
+        }
+        int payloadLength = header.getInt();
+        int expectedCrc = header.getInt();
+        if (payloadLength != header.remaining()) {
+            throw new IllegalArgumentException("session snapshot is "
+                    + (payloadLength > header.remaining() ? "truncated" : "followed by extra bytes") + ": payload of "
+                    + header.remaining() + " bytes, the header says " + payloadLength);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(snapshot, SNAPSHOT_HEADER_BYTES, payloadLength);
+        if ((int) crc.getValue() != expectedCrc) {
+            throw new IllegalArgumentException("session snapshot is corrupt: checksum mismatch (CRC32C "
+                    + Integer.toHexString((int) crc.getValue()) + ", recorded " + Integer.toHexString(expectedCrc)
+                    + ")");
+        }
+        try (DataInputStream in =
+                new DataInputStream(new ByteArrayInputStream(snapshot, SNAPSHOT_HEADER_BYTES, payloadLength))) {
             int snapVocab = in.readInt();
             if (snapVocab != vocab) {
                 throw new IllegalArgumentException(
@@ -297,7 +339,12 @@ public final class Session {
                         + in.available() + " bytes left");
             }
             byte[] stateBytes = in.readNBytes(stateLength);
-            SequenceState state = model.restoreState(stateBytes);
+            SequenceState state;
+            try {
+                state = model.restoreState(stateBytes);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("session snapshot: " + e.getMessage(), e);
+            }
             long fed = n - (pending >= 0 ? 1 : 0);
             if (state.position() != fed || hasLogits != (fed > 0 && pending < 0)) {
                 throw new IllegalArgumentException("session snapshot is corrupt: the state has consumed "
