@@ -145,6 +145,7 @@ public final class PrefixCachedGenerator {
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt encodes to no tokens: give a non-empty prompt");
         }
+        config = model.samplable(config); // never sample rows the tokenizer cannot decode
         SessionCache.Match match = cache.longestPrefix(promptIds);
         Session session;
         int reused;

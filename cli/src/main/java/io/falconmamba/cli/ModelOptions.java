@@ -8,6 +8,7 @@ import io.falconmamba.core.WeightStorage;
 import io.falconmamba.hub.GgufChoice;
 import io.falconmamba.hub.HubException;
 import io.falconmamba.hub.ModelResolver;
+import io.falconmamba.hub.RepoId;
 import io.falconmamba.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,7 +82,7 @@ final class ModelOptions {
     }
 
     private boolean isRepoId() {
-        return model != null && !Files.exists(Path.of(model)) && model.contains("/");
+        return model != null && !Files.exists(Path.of(model)) && RepoId.isValid(model);
     }
 
     /** Checks the flags without touching the model: a bad one is a usage error. */

@@ -102,7 +102,7 @@ class GgufCliTest {
     @Test
     void ggufFileNeedsARepoId() {
         CliTest.Run r = CliTest.run(null, "info", "--model", CliTest.TINY.toString(), "--gguf-file", "model-Q8_0.gguf");
-        assertEquals(1, r.code());
+        assertEquals(2, r.code(), "a flag that does not fit the model is a usage error");
         assertTrue(r.err().contains("--gguf-file goes with a repo id"), r.err());
     }
 }
