@@ -245,7 +245,7 @@ public final class FalconMamba implements AutoCloseable {
      * A reply ends at the template's end-of-turn token too: ChatML templates (falcon-mamba-7b-instruct) close a
      * turn with {@code <|im_end|>}, which need not be the checkpoint's eos token.
      */
-    GenerationConfig chatConfig(GenerationConfig config) {
+    public GenerationConfig chatConfig(GenerationConfig config) {
         OptionalInt endOfTurn = tokenizer
                 .chatTemplate()
                 .filter(t -> t.source().contains(END_OF_TURN))
@@ -316,7 +316,8 @@ public final class FalconMamba implements AutoCloseable {
         return ChatSession.restore(this, snapshot);
     }
 
-    int[] encodePrompt(String prompt) {
+    /** A prompt's ids as {@link #generate(String, GenerationConfig)} encodes them (with the special tokens). */
+    public int[] encodePrompt(String prompt) {
         ensureOpen();
         return tokenizer.encode(prompt, true);
     }
