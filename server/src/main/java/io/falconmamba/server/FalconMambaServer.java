@@ -298,7 +298,8 @@ public final class FalconMambaServer implements AutoCloseable {
     /** Waits for a job that does not stream; a job that ends cancelled (timeout) is an error. */
     private Job.Outcome await(Job job) {
         try {
-            Job.Outcome out = job.outcome.get(options.requestTimeout().toNanos() + 5_000_000_000L, TimeUnit.NANOSECONDS);
+            Job.Outcome out =
+                    job.outcome.get(options.requestTimeout().toNanos() + 5_000_000_000L, TimeUnit.NANOSECONDS);
             if (out.stopReason() == StopReason.CANCELLED) {
                 throw cancelled(out);
             }
@@ -334,7 +335,8 @@ public final class FalconMambaServer implements AutoCloseable {
             ex.sendResponseHeaders(200, 0);
             OutputStream os = ex.getResponseBody();
             if (chat) {
-                ObjectNode delta = JSON.createObjectNode().put("role", "assistant").put("content", "");
+                ObjectNode delta =
+                        JSON.createObjectNode().put("role", "assistant").put("content", "");
                 event(os, chunk(chat, id, createdAt, delta, null, null));
             }
             while (true) {
@@ -358,7 +360,15 @@ public final class FalconMambaServer implements AutoCloseable {
             if (out != null && out.stopReason() == StopReason.CANCELLED) {
                 errorEvent(os, cancelled(out));
             } else if (out != null) {
-                event(os, chunk(chat, id, createdAt, JSON.createObjectNode(), chat ? null : "", finishReason(out.stopReason())));
+                event(
+                        os,
+                        chunk(
+                                chat,
+                                id,
+                                createdAt,
+                                JSON.createObjectNode(),
+                                chat ? null : "",
+                                finishReason(out.stopReason())));
                 if (includeUsage) {
                     ObjectNode u = chunkBase(chat, id, createdAt);
                     u.putArray("choices");

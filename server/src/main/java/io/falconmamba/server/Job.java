@@ -18,14 +18,17 @@ import java.util.concurrent.LinkedBlockingQueue;
  */
 final class Job {
 
-    /** How a job ended. {@code cachedTokens} of the prompt came from the state cache and were not prefilled. */
+    /**
+     * How a job ended: its text (cut at a stop string), the generated ids, and how many of the prompt's tokens
+     * came from the state cache rather than being prefilled.
+     */
     record Outcome(
-            String text,
-            int promptTokens,
-            int completionTokens,
-            int cachedTokens,
-            StopReason stopReason,
-            String cancelReason) {}
+            String text, int[] ids, int promptTokens, int cachedTokens, StopReason stopReason, String cancelReason) {
+
+        int completionTokens() {
+            return ids.length;
+        }
+    }
 
     final int[] prompt;
     final GenerationConfig config;
@@ -74,7 +77,7 @@ final class Job {
     }
 
     /** Called by the scheduler once generation has ended; emits the held-back text first. */
-    void complete(int completionTokens, StopReason reason) {
+    void complete(int[] ids, StopReason reason) {
         stream.finish();
         String rest = trimmer.finish();
         if (!rest.isEmpty()) {
@@ -82,8 +85,8 @@ final class Job {
         }
         outcome.complete(new Outcome(
                 trimmer.emittedText(),
+                ids,
                 prompt.length,
-                completionTokens,
                 cachedTokens,
                 reason,
                 reason == StopReason.CANCELLED ? cancelReason : null));

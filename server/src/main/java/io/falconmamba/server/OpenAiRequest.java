@@ -184,7 +184,8 @@ record OpenAiRequest(int[] promptIds, GenerationConfig config, boolean stream, b
                 JsonNode type = part.get("type");
                 JsonNode t = part.get("text");
                 if (!part.isObject() || type == null || !"text".equals(type.asText()) || t == null || !t.isTextual()) {
-                    throw ApiException.invalid("'" + where + "' parts must be {\"type\": \"text\", \"text\": ...}", where);
+                    throw ApiException.invalid(
+                            "'" + where + "' parts must be {\"type\": \"text\", \"text\": ...}", where);
                 }
                 text.append(t.asText());
             }

@@ -54,7 +54,8 @@ final class Scheduler implements AutoCloseable {
         this.chunkMode = PrefillMode.chunked(chunk);
         this.queue = new ArrayBlockingQueue<>(maxQueue);
         this.batch = new SessionBatch(model);
-        this.thread = Thread.ofPlatform().name("falcon-mamba-scheduler").daemon().unstarted(this::loop);
+        this.thread =
+                Thread.ofPlatform().name("falcon-mamba-scheduler").daemon().unstarted(this::loop);
         thread.start();
     }
 
@@ -100,13 +101,20 @@ final class Scheduler implements AutoCloseable {
         failAll(new IllegalStateException("the server is shutting down"));
     }
 
-    /** Starts a job from the longest cached prefix of its prompt, at least one token short of all of it. */
+    /**
+     * Starts a job from the longest cached prefix of its prompt. A cached state of the whole prompt with its logits
+     * current joins the batch at once; one whose last token is still pending (a reply) is not used for the whole
+     * prompt, since feeding that token is a prefill of its own: then the longest prefix one token shorter is.
+     */
     private void admit(Job job) {
         if (expired(job)) {
-            finish(job, StopReason.CANCELLED, 0);
+            finish(job, StopReason.CANCELLED, new int[0]);
             return;
         }
-        SessionCache.Match m = cache.longestPrefix(Arrays.copyOf(job.prompt, job.prompt.length - 1));
+        SessionCache.Match m = cache.longestPrefix(job.prompt);
+        if (m != null && m.length() == job.prompt.length && m.session().hasPendingToken()) {
+            m = cache.longestPrefix(Arrays.copyOf(job.prompt, job.prompt.length - 1));
+        }
         if (m != null) {
             job.session = m.session();
             job.cachedTokens = m.length();
@@ -115,8 +123,17 @@ final class Scheduler implements AutoCloseable {
             job.session = new Session(model, chunkMode);
         }
         job.fed = job.cachedTokens;
-        prefilling.add(job);
-        metrics.prefilling.set(prefilling.size());
+        if (job.fed == job.prompt.length) {
+            startDecoding(job);
+        } else {
+            prefilling.add(job);
+            metrics.prefilling.set(prefilling.size());
+        }
+    }
+
+    private void startDecoding(Job job) {
+        job.member = batch.join(job.session, job.config, job.stream, job.stream, job.cancellation);
+        decoding.add(job);
     }
 
     private void prefillOneChunk() {
@@ -126,7 +143,7 @@ final class Scheduler implements AutoCloseable {
         }
         if (expired(job)) {
             prefilling.poll();
-            finish(job, StopReason.CANCELLED, 0);
+            finish(job, StopReason.CANCELLED, new int[0]);
             return;
         }
         int to = Math.min(job.prompt.length, job.fed + prefillChunk);
@@ -138,8 +155,7 @@ final class Scheduler implements AutoCloseable {
         if (to == job.prompt.length) {
             prefilling.poll();
             cache.put(job.session);
-            job.member = batch.join(job.session, job.config, job.stream, job.stream, job.cancellation);
-            decoding.add(job);
+            startDecoding(job);
         }
         metrics.prefilling.set(prefilling.size());
     }
@@ -168,7 +184,7 @@ final class Scheduler implements AutoCloseable {
                     if (result.stopReason() != StopReason.CANCELLED) {
                         cache.put(job.session);
                     }
-                    finish(job, result.stopReason(), result.tokenCount());
+                    finish(job, result.stopReason(), result.tokens());
                 }
             }
         }
@@ -183,13 +199,13 @@ final class Scheduler implements AutoCloseable {
         return job.cancelled();
     }
 
-    private void finish(Job job, StopReason reason, int generated) {
+    private void finish(Job job, StopReason reason, int[] generated) {
         job.session = null;
         if (reason == StopReason.CANCELLED) {
             metrics.cancelled.increment();
         }
         metrics.promptTokens.add(job.prompt.length);
-        metrics.completionTokens.add(generated);
+        metrics.completionTokens.add(generated.length);
         try {
             job.complete(generated, reason);
         } catch (RuntimeException e) {

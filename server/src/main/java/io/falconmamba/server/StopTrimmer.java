@@ -18,7 +18,8 @@ final class StopTrimmer {
 
     StopTrimmer(List<String> stops) {
         this.stops = List.copyOf(stops);
-        this.holdBack = Math.max(0, stops.stream().mapToInt(String::length).max().orElse(0) - 1);
+        this.holdBack =
+                Math.max(0, stops.stream().mapToInt(String::length).max().orElse(0) - 1);
     }
 
     /** Takes the next piece of the reply; returns the text now known to precede every stop string (maybe empty). */

@@ -36,8 +36,10 @@ class OpenAiSdkTest {
     static void start() throws IOException {
         demo = FalconMamba.load(TestData.demoModel());
         fixture = FalconMamba.load(TestData.fixture("tiny-falcon-mamba"));
-        demoServer = FalconMambaServer.start(demo, ServerOptions.defaults("demo-kjv").withPort(0));
-        fixtureServer = FalconMambaServer.start(fixture, ServerOptions.defaults("tiny").withPort(0));
+        demoServer =
+                FalconMambaServer.start(demo, ServerOptions.defaults("demo-kjv").withPort(0));
+        fixtureServer =
+                FalconMambaServer.start(fixture, ServerOptions.defaults("tiny").withPort(0));
         demoClient = client(demoServer);
         fixtureClient = client(fixtureServer);
     }
@@ -97,10 +99,11 @@ class OpenAiSdkTest {
         StringBuilder text = new StringBuilder();
         List<String> finishReasons = new java.util.ArrayList<>();
         try (StreamResponse<Completion> s = demoClient.completions().createStreaming(completionParams(40))) {
-            s.stream().forEach(chunk -> chunk.choices().forEach(ch -> {
-                text.append(ch.text());
-                ch._finishReason().asKnown().ifPresent(r -> finishReasons.add(r.asString()));
-            }));
+            s.stream()
+                    .forEach(chunk -> chunk.choices().forEach(ch -> {
+                        text.append(ch.text());
+                        ch._finishReason().asKnown().ifPresent(r -> finishReasons.add(r.asString()));
+                    }));
         }
         assertEquals(expected, text.toString());
         assertEquals(1, finishReasons.size());
@@ -136,12 +139,13 @@ class OpenAiSdkTest {
         boolean[] sawRole = {false};
         try (StreamResponse<ChatCompletionChunk> s =
                 fixtureClient.chat().completions().createStreaming(chatParams(30))) {
-            s.stream().forEach(chunk -> chunk.choices().forEach(ch -> {
-                ch.delta().content().ifPresent(text::append);
-                if (ch.delta().role().isPresent()) {
-                    sawRole[0] = true;
-                }
-            }));
+            s.stream()
+                    .forEach(chunk -> chunk.choices().forEach(ch -> {
+                        ch.delta().content().ifPresent(text::append);
+                        if (ch.delta().role().isPresent()) {
+                            sawRole[0] = true;
+                        }
+                    }));
         }
         assertEquals(expected, text.toString());
         assertTrue(sawRole[0], "the first chunk carries the assistant role");
