@@ -165,6 +165,7 @@ class LoadTest {
                         return null;
                     });
                 }
+                pool.shutdown();
                 while (!pool.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS)) {
                     rssSamples.add(rssKb());
                 }
