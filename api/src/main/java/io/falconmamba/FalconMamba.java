@@ -257,7 +257,7 @@ public final class FalconMamba implements AutoCloseable {
      * model has rows the tokenizer does not name (a padded vocabulary): those ids decode to nothing, so they are
      * never sampled. A limit the caller set (the model's vocabulary size keeps every row) is left alone.
      */
-    GenerationConfig samplable(GenerationConfig config) {
+    public GenerationConfig samplable(GenerationConfig config) {
         int rows = model.config().vocabSize();
         if (config.vocabLimit() != 0 || tokenizer.vocabSize() >= rows) {
             return config;
@@ -333,7 +333,8 @@ public final class FalconMamba implements AutoCloseable {
         return ChatSession.restore(this, snapshot);
     }
 
-    int[] encodePrompt(String prompt) {
+    /** A prompt's ids as {@link #generate(String, GenerationConfig)} encodes them (with the special tokens). */
+    public int[] encodePrompt(String prompt) {
         ensureOpen();
         return tokenizer.encode(prompt, true);
     }

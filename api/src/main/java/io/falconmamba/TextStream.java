@@ -9,9 +9,9 @@ import java.util.List;
 /**
  * Turns one generation's token ids into text as they come: feeds the caller's {@link TextListener} and checks
  * the stop strings on the text generated so far (special tokens included) (the hook {@link StopCondition} leaves to a tokenizer layer).
- * One per generation.
+ * One per generation; public for drivers that run the token loop themselves (the HTTP server's batch scheduler).
  */
-final class TextStream implements TokenListener, StopCondition {
+public final class TextStream implements TokenListener, StopCondition {
 
     private final StreamingDecoder decoder;
     /** With special tokens kept, for the stop strings (null without stop strings). */
@@ -26,7 +26,7 @@ final class TextStream implements TokenListener, StopCondition {
     /** Text length at the previous check: a new match must end after it. */
     private int checked;
 
-    TextStream(Tokenizer tokenizer, TextListener listener, List<String> stopStrings) {
+    public TextStream(Tokenizer tokenizer, TextListener listener, List<String> stopStrings) {
         this.decoder = tokenizer.streamingDecoder(true);
         // Stop strings are matched on the text with special tokens kept, as transformers matches them on token
         // strings: a stop string such as "<|im_end|>" must fire although the returned text skips that token.
@@ -61,11 +61,12 @@ final class TextStream implements TokenListener, StopCondition {
     }
 
     /** Emits what the decoder still holds back; call once generation has ended. */
-    void finish() {
+    public void finish() {
         emit(decoder.flush());
     }
 
-    String text() {
+    /** The text emitted so far (special tokens skipped). */
+    public String text() {
         return text.toString();
     }
 

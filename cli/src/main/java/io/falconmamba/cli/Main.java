@@ -5,7 +5,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code falcon-mamba}: generate, chat, logits and info from the command line. */
+/** {@code falcon-mamba}: generate, chat, logits, info, bench and serve from the command line. */
 @Command(
         name = "falcon-mamba",
         mixinStandardHelpOptions = true,
@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
             InfoCommand.class,
             BenchCommand.class,
             ConvertCommand.class,
+            ServeCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

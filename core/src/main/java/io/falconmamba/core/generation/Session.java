@@ -201,6 +201,39 @@ public final class Session {
         return run.result();
     }
 
+    // Hooks for SessionBatch, which runs the same loop as generate with the decode step shared across sessions.
+
+    boolean hasLogits() {
+        return hasLogits;
+    }
+
+    SequenceState state() {
+        return state;
+    }
+
+    TokenHistory history() {
+        return history;
+    }
+
+    /** Input feeding time since the last generation, handed to the next one. */
+    long takePrefillNanos() {
+        long t = prefillNanos;
+        prefillNanos = 0;
+        return t;
+    }
+
+    /** {@code token} was sampled and joined the history; the state has not consumed it yet. */
+    void markPending(int token) {
+        pending = token;
+        hasLogits = false;
+    }
+
+    /** The pending token was fed by a batch decode step: the state's logits follow it. */
+    void markFed() {
+        pending = -1;
+        hasLogits = true;
+    }
+
     private void feed(int token) {
         model.decode(state, token);
         pending = -1;

@@ -1,0 +1,159 @@
+package io.falconmamba.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.falconmamba.FalconMamba;
+import io.falconmamba.testkit.TestData;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Requests generated together give exactly what they give one by one; the batch is bounded and cancellable. */
+class BatchingTest {
+
+    static FalconMamba demo;
+    static FalconMambaServer server;
+
+    @BeforeAll
+    static void start() throws IOException {
+        demo = FalconMamba.load(TestData.demoModel());
+        // no state cache: every request is prefilled from scratch, concurrent or not
+        server = FalconMambaServer.start(
+                demo, ServerOptions.defaults("demo").withPort(0).withStateCacheBytes(0));
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        demo.close();
+    }
+
+    static String body(String prompt, int maxTokens) {
+        return Http.JSON
+                .createObjectNode()
+                .put("prompt", prompt)
+                .put("max_tokens", maxTokens)
+                .put("temperature", 0)
+                .toString();
+    }
+
+    static final String[] PROMPTS = {
+        "In the beginning", "And God said", "The LORD is my shepherd", "Blessed are",
+        "And it came to pass", "Thus saith the LORD", "Now the serpent", "For God so loved"
+    };
+
+    @Test
+    void eightConcurrentGreedyRequestsGiveTheSequentialTexts() throws Exception {
+        List<String> sequential = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.length; i++) {
+            HttpResponse<String> r = Http.post(server, "/v1/completions", body(PROMPTS[i], 24 + i));
+            assertEquals(200, r.statusCode(), r.body());
+            sequential.add(Http.json(r).at("/choices/0/text").asText());
+        }
+        double stepsBefore = Http.metric(server, "falconmamba_decode_steps_total");
+        double tokensBefore = Http.metric(server, "falconmamba_decode_tokens_total");
+        List<Future<HttpResponse<String>>> futures = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < PROMPTS.length; i++) {
+                String b = body(PROMPTS[i], 24 + i);
+                futures.add(pool.submit(() -> Http.post(server, "/v1/completions", b)));
+            }
+        }
+        for (int i = 0; i < PROMPTS.length; i++) {
+            HttpResponse<String> r = futures.get(i).get();
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(sequential.get(i), Http.json(r).at("/choices/0/text").asText(), "prompt " + i);
+        }
+        double steps = Http.metric(server, "falconmamba_decode_steps_total") - stepsBefore;
+        double tokens = Http.metric(server, "falconmamba_decode_tokens_total") - tokensBefore;
+        // Sequences shared steps: fewer steps than tokens decoded.
+        assertTrue(steps < tokens, steps + " steps for " + tokens + " tokens");
+    }
+
+    @Test
+    void aFullQueueIsAnswered429WithRetryAfterAndTheServerGoesOn() throws Exception {
+        try (FalconMambaServer small = FalconMambaServer.start(
+                demo, ServerOptions.defaults("demo").withPort(0).withMaxBatch(1).withMaxQueue(1))) {
+            List<Future<HttpResponse<String>>> futures = new ArrayList<>();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 6; i++) {
+                    futures.add(pool.submit(() -> Http.post(small, "/v1/completions", body("In the beginning", 120))));
+                }
+            }
+            int ok = 0;
+            int busy = 0;
+            for (Future<HttpResponse<String>> f : futures) {
+                HttpResponse<String> r = f.get();
+                if (r.statusCode() == 200) {
+                    ok++;
+                } else {
+                    assertEquals(429, r.statusCode(), r.body());
+                    assertEquals("1", r.headers().firstValue("Retry-After").orElseThrow());
+                    assertEquals(
+                            "rate_limit_exceeded",
+                            Http.json(r).at("/error/code").asText());
+                    busy++;
+                }
+            }
+            assertTrue(ok >= 2 && busy >= 1, ok + " answered, " + busy + " refused");
+            assertEquals(busy, (int) Http.metric(small, "falconmamba_rejected_total"));
+            assertEquals(
+                    200,
+                    Http.post(small, "/v1/completions", body("And God said", 4)).statusCode());
+        }
+    }
+
+    @Test
+    void aStreamingClientThatLeavesIsCancelledAndItsSlotFreed() throws Exception {
+        try (FalconMambaServer one = FalconMambaServer.start(
+                demo, ServerOptions.defaults("demo").withPort(0).withMaxBatch(1))) {
+            String b = Http.JSON
+                    .createObjectNode()
+                    .put("prompt", "In the beginning")
+                    .put("max_tokens", 1_000_000)
+                    .put("temperature", 0)
+                    .put("stream", true)
+                    .toString();
+            HttpRequest req = HttpRequest.newBuilder(URI.create(one.baseUri() + "/v1/completions"))
+                    .timeout(Duration.ofSeconds(30))
+                    .POST(HttpRequest.BodyPublishers.ofString(b))
+                    .build();
+            HttpResponse<InputStream> r = Http.CLIENT.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, r.statusCode());
+            try (InputStream in = r.body()) {
+                assertTrue(in.readNBytes(200).length == 200, "some events arrived");
+            }
+            // The only slot is freed once the write after the disconnect fails: the next request is answered.
+            HttpResponse<String> next = Http.post(one, "/v1/completions", body("And God said", 4));
+            assertEquals(200, next.statusCode(), next.body());
+            assertEquals(1, (int) Http.metric(one, "falconmamba_cancelled_total"));
+        }
+    }
+
+    @Test
+    void aRequestPastItsTimeoutIsCancelledWith504() throws IOException {
+        try (FalconMambaServer quick = FalconMambaServer.start(
+                demo, ServerOptions.defaults("demo").withPort(0).withRequestTimeout(Duration.ofMillis(300)))) {
+            HttpResponse<String> r = Http.post(quick, "/v1/completions", body("In the beginning", 1_000_000));
+            assertEquals(504, r.statusCode(), r.body());
+            JsonNode err = Http.json(r).get("error");
+            assertEquals("timeout", err.get("type").asText());
+            assertEquals(
+                    200,
+                    Http.post(quick, "/v1/completions", body("And God said", 4)).statusCode());
+        }
+    }
+}
