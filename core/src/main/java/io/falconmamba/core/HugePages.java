@@ -111,11 +111,11 @@ public final class HugePages {
     }
 
     /**
-     * Zeroed anonymous memory of {@code bytes}, 2 MiB-aligned and advised into huge pages before its first touch
-     * (with THP in {@code madvise} mode, the common default, plain allocations stay in 4 KiB pages); unmapped when
-     * {@code arena} closes. Empty when the native calls are missing or the kernel refuses the mapping.
+     * Zeroed anonymous memory of {@code bytes}, 2 MiB-aligned, advised into huge pages before its first touch when
+     * {@code huge} (with THP in {@code madvise} mode, the common default, other mappings stay in 4 KiB pages);
+     * unmapped when {@code arena} closes. Empty when the native calls are missing or the kernel refuses the mapping.
      */
-    static Optional<MemorySegment> allocate(long bytes, Arena arena) {
+    static Optional<MemorySegment> allocate(long bytes, boolean huge, Arena arena) {
         if (NATIVE == null) {
             return Optional.empty();
         }
@@ -125,7 +125,9 @@ public final class HugePages {
             return Optional.empty();
         }
         long start = (base + SIZE - 1) & -SIZE;
-        NATIVE.madvise(start, (length - (start - base)) & -SIZE, MADV_HUGEPAGE);
+        if (huge) {
+            NATIVE.madvise(start, (length - (start - base)) & -SIZE, MADV_HUGEPAGE);
+        }
         MemorySegment seg =
                 MemorySegment.ofAddress(start).reinterpret(bytes, arena, ignored -> NATIVE.munmap(base, length));
         return Optional.of(seg);

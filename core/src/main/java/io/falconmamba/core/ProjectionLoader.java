@@ -21,13 +21,13 @@ final class ProjectionLoader implements AutoCloseable {
     private final Quantization type;
     private final WeightStorage storage;
     private final ThreadPool pool;
-    private final HugePageArena arena;
+    private final WeightArena arena;
 
     ProjectionLoader(Quantization type, WeightStorage storage, ThreadPool pool) {
         this.type = type;
         this.storage = storage;
         this.pool = pool;
-        this.arena = type == Quantization.NONE && storage == WeightStorage.MAPPED ? null : new HugePageArena();
+        this.arena = type == Quantization.NONE && storage == WeightStorage.MAPPED ? null : new WeightArena();
     }
 
     /** The pages behind the matrices copied or quantized at load; empty when they stay in the mapped files. */
