@@ -148,6 +148,14 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("batch", batch);
                 o.put("repetitions", repetitions);
                 o.put("weight_bytes_per_token", model.weightBytesPerToken());
+                ObjectNode pages = o.putObject("weight_pages");
+                WeightPages.of(model, fm.weights()).ifPresent(b -> {
+                    pages.put("resident_bytes", b.residentBytes());
+                    pages.put("huge_page_bytes", b.hugeBytes());
+                    pages.put("huge_page_share", b.hugeShare());
+                });
+                pages.put("storage", model.weightPages().isPresent() ? "memory" : "mapped");
+                pages.put("advice", WeightPages.advice(fm.weights()));
                 putStats(o.putObject("prefill_tokens_per_s"), prefillRates);
                 putStats(o.putObject("decode_tokens_per_s"), decodeRates);
                 o.put("decode_weight_gb_per_s", weightGBs);
@@ -168,6 +176,7 @@ final class BenchCommand implements Callable<Integer> {
                         model.weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY ? " in memory" : "",
                         model.threads(),
                         FalconMambaModel.vectorBits());
+                System.out.printf(Locale.ROOT, "weight pages: %s%n", WeightPages.describe(model, fm.weights()));
                 System.out.printf(
                         Locale.ROOT,
                         "prefill  pp%-6d %-12s %10.2f tok/s  (min %.2f, max %.2f)%n",

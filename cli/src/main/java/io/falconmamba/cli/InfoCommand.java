@@ -54,6 +54,7 @@ final class InfoCommand implements Callable<Integer> {
             long params = 0;
             long bytes = 0;
             Map<String, Long> dtypes = new TreeMap<>();
+            String pages;
             try (Checkpoint cp = Checkpoint.open(fm.directory())) {
                 for (String name : cp.names()) {
                     TensorInfo t = cp.info(name);
@@ -61,6 +62,7 @@ final class InfoCommand implements Callable<Integer> {
                     bytes += t.byteSize();
                     dtypes.merge(t.dtype().name(), t.elementCount(), Long::sum);
                 }
+                pages = WeightPages.describe(fm.model(), cp); // the resident part: info reads no weights
             }
             System.out.printf("model:            %s%n", fm.directory());
             System.out.printf(
@@ -88,6 +90,7 @@ final class InfoCommand implements Callable<Integer> {
                         "storage:          matrices copied into memory at load, F16/BF16 repacked into row tiles (--no-mmap)%n");
             }
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
+            System.out.printf("weight pages:     %s%n", pages);
             System.out.printf(
                     "state/sequence:   %,d bytes (constant, whatever the context length)%n", c.stateBytesPerSequence());
             System.out.printf("tokenizer:        %s%n", tokenizerSummary(fm.directory()));

@@ -294,6 +294,7 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         JsonNode o = JSON.readTree(r.out());
         assertEquals("in_memory", o.get("weight_storage").asText());
+        assertEquals("memory", o.get("weight_pages").get("storage").asText());
         int bits = o.get("vector_bits").asInt();
         assertTrue(bits == 128 || bits == 256 || bits == 512, "vector_bits " + bits);
         assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
@@ -309,7 +310,16 @@ class CliTest {
                 "--json",
                 "--threads",
                 "1");
-        assertEquals("mapped", JSON.readTree(plain.out()).get("weight_storage").asText());
+        JsonNode mapped = JSON.readTree(plain.out());
+        assertEquals("mapped", mapped.get("weight_storage").asText());
+        JsonNode pages = mapped.get("weight_pages");
+        assertEquals("mapped", pages.get("storage").asText());
+        assertTrue(pages.get("advice").asText().startsWith("MADV_HUGEPAGE"), pages.toString());
+        if (pages.has("resident_bytes")) { // Linux: the decode runs have faulted the weights in
+            assertTrue(pages.get("resident_bytes").asLong() > 0, pages.toString());
+            assertTrue(pages.get("huge_page_bytes").asLong()
+                    <= pages.get("resident_bytes").asLong());
+        }
     }
 
     @Test
@@ -318,6 +328,7 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("falcon_mamba"), r.out());
         assertTrue(r.out().contains("state/sequence:   29,184 bytes"), r.out()); // 3 layers × 128 × (3 + 16) × 4 B
+        assertTrue(r.out().contains("weight pages:     "), r.out());
     }
 
     @Test

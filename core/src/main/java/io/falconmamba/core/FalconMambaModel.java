@@ -7,6 +7,7 @@ import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A Falcon Mamba / Mamba-1 language model: embedding → L × (RMSNorm → mixer → residual) → norm_f → lm_head,
@@ -126,6 +127,14 @@ public final class FalconMambaModel implements AutoCloseable {
      */
     public long identity() {
         return identity;
+    }
+
+    /**
+     * The pages behind the matrices this model copied or quantized into memory at load; empty when it reads them
+     * from the mapped checkpoint (whose pages the checkpoint reports).
+     */
+    public Optional<HugePages.Backing> weightPages() {
+        return projections.pages();
     }
 
     /** Kernel threads (including the caller). */

@@ -5,8 +5,8 @@ import io.falconmamba.core.kernels.PackedMatrix;
 import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Optional;
 
 /**
  * Prepares the projection matrices at load: quantized ({@link Quantization}), copied into memory
@@ -21,13 +21,18 @@ final class ProjectionLoader implements AutoCloseable {
     private final Quantization type;
     private final WeightStorage storage;
     private final ThreadPool pool;
-    private final Arena arena;
+    private final WeightArena arena;
 
     ProjectionLoader(Quantization type, WeightStorage storage, ThreadPool pool) {
         this.type = type;
         this.storage = storage;
         this.pool = pool;
-        this.arena = type == Quantization.NONE && storage == WeightStorage.MAPPED ? null : Arena.ofShared();
+        this.arena = type == Quantization.NONE && storage == WeightStorage.MAPPED ? null : new WeightArena();
+    }
+
+    /** The pages behind the matrices copied or quantized at load; empty when they stay in the mapped files. */
+    Optional<HugePages.Backing> pages() {
+        return arena == null ? Optional.empty() : arena.backing();
     }
 
     Quantization type() {

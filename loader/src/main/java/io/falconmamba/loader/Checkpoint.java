@@ -1,6 +1,7 @@
 package io.falconmamba.loader;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconmamba.core.HugePages;
 import io.falconmamba.core.Tensor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -13,6 +14,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -211,6 +213,21 @@ public final class Checkpoint implements WeightFiles {
     /** The safetensors files opened, each once. */
     public List<Path> files() {
         return files.stream().map(SafetensorsFile::path).toList();
+    }
+
+    /**
+     * The pages behind the mapped files in this process (resident bytes, bytes in huge pages); empty where the
+     * platform cannot tell.
+     */
+    public Optional<HugePages.Backing> pageBacking() {
+        ensureOpen();
+        return HugePages.backing(files.stream().map(SafetensorsFile::mapping).toList());
+    }
+
+    /** What the kernel answered to the huge-page requests, per distinct answer over the files. */
+    public String hugePages() {
+        return String.join(
+                "; ", files.stream().map(SafetensorsFile::hugePages).distinct().toList());
     }
 
     /** Every tensor name, sorted. */

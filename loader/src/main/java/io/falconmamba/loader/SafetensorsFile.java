@@ -1,6 +1,7 @@
 package io.falconmamba.loader;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconmamba.core.HugePages;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightSource;
 import io.falconmamba.core.WeightType;
@@ -52,6 +53,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
+    private final String hugePages;
     private volatile boolean closed;
 
     private SafetensorsFile(Path path, Arena arena, MemorySegment file, long dataStart, Header header) {
@@ -61,6 +63,26 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
         this.dataStart = dataStart;
         this.tensors = header.tensors();
         this.metadata = header.metadata();
+        this.hugePages = adviseHugePages(file);
+    }
+
+    /**
+     * Asks for 2 MiB pages behind the mapping: a file read in cold then arrives in huge page-cache pages; a file
+     * mostly in the page cache already (just written, converted or copied: often in 4 KiB pages) is collapsed into
+     * huge pages where the kernel allows it. Decode reads every weight per token, and 4 KiB pages halve its speed.
+     *
+     * @return what the kernel answered, for {@code info} and {@code bench}
+     */
+    private static String adviseHugePages(MemorySegment file) {
+        String advise = HugePages.adviseHuge(file);
+        if (!advise.equals("ok")) {
+            return "MADV_HUGEPAGE " + advise;
+        }
+        double cached = HugePages.residentShare(file);
+        if (cached < 0.5) {
+            return "MADV_HUGEPAGE ok (file read in on demand)";
+        }
+        return "MADV_HUGEPAGE ok, MADV_COLLAPSE " + HugePages.collapse(file);
     }
 
     /**
@@ -283,6 +305,16 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+
+    /** The whole file as mapped. */
+    MemorySegment mapping() {
+        return file;
+    }
+
+    /** What the kernel answered to the huge-page requests for this file's mapping. */
+    public String hugePages() {
+        return hugePages;
+    }
 
     /** The file this was opened from. */
     public Path path() {
