@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.LE;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -11,8 +10,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Matrix × a few vectors, the batch-decode and short-chunk path of {@link MatMul}:
- * {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for fewer than {@link MatMul#SMALL_BATCH} tokens.
+ * Matrix × a few vectors over a {@link Matrix}, the batch-decode and short-chunk path:
+ * {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for fewer than {@link #SMALL_BATCH} tokens.
  *
  * <p>Too few tokens to pay for a transposed tile, so W is streamed in place as {@link MatVec} streams it, rows
  * widened in registers (16-bit pairs split by shift and mask against x pre-split into even and odd halves) and
@@ -22,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * sets). F32 rows go four at a time against four tokens. Tokens left over go one by one. A group's rows stay
  * in cache for its next tokens, so W is read from memory once per call whatever the token count.
  */
-public final class BatchMatVec {
+final class BatchMatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Rows per group (one F32 pass, or two packed passes of two rows). */
@@ -34,18 +33,18 @@ public final class BatchMatVec {
     /** Floats of one token's split x per column chunk: {@code V} even then {@code V} odd. */
     private static final int V = F.length();
 
+    /**
+     * Below this many tokens (batch decode, short prefill chunks) a transposed tile of {@link MatMul} is not
+     * reused enough to pay for itself, and these kernels stream the rows in place against every token instead.
+     * Where the two cross depends on the vector width: later with AVX-512 than with AVX2 (benchmarks/README.md
+     * has the measurements).
+     */
+    static final int SMALL_BATCH = F.vectorBitSize() >= 512 ? 96 : 64;
+
     private BatchMatVec() {}
 
-    /** One call's arguments and x split per token, reused per calling thread. */
-    private static final class Job implements ThreadPool.RangeTask {
-        Matrix w;
-        float[] x;
-        int xOff;
-        int xStride;
-        int tokens;
-        float[] out;
-        int outOff;
-        int outStride;
+    /** One call and x split per token, reused per calling thread. */
+    private static final class Job extends ProductJob<Matrix> {
         /** Per token, x as {@link MatVec#split} leaves it. */
         MemorySegment[] xs = new MemorySegment[0];
         /** Per token, 2^e from {@link MatVec#split} (F16 only). */
@@ -60,23 +59,26 @@ public final class BatchMatVec {
             rows(this, from * ROWS, Math.min(to * ROWS, w.rows()));
         }
 
-        void prepare() {
+        @Override
+        int prepare() {
+            int units = (w.rows() + ROWS - 1) / ROWS;
             if (xs.length < tokens) {
                 xs = new MemorySegment[tokens];
                 rescale = new float[tokens];
             }
-            if (w.type() == WeightType.F32) {
-                return;
+            if (w.format() == Format.F32) {
+                return units;
             }
             int pairs = w.cols() / 2;
             for (int t = 0; t < tokens; t++) {
                 if (xs[t] == null || xs[t].byteSize() < MatVec.splitBytes(pairs)) {
                     xs[t] = MatVec.allocateSplit(pairs);
                 }
-                int e = MatVec.split(w.type(), x, xOff + t * xStride, pairs, xs[t]);
+                int e = MatVec.split(w.format(), x, xOff + t * xStride, pairs, xs[t]);
                 rescale[t] = Math.scalb(1f, e);
             }
             pack(pairs);
+            return units;
         }
 
         /**
@@ -127,7 +129,7 @@ public final class BatchMatVec {
      * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
      * split by groups of four rows across the pool's threads.
      */
-    public static void multiply(
+    static void multiply(
             Matrix w,
             float[] x,
             int xOff,
@@ -137,23 +139,7 @@ public final class BatchMatVec {
             int outOff,
             int outStride,
             ThreadPool pool) {
-        Job job = JOBS.get();
-        job.w = w;
-        job.x = x;
-        job.xOff = xOff;
-        job.xStride = xStride;
-        job.tokens = tokens;
-        job.out = out;
-        job.outOff = outOff;
-        job.outStride = outStride;
-        try {
-            job.prepare();
-            pool.parallelFor((w.rows() + ROWS - 1) / ROWS, job);
-        } finally {
-            job.w = null;
-            job.x = null;
-            job.out = null;
-        }
+        JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
     /** Single-threaded over rows {@code [from, to)}. */
@@ -170,7 +156,7 @@ public final class BatchMatVec {
         for (int g = 0; g < groups; g++) {
             int r = from + (MatVec.STREAMS ? g : g * ROWS);
             int t = 0;
-            if (w.type() == WeightType.F32) {
+            if (w.format() == Format.F32) {
                 for (; t + TOKENS <= j.tokens; t += TOKENS) {
                     int p = dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums, lanes);
                     for (int k = 0; k < TOKENS; k++) {
@@ -213,7 +199,7 @@ public final class BatchMatVec {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
-        boolean f16 = w.type() == WeightType.F16;
+        boolean f16 = w.format() == Format.F16;
         int q = j.packedAt(t);
         int chunk = width * 2 * V;
         for (int i = 0; i < ROWS; i += 2) {
@@ -244,10 +230,11 @@ public final class BatchMatVec {
         Matrix w = j.w;
         long base = r * w.rowBytes();
         int xt = j.xOff + t * j.xStride;
-        return switch (w.type()) {
+        return switch (w.format()) {
             case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols(), lanes);
             case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.xs[t], w.cols(), lanes);
             case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.xs[t], j.rescale[t], w.cols(), lanes);
+            default -> throw new IllegalStateException("matrix " + w.name() + ": not an element format: " + w.format());
         };
     }
 
@@ -259,7 +246,7 @@ public final class BatchMatVec {
         float s = 0;
         long base = r * w.rowBytes();
         for (int c = from; c < n; c++) {
-            s += Convert.load(w.type(), w.data(), base, c) * x[xOff + c];
+            s += Convert.load(w.format(), w.data(), base, c) * x[xOff + c];
         }
         return s;
     }

@@ -26,23 +26,36 @@ import jdk.incubator.vector.VectorSpecies;
  * bandwidth unused, and four rows a quarter of the thread's range apart, each a sequential stream of its own,
  * read 25–35 % faster.
  */
-public final class MatVec {
+final class MatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private MatVec() {}
 
-    /** One call's arguments, reused per calling thread so a call allocates nothing. */
-    private static final class Job implements ThreadPool.RangeTask {
-        Matrix w;
-        float[] x;
-        int xOff;
-        float[] out;
-        int outOff;
+    /** One call, reused per calling thread so a call allocates nothing. */
+    private static final class Job extends ProductJob<Matrix> {
         /** x as {@link #split} leaves it. */
         MemorySegment xs = MemorySegment.NULL;
 
         int f16Exp;
+
+        @Override
+        int prepare() {
+            if (w.format() != Format.F32) {
+                int pairs = w.cols() / 2;
+                if (xs.byteSize() < splitBytes(pairs)) {
+                    xs = allocateSplit(pairs);
+                }
+                f16Exp = split(w.format(), x, xOff, pairs, xs);
+            }
+            return (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
+        }
+
+        /** Matrices smaller than {@link #INLINE_BYTES} run on the calling thread alone. */
+        @Override
+        ThreadPool pool(ThreadPool pool) {
+            return w.data().byteSize() < INLINE_BYTES ? ThreadPool.INLINE : pool;
+        }
 
         /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
         @Override
@@ -53,39 +66,15 @@ public final class MatVec {
 
     /**
      * Matrices smaller than this run on the calling thread alone: waking the pool costs more than the
-     * ~10 µs of streaming they take (the small x_proj and dt_proj of a decode step).
+     * few microseconds of streaming they take (the small x_proj and dt_proj of a decode step).
      */
     static final long INLINE_BYTES = 192 << 10;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
 
     /** {@code out[outOff + r] = W[r] · x[xOff ..]} for every row, split across the pool's threads. */
-    public static void multiply(Matrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
-        Job job = JOBS.get();
-        if (w.type() != io.falconmamba.core.WeightType.F32) {
-            int pairs = w.cols() / 2;
-            if (job.xs.byteSize() < splitBytes(pairs)) {
-                job.xs = allocateSplit(pairs);
-            }
-            job.f16Exp = split(w.type(), x, xOff, pairs, job.xs);
-        }
-        job.w = w;
-        job.x = x;
-        job.xOff = xOff;
-        job.out = out;
-        job.outOff = outOff;
-        int blocks = (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
-        try {
-            if (w.data().byteSize() < INLINE_BYTES) {
-                job.run(0, blocks);
-            } else {
-                pool.parallelFor(blocks, job);
-            }
-        } finally {
-            job.w = null;
-            job.x = null;
-            job.out = null;
-        }
+    static void multiply(Matrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
     }
 
     /*
@@ -120,7 +109,7 @@ public final class MatVec {
         int r = from;
         // Four row streams a quarter of the range apart (see STREAMS); the rows left over one at a time.
         int q = STREAMS ? (to - from) / 4 : 0;
-        switch (w.type()) {
+        switch (w.format()) {
             case F32 -> {
                 for (int i = 0; i < q; i++) {
                     dotF32x4(data, (from + i) * rb, q * rb, x, xOff, n, out, outOff + from + i, q, lanes);
@@ -166,8 +155,8 @@ public final class MatVec {
      * follows x's largest exponent (over all of x) so that x·2^(112-e) stays below 2^101 (no overflow in the
      * products or sums) and as far above the float underflow as it can.
      */
-    static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, MemorySegment split) {
-        boolean f16 = type == io.falconmamba.core.WeightType.F16;
+    static int split(Format format, float[] x, int xOff, int pairs, MemorySegment split) {
+        boolean f16 = format == Format.F16;
         int e = f16 ? scaleExponent(x, xOff, 2 * pairs) : 0;
         float up = f16 ? Math.scalb(1f, 112 - e) : 1f;
         int step = F.length();

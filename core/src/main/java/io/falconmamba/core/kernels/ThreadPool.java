@@ -28,6 +28,15 @@ public final class ThreadPool implements AutoCloseable {
 
     private static final int SPINS_BEFORE_PARK = 20_000;
 
+    /**
+     * Below this many multiply-adds a call runs on the caller's thread: waking the pool costs a few
+     * microseconds, more than small matrices (tiny models, dt_proj) take on one core.
+     */
+    public static final long MIN_PARALLEL_WORK = 1L << 16;
+
+    /** The caller alone: {@link #parallelFor} runs the whole range on the calling thread. */
+    static final ThreadPool INLINE = new ThreadPool(1);
+
     private final int threads;
     private final Thread[] workers;
     private final ReentrantLock driver = new ReentrantLock();
@@ -75,6 +84,11 @@ public final class ThreadPool implements AutoCloseable {
 
     public int threads() {
         return threads;
+    }
+
+    /** The pool for work of {@code multiplyAdds}: this one, or the caller alone for small work. */
+    public ThreadPool forWork(long multiplyAdds) {
+        return multiplyAdds < MIN_PARALLEL_WORK ? INLINE : this;
     }
 
     /** Runs {@code task} over {@code [0, n)} in contiguous pieces spread over the threads; returns when all are done. */
