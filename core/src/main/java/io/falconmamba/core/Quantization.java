@@ -1,7 +1,6 @@
 package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Format;
-
 import java.util.Locale;
 
 /**

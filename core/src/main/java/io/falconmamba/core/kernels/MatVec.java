@@ -19,12 +19,11 @@ import jdk.incubator.vector.VectorSpecies;
  * against x pre-split into its even and odd halves: no widening shuffles in the inner loop.
  *
  * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
- * ({@link #STREAMS}). With AVX-512 (Zen 4), one row at a time: each thread reads its share of W as one sequential
- * stream. Four adjacent rows per pass streamed worse there: four streams 4 KiB apart, each restarting the
- * hardware prefetcher at every row (F16 8192×2048 × 40 matrices from the mapped checkpoint, 2 threads, five
- * runs: four rows 21.9–27.4 GB/s, one row 29.3–31.8 GB/s). With AVX2 (Zen 3) one stream per core leaves
- * bandwidth unused, and four rows a quarter of the thread's range apart, each a sequential stream of its own,
- * read 25–35 % faster.
+ * ({@link #STREAMS}). With AVX-512, one row at a time: each thread reads its share of W as one sequential
+ * stream. Four adjacent rows per pass stream worse there: four streams 4 KiB apart, each restarting the
+ * hardware prefetcher at every row. With AVX2 one stream per core leaves bandwidth unused, and four rows a
+ * quarter of the thread's range apart, each a sequential stream of its own, read faster (benchmarks/README.md,
+ * "Kernel structure: before/after", has the measurements).
  */
 final class MatVec {
 
@@ -79,20 +78,17 @@ final class MatVec {
 
     /*
      * STREAM_LOOPS: the streaming loops are written as a while over a long byte offset so that C2 does not see
-     * a counted int loop and unroll it. Unrolled, they stream from DRAM far worse: BF16 8192×4096 with two
-     * threads measured 13-16 GB/s as a counted loop and 29 GB/s (the plain-sum bandwidth) as this while loop;
-     * one thread 9.8 → 15.2 GB/s, and even from L2 44 → 58 GB/s (-XX:LoopUnrollLimit=1 gives the same gain).
+     * a counted int loop and unroll it. Unrolled, they stream far worse, from DRAM and from L2 alike (the while
+     * loop reaches the plain-sum bandwidth; -XX:LoopUnrollLimit=1 gives the same gain).
      */
 
     /** Rows per unit the pool hands out (a claim is at least this much work). */
     static final int ROWS_PER_CLAIM = 4;
 
     /**
-     * Whether each thread streams four rows at once, a quarter of its claimed range apart. With AVX2 (Zen 3,
-     * 2 threads, F16 rows read from a mapped file, means of 20 calls, four rounds) one row at a time streams
-     * 15–17 GB/s and four far-apart rows 20–22 GB/s, for 65024×2048 and 16384×4096 alike (the packed tiles of
-     * {@code --no-mmap}: 17–19). With AVX-512 (Zen 4) four adjacent rows streamed worse than one (see the class
-     * comment); far-apart rows are not measured there, so that width keeps one row at a time.
+     * Whether each thread streams four rows at once, a quarter of its claimed range apart: faster with AVX2,
+     * mapped and packed alike. With AVX-512 four adjacent rows stream worse than one (see the class comment);
+     * far-apart rows are not measured there, so that width keeps one row at a time.
      */
     static final boolean STREAMS = F.vectorBitSize() < 512;
 
@@ -143,11 +139,11 @@ final class MatVec {
      * floats {@code [2cV, 2cV+V)} of {@code split} hold x[2p] and {@code [2cV+V, 2cV+2V)} hold x[2p+1], p = cV +
      * lane (V = lanes per vector). One block of memory read at one running offset beside the weights: the
      * kernels' loops then keep every address in a register (separate even and odd arrays cost reloads and
-     * bounds checks in every pass: 60 instructions per four-row pass against 41).
+     * bounds checks in every pass).
      *
      * <p>{@code split} is off-heap ({@link #allocateSplit}), like the weights: the Vector API's segment loads
      * are compiled for the segment kinds they have seen, and a heap segment beside mapped and off-heap ones
-     * made them megamorphic and halved decode (a bandwidth probe in the same JVM was enough). Pairs past the
+     * makes them megamorphic and halves decode (a bandwidth probe in the same JVM is enough). Pairs past the
      * last whole chunk are not stored; the kernels take those columns from x itself.
      *
      * <p>For F16 weights the split x is also scaled by 2^(112 - e), and e is returned: the F16 kernels then need
@@ -277,8 +273,8 @@ final class MatVec {
      * for them).
      *
      * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
-     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc:
-     * 50 MB allocated per 8192×4096 pass, 4× slower).
+     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows
+     * the allocation, and the loop runs several times slower).
      */
     static final int F16_FIELDS = 0x8FFFE000;
 

@@ -19,7 +19,8 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
 
     public Matrix {
         if (format.blocked()) {
-            throw new IllegalArgumentException("matrix " + name + ": " + format + " is a block format, not an element type");
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": " + format + " is a block format, not an element type");
         }
         long need = (long) rows * cols * format.blockBytes();
         if (rows < 0 || cols < 0 || data.byteSize() != need) {
@@ -56,14 +57,7 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
 
     @Override
     public void matVecs(
-            float[] x,
-            int xOff,
-            int xStride,
-            int tokens,
-            float[] out,
-            int outOff,
-            int outStride,
-            ThreadPool pool) {
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
         BatchMatVec.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 

@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
  * 2^(112-e) per token, see {@link MatVec#split}) and multiplied by broadcasts of the two x values of every
  * token in the pass, accumulating a vector of outputs per token: no horizontal sums, one contiguous stream per
  * tile, and each widening shared by up to eight tokens. With eight tokens or more, tiles go in pairs: two
- * tiles against eight tokens share every broadcast (8192×2048 F16, 8 tokens, 2 threads: 77 → 113 GFLOP/s).
+ * tiles against eight tokens share every broadcast.
  */
 final class PackedMatMul {
 
@@ -28,18 +28,17 @@ final class PackedMatMul {
     private static final int L = F.length();
 
     /**
-     * Fewer tokens than this go through these kernels. Best of 40 calls, 8192×2048 F16, 2 threads, GFLOP/s
-     * here against MatMul's tiles over the same packed matrix: 113 / 64 at 8 tokens, 127 / 90 at 16, 131 / 130
-     * at 32, 156 / 154 at 48, and the tiles ahead from 64 (160).
+     * Fewer tokens than this go through these kernels: below it they beat {@link MatMul}'s tiles over the same
+     * packed matrix, from about here the two are even, and the tiles pull ahead (benchmarks/README.md has the
+     * measurements).
      */
     static final int MAX_TOKENS = 32;
 
     /**
      * Unused floats after x. The kernels' loops run on a byte offset (not a counted loop), so C2 checks the x
-     * reads against a range it derives loosely; with x ending exactly at the last column that check failed at
-     * run time (-Xlog:deoptimization: range_check trap in tile8), and the method was recompiled with the checks
-     * left inside the loop, where its sixteen broadcasts spilled: 8192×2048 F16, 8 tokens, one tile per pass,
-     * 1 thread, 14-23 → 40 GFLOP/s with the slack.
+     * reads against a range it derives loosely; with x ending exactly at the last column that check fails at
+     * run time (-Xlog:deoptimization: range_check trap in tile8), and the method is recompiled with the checks
+     * left inside the loop, where its sixteen broadcasts spill and the kernel runs at half speed or less.
      */
     static final int X_SLACK = 64;
 

@@ -24,7 +24,8 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
 
     public PackedMatrix {
         if (format != Format.F16 && format != Format.BF16) {
-            throw new IllegalArgumentException("matrix " + name + ": only F16 and BF16 matrices are packed, not " + format);
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": only F16 and BF16 matrices are packed, not " + format);
         }
         if (rows < 0 || cols < 0 || data.byteSize() != bytesFor(rows, cols)) {
             throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " packed bytes do not hold "
@@ -192,14 +193,7 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
 
     @Override
     public void matVecs(
-            float[] x,
-            int xOff,
-            int xStride,
-            int tokens,
-            float[] out,
-            int outOff,
-            int outStride,
-            ThreadPool pool) {
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
         PackedMatMul.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 }

@@ -24,8 +24,8 @@ import jdk.incubator.vector.FloatVector;
 final class QMatMul {
 
     /**
-     * Fewer tokens than this go through the few-token kernels. Best of 40 calls, Q8_0 8192×2048, 2 threads,
-     * GFLOP/s here against MatMul's tiles: see the figures in benchmarks/README.md (third session onward).
+     * Fewer tokens than this go through the few-token kernels; from it on {@link MatMul}'s tiles are as fast or
+     * faster (benchmarks/README.md has the measurements).
      */
     static final int MAX_TOKENS = 32;
 
@@ -150,9 +150,8 @@ final class QMatMul {
      * Two Q8_0 tiles against eight tokens (x interleaved from {@code x0}: column {@code c} of token {@code k} at
      * {@code x0 + 8c + k}): each column of both tiles widened and scaled once, sixteen accumulators, each
      * broadcast shared by the two tiles. {@code step} is x's stride per column, 8: passed in, as
-     * {@code BatchMatVec.dot2x8F16} passes its stride, because with the constant C2 spilled twice as much in the
-     * column loop (23 against 13 stack accesses per column on AVX2; one thread, 8192×2048, 24-30 against 30-38
-     * GFLOP/s; {@link #q4Tiles2x8} likewise, 37 against 27 per byte group).
+     * {@code BatchMatVec.dot2x8} passes its stride, because with the constant C2 spills about twice as much
+     * in the column loop on AVX2 and the kernel runs slower ({@link #q4Tiles2x8} likewise).
      */
     private static void q8Tiles2x8(
             MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {

@@ -44,8 +44,8 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             throw new IllegalArgumentException("matrix " + name + ": " + format + " is not Q8_0 or Q4_0");
         }
         if (rows < 0 || cols < 0 || cols % BLOCK != 0) {
-            throw new IllegalArgumentException("matrix " + name + ": " + rows + "×" + cols
-                    + " does not split into blocks of " + BLOCK);
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": " + rows + "×" + cols + " does not split into blocks of " + BLOCK);
         }
         long need = bytesFor(rows, cols, format);
         if (data.byteSize() != need) {
@@ -104,8 +104,8 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             throw new IllegalArgumentException("matrix " + src.name() + ": " + type + " is not Q8_0 or Q4_0");
         }
         if (!quantizable(src.cols())) {
-            throw new IllegalArgumentException("matrix " + src.name() + ": " + src.cols()
-                    + " columns are not a multiple of " + BLOCK);
+            throw new IllegalArgumentException(
+                    "matrix " + src.name() + ": " + src.cols() + " columns are not a multiple of " + BLOCK);
         }
         int rows = src.rows();
         int cols = src.cols();
@@ -285,14 +285,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
 
     @Override
     public void matVecs(
-            float[] x,
-            int xOff,
-            int xStride,
-            int tokens,
-            float[] out,
-            int outOff,
-            int outStride,
-            ThreadPool pool) {
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
         QMatMul.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 

@@ -12,8 +12,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * (guided self-scheduling): pieces start large and shrink toward the end, so all threads finish within a
  * small piece of each other, and if the OS deschedules a worker (another process wants the core) the others
  * take what is left, so a call waits at most for a piece in progress, never for a sleeping thread to start.
- * (Four fixed chunks per thread left the last thread up to a whole chunk behind: guided pieces gave fm-1.4b
- * decode about 5 % and 64-token chunked prefill about 15 %.) Workers are started once and woken per
+ * (Four fixed chunks per thread leave the last thread up to a whole chunk behind.) Workers are started once and woken per
  * call; nothing is allocated per call. Only one caller drives the pool at a time; a second caller that finds it
  * busy runs its whole range on its own thread instead of waiting, so two sequences decoding at once from two
  * threads both progress.

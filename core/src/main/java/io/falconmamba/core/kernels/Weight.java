@@ -44,27 +44,13 @@ public interface Weight {
 
     /** Matrix × a few vectors, {@code 2 ≤ tokens < fewTokens()}. */
     default void matVecs(
-            float[] x,
-            int xOff,
-            int xStride,
-            int tokens,
-            float[] out,
-            int outOff,
-            int outStride,
-            ThreadPool pool) {
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
         DecodedRows.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
     /** Matrix × many vectors: {@link MatMul}'s transposed float tiles, filled by {@link #transposedRows}. */
     default void matMul(
-            float[] x,
-            int xOff,
-            int xStride,
-            int tokens,
-            float[] out,
-            int outOff,
-            int outStride,
-            ThreadPool pool) {
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
         MatMul.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 

@@ -99,27 +99,13 @@ class MatrixProductTest {
 
         @Override
         public void matVecs(
-                float[] x,
-                int xOff,
-                int xStride,
-                int tokens,
-                float[] out,
-                int outOff,
-                int outStride,
-                ThreadPool pool) {
+                float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
             calls.add("matVecs " + tokens);
         }
 
         @Override
         public void matMul(
-                float[] x,
-                int xOff,
-                int xStride,
-                int tokens,
-                float[] out,
-                int outOff,
-                int outStride,
-                ThreadPool pool) {
+                float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
             calls.add("matMul " + tokens);
         }
     }
@@ -203,8 +189,7 @@ class MatrixProductTest {
                         assertEquals(
                                 padding ? 0 : Float.floatToRawIntBits(generic[i]),
                                 padding && own[i] == 0f ? 0 : Float.floatToRawIntBits(own[i]),
-                                w.getClass().getSimpleName() + " " + w.format() + " rows from " + r0 + " element "
-                                        + i);
+                                w.getClass().getSimpleName() + " " + w.format() + " rows from " + r0 + " element " + i);
                     }
                 }
             }
