@@ -1,6 +1,6 @@
 package io.falconmamba.benchmarks;
 
-import io.falconmamba.core.WeightType;
+import io.falconmamba.core.kernels.Format;
 import io.falconmamba.core.kernels.Matrix;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -26,9 +26,9 @@ final class Bench {
     }
 
     /** A rows × cols matrix of random values in ±1/sqrt(cols), off-heap, 64-byte aligned. */
-    static Matrix randomMatrix(Arena arena, WeightType type, int rows, int cols, long seed) {
+    static Matrix randomMatrix(Arena arena, Format type, int rows, int cols, long seed) {
         long n = (long) rows * cols;
-        MemorySegment seg = arena.allocate(n * type.bytes(), 64);
+        MemorySegment seg = arena.allocate(n * type.blockBytes(), 64);
         SplittableRandom r = new SplittableRandom(seed);
         float bound = (float) (1 / Math.sqrt(cols));
         for (long i = 0; i < n; i++) {
@@ -38,6 +38,7 @@ final class Bench {
                 case F16 -> seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16(v));
                 case BF16 ->
                     seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToRawIntBits(v) >>> 16));
+                default -> throw new IllegalArgumentException(type + " is not an element type");
             }
         }
         return new Matrix("bench", rows, cols, type, seg);

@@ -1,8 +1,8 @@
 package io.falconmamba.benchmarks;
 
-import io.falconmamba.core.WeightType;
-import io.falconmamba.core.kernels.MatMul;
+import io.falconmamba.core.kernels.Format;
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.MatrixProduct;
 import io.falconmamba.core.kernels.ThreadPool;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
@@ -58,7 +58,7 @@ public class MatMulBench {
     @Setup(Level.Trial)
     public void setup() {
         arena = Arena.ofShared();
-        w = Bench.randomMatrix(arena, WeightType.valueOf(dtype), rows, cols, 1);
+        w = Bench.randomMatrix(arena, Format.valueOf(dtype), rows, cols, 1);
         x = Bench.randomVector(cols * tokens, 2);
         out = new float[rows * tokens];
         pool = new ThreadPool(threads);
@@ -72,7 +72,7 @@ public class MatMulBench {
 
     @Benchmark
     public float[] matMul() {
-        MatMul.multiply(w, x, 0, cols, tokens, out, 0, rows, pool);
+        MatrixProduct.multiply(w, x, 0, cols, tokens, out, 0, rows, pool);
         return out;
     }
 }

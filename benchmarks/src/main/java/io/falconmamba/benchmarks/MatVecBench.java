@@ -1,12 +1,9 @@
 package io.falconmamba.benchmarks;
 
-import io.falconmamba.core.Quantization;
-import io.falconmamba.core.WeightType;
-import io.falconmamba.core.kernels.MatVec;
-import io.falconmamba.core.kernels.Matrix;
-import io.falconmamba.core.kernels.QMatVec;
+import io.falconmamba.core.kernels.Format;
 import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
+import io.falconmamba.core.kernels.Weight;
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -51,8 +48,7 @@ public class MatVecBench {
     public int cols;
 
     private Arena arena;
-    private Matrix w;
-    private QuantizedMatrix q;
+    private Weight w;
     private float[] x;
     private float[] out;
     private ThreadPool pool;
@@ -62,14 +58,11 @@ public class MatVecBench {
         arena = Arena.ofShared();
         if (dtype.startsWith("Q")) {
             try (ThreadPool setupPool = ThreadPool.ofAvailableProcessors()) {
-                q = QuantizedMatrix.quantize(
-                        Bench.randomMatrix(arena, WeightType.F32, rows, cols, 1),
-                        Quantization.valueOf(dtype),
-                        arena,
-                        setupPool);
+                w = QuantizedMatrix.quantize(
+                        Bench.randomMatrix(arena, Format.F32, rows, cols, 1), Format.valueOf(dtype), arena, setupPool);
             }
         } else {
-            w = Bench.randomMatrix(arena, WeightType.valueOf(dtype), rows, cols, 1);
+            w = Bench.randomMatrix(arena, Format.valueOf(dtype), rows, cols, 1);
         }
         x = Bench.randomVector(cols, 2);
         out = new float[rows];
@@ -84,11 +77,7 @@ public class MatVecBench {
 
     @Benchmark
     public float[] matVec() {
-        if (q != null) {
-            QMatVec.multiply(q, x, 0, out, 0, pool);
-        } else {
-            MatVec.multiply(w, x, 0, out, 0, pool);
-        }
+        w.matVec(x, 0, out, 0, pool);
         return out;
     }
 }

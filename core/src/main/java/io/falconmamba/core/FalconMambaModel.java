@@ -2,6 +2,7 @@ package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Convert;
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.MatrixProduct;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
@@ -265,7 +266,7 @@ public final class FalconMambaModel implements AutoCloseable {
         }
         int n = rows - first;
         float[] logits = ws.logits(n, v);
-        Projection.apply(lmHead, ws.u, first * d, d, n, logits, 0, v, pool);
+        MatrixProduct.multiply(lmHead, ws.u, first * d, d, n, logits, 0, v, pool);
         if (allLogits != null) {
             for (int t = 0; t < n; t++) {
                 float[] row = new float[v];

@@ -3,6 +3,7 @@ package io.falconmamba.core;
 import io.falconmamba.core.kernels.Activations;
 import io.falconmamba.core.kernels.CausalConv1d;
 import io.falconmamba.core.kernels.Matrix;
+import io.falconmamba.core.kernels.MatrixProduct;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.SelectiveScan;
 import io.falconmamba.core.kernels.ThreadPool;
@@ -90,7 +91,7 @@ final class MambaBlock {
             RmsNorm.apply(ws.h, t * dm, dm, normWeight, c.layerNormEpsilon(), ws.u, t * dm);
         }
         // 2. [x | z] = in_proj · u
-        Projection.apply(inProj, ws.u, 0, dm, rows, ws.xz, 0, 2 * dIn, pool);
+        MatrixProduct.multiply(inProj, ws.u, 0, dm, rows, ws.xz, 0, 2 * dIn, pool);
         addBias(ws.xz, 2 * dIn, rows, inBias);
         // 3. x = SiLU(causal conv1d(x) + bias), carrying the conv window
         if (states.length == 1) {
@@ -130,7 +131,7 @@ final class MambaBlock {
         }
         Activations.silu(ws.x, 0, rows * dIn);
         // 4. [dt | B | C] = x_proj · x
-        Projection.apply(xProj, ws.x, 0, dIn, rows, ws.dtBC, 0, proj, pool);
+        MatrixProduct.multiply(xProj, ws.x, 0, dIn, rows, ws.dtBC, 0, proj, pool);
         // 5. FalconMamba: weightless RMS norm of dt, B and C
         if (c.architecture() == Architecture.FALCON_MAMBA) {
             float eps = c.mixerRmsEps();
@@ -142,18 +143,18 @@ final class MambaBlock {
             }
         }
         // 6. Δ = softplus(dt_proj · dt + dt_proj.bias)
-        Projection.apply(dtProj, ws.dtBC, 0, proj, rows, ws.delta, 0, dIn, pool);
+        MatrixProduct.multiply(dtProj, ws.dtBC, 0, proj, rows, ws.delta, 0, dIn, pool);
         addBias(ws.delta, dIn, rows, dtBias);
         Activations.softplus(ws.delta, 0, rows * dIn);
         // 7-8. the selective scan: s = exp(Δ·A)·s + Δ·B·x ; y = C·s + D·x
         ws.scan.set(this, states, layer, rows);
-        Projection.poolFor((long) dIn * n * rows * 4, pool).parallelFor(dIn, ws.scan);
+        pool.forWork((long) dIn * n * rows * 4).parallelFor(dIn, ws.scan);
         // 8. y = y * SiLU(z)
         for (int t = 0; t < rows; t++) {
             Activations.mulSilu(ws.y, t * dIn, ws.xz, t * 2 * dIn + dIn, dIn);
         }
         // 9. h = h + out_proj · y
-        Projection.apply(outProj, ws.y, 0, dIn, rows, ws.out, 0, dm, pool);
+        MatrixProduct.multiply(outProj, ws.y, 0, dIn, rows, ws.out, 0, dm, pool);
         addBias(ws.out, dm, rows, outBias);
         Activations.add(ws.h, 0, ws.out, 0, rows * dm);
     }

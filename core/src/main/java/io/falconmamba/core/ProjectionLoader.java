@@ -40,12 +40,12 @@ final class ProjectionLoader implements AutoCloseable {
 
     Weight apply(Matrix m) {
         if (type != Quantization.NONE && QuantizedMatrix.quantizable(m.cols())) {
-            return QuantizedMatrix.quantize(m, type, arena, pool);
+            return QuantizedMatrix.quantize(m, type.format(), arena, pool);
         }
         if (storage == WeightStorage.IN_MEMORY) {
             return PackedMatrix.packable(m)
                     ? PackedMatrix.pack(m, arena, pool)
-                    : new Matrix(m.name(), m.rows(), m.cols(), m.type(), copy(m.data()));
+                    : new Matrix(m.name(), m.rows(), m.cols(), m.format(), copy(m.data()));
         }
         return m;
     }

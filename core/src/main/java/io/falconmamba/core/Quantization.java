@@ -1,5 +1,6 @@
 package io.falconmamba.core;
 
+import io.falconmamba.core.kernels.Format;
 import java.util.Locale;
 
 /**
@@ -44,6 +45,15 @@ public enum Quantization {
             case "q4_0", "q4" -> Q4_0;
             default ->
                 throw new IllegalArgumentException("unknown quantization '" + s + "': expected q8_0, q4_0 or none");
+        };
+    }
+
+    /** The block format the weights are quantized to; {@link #NONE} has none. */
+    public Format format() {
+        return switch (this) {
+            case Q8_0 -> Format.Q8_0;
+            case Q4_0 -> Format.Q4_0;
+            case NONE -> throw new IllegalStateException("NONE is not a block format");
         };
     }
 

@@ -1,5 +1,7 @@
 package io.falconmamba.core;
 
+import io.falconmamba.core.kernels.Format;
+
 /** Element types the engine can read weights in, straight from mapped memory. */
 public enum WeightType {
     F32(4),
@@ -15,5 +17,14 @@ public enum WeightType {
     /** Size of one element in bytes. */
     public int bytes() {
         return bytes;
+    }
+
+    /** The kernels' format of these elements. */
+    public Format format() {
+        return switch (this) {
+            case F32 -> Format.F32;
+            case F16 -> Format.F16;
+            case BF16 -> Format.BF16;
+        };
     }
 }

@@ -26,7 +26,28 @@ final class Weights {
     }
 
     static Matrix matrix(WeightSource w, String name, int rows, int cols) {
-        return Matrix.of(tensor(w, name, rows, cols));
+        return matrix(tensor(w, name, rows, cols));
+    }
+
+    /**
+     * Views a tensor as a matrix: the first dimension is rows, the rest flatten into columns
+     * (so conv1d.weight [d_in, 1, k] is d_in × k).
+     */
+    static Matrix matrix(Tensor t) {
+        long[] shape = t.shape();
+        if (shape.length < 1) {
+            throw new IllegalArgumentException("tensor " + t.name() + " is a scalar, not a matrix");
+        }
+        long rows = shape[0];
+        long cols = 1;
+        for (int i = 1; i < shape.length; i++) {
+            cols *= shape[i];
+        }
+        if (rows > Integer.MAX_VALUE || cols > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(
+                    "tensor " + t.name() + " is too large for a matrix: " + rows + "×" + cols);
+        }
+        return new Matrix(t.name(), (int) rows, (int) cols, t.type().format(), t.data());
     }
 
     /** A projection weight: quantized by {@code q} when it asks for it and the rows split into blocks, else as stored. */

@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.LE;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -11,8 +10,8 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Matrix × a few vectors, the batch-decode and short-chunk path of {@link MatMul}:
- * {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for fewer than {@link MatMul#SMALL_BATCH} tokens.
+ * Matrix × a few vectors over a {@link Matrix}, the batch-decode and short-chunk path:
+ * {@code out[t, r] = Σ_c W[r, c] · X[t, c]} for fewer than {@link #SMALL_BATCH} tokens.
  *
  * <p>Too few tokens to pay for a transposed tile, so W is streamed in place as {@link MatVec} streams it, rows
  * widened in registers (16-bit pairs split by shift and mask against x pre-split into even and odd halves) and
@@ -22,7 +21,7 @@ import jdk.incubator.vector.VectorSpecies;
  * sets). F32 rows go four at a time against four tokens. Tokens left over go one by one. A group's rows stay
  * in cache for its next tokens, so W is read from memory once per call whatever the token count.
  */
-public final class BatchMatVec {
+final class BatchMatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Rows per group (one F32 pass, or two packed passes of two rows). */
@@ -34,18 +33,18 @@ public final class BatchMatVec {
     /** Floats of one token's split x per column chunk: {@code V} even then {@code V} odd. */
     private static final int V = F.length();
 
+    /**
+     * Below this many tokens (batch decode, short prefill chunks) a transposed tile of {@link MatMul} is not
+     * reused enough to pay for itself, and these kernels stream the rows in place against every token instead.
+     * Where the two cross depends on the vector width: later with AVX-512 than with AVX2 (benchmarks/README.md
+     * has the measurements).
+     */
+    static final int SMALL_BATCH = F.vectorBitSize() >= 512 ? 96 : 64;
+
     private BatchMatVec() {}
 
-    /** One call's arguments and x split per token, reused per calling thread. */
-    private static final class Job implements ThreadPool.RangeTask {
-        Matrix w;
-        float[] x;
-        int xOff;
-        int xStride;
-        int tokens;
-        float[] out;
-        int outOff;
-        int outStride;
+    /** One call and x split per token, reused per calling thread. */
+    private static final class Job extends ProductJob<Matrix> {
         /** Per token, x as {@link MatVec#split} leaves it. */
         MemorySegment[] xs = new MemorySegment[0];
         /** Per token, 2^e from {@link MatVec#split} (F16 only). */
@@ -60,23 +59,26 @@ public final class BatchMatVec {
             rows(this, from * ROWS, Math.min(to * ROWS, w.rows()));
         }
 
-        void prepare() {
+        @Override
+        int prepare() {
+            int units = (w.rows() + ROWS - 1) / ROWS;
             if (xs.length < tokens) {
                 xs = new MemorySegment[tokens];
                 rescale = new float[tokens];
             }
-            if (w.type() == WeightType.F32) {
-                return;
+            if (w.format() == Format.F32) {
+                return units;
             }
             int pairs = w.cols() / 2;
             for (int t = 0; t < tokens; t++) {
                 if (xs[t] == null || xs[t].byteSize() < MatVec.splitBytes(pairs)) {
                     xs[t] = MatVec.allocateSplit(pairs);
                 }
-                int e = MatVec.split(w.type(), x, xOff + t * xStride, pairs, xs[t]);
+                int e = MatVec.split(w.format(), x, xOff + t * xStride, pairs, xs[t]);
                 rescale[t] = Math.scalb(1f, e);
             }
             pack(pairs);
+            return units;
         }
 
         /**
@@ -127,7 +129,7 @@ public final class BatchMatVec {
      * {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens} and every row,
      * split by groups of four rows across the pool's threads.
      */
-    public static void multiply(
+    static void multiply(
             Matrix w,
             float[] x,
             int xOff,
@@ -137,23 +139,7 @@ public final class BatchMatVec {
             int outOff,
             int outStride,
             ThreadPool pool) {
-        Job job = JOBS.get();
-        job.w = w;
-        job.x = x;
-        job.xOff = xOff;
-        job.xStride = xStride;
-        job.tokens = tokens;
-        job.out = out;
-        job.outOff = outOff;
-        job.outStride = outStride;
-        try {
-            job.prepare();
-            pool.parallelFor((w.rows() + ROWS - 1) / ROWS, job);
-        } finally {
-            job.w = null;
-            job.x = null;
-            job.out = null;
-        }
+        JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
     /** Single-threaded over rows {@code [from, to)}. */
@@ -170,7 +156,7 @@ public final class BatchMatVec {
         for (int g = 0; g < groups; g++) {
             int r = from + (MatVec.STREAMS ? g : g * ROWS);
             int t = 0;
-            if (w.type() == WeightType.F32) {
+            if (w.format() == Format.F32) {
                 for (; t + TOKENS <= j.tokens; t += TOKENS) {
                     int p = dot4x4F32(data, r * rb, step * rb, j.x, j.xOff + t * j.xStride, j.xStride, n, sums, lanes);
                     for (int k = 0; k < TOKENS; k++) {
@@ -213,22 +199,19 @@ public final class BatchMatVec {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
-        boolean f16 = w.type() == WeightType.F16;
+        boolean f16 = w.format() == Format.F16;
+        int shift = PackedMatrix.shift(w.format());
+        int evenMask = PackedMatrix.evenMask(w.format());
+        int oddMask = PackedMatrix.oddMask(w.format());
         int q = j.packedAt(t);
         int chunk = width * 2 * V;
         for (int i = 0; i < ROWS; i += 2) {
             int ri = r + i * step;
             long base = ri * rb;
             int p;
-            if (width == WIDE) {
-                p = f16
-                        ? dot2x8F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
-                        : dot2x8BF16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes);
-            } else {
-                p = f16
-                        ? dot2x4F16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes)
-                        : dot2x4BF16(data, base, step * rb, j.packed, q, chunk, n / 2, sums, lanes);
-            }
+            p = width == WIDE
+                    ? dot2x8(data, base, step * rb, shift, evenMask, oddMask, j.packed, q, chunk, n / 2, sums, lanes)
+                    : dot2x4(data, base, step * rb, shift, evenMask, oddMask, j.packed, q, chunk, n / 2, sums, lanes);
             for (int k = 0; k < width; k++) {
                 int xt = j.xOff + (t + k) * j.xStride;
                 float scale = f16 ? j.rescale[t + k] : 1f;
@@ -244,10 +227,11 @@ public final class BatchMatVec {
         Matrix w = j.w;
         long base = r * w.rowBytes();
         int xt = j.xOff + t * j.xStride;
-        return switch (w.type()) {
+        return switch (w.format()) {
             case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols(), lanes);
             case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.xs[t], w.cols(), lanes);
             case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.xs[t], j.rescale[t], w.cols(), lanes);
+            default -> throw new IllegalStateException("matrix " + w.name() + ": not an element format: " + w.format());
         };
     }
 
@@ -259,7 +243,7 @@ public final class BatchMatVec {
         float s = 0;
         long base = r * w.rowBytes();
         for (int c = from; c < n; c++) {
-            s += Convert.load(w.type(), w.data(), base, c) * x[xOff + c];
+            s += Convert.load(w.format(), w.data(), base, c) * x[xOff + c];
         }
         return s;
     }
@@ -352,16 +336,29 @@ public final class BatchMatVec {
     }
 
     /**
-     * Two F16 rows {@code rb} bytes apart against the eight tokens packed from {@code xs[q]} ({@link Job#pack});
-     * sums not yet rescaled, row a's in {@code sums[0..8)}, row b's in {@code sums[8..16)}. Each accumulator
-     * takes a chunk's even product then its odd product, in every kernel here, so a token gets the same bits in
-     * an eight-token or a four-token pass. The odd half re-reads the row from L1 rather than keeping the loaded
-     * pair alive (registers are short on AVX2). {@code chunk} is the packed stride, {@code 16·V}: passed in, not
-     * written as a constant, because with a constant stride C2 compiled a loop with twice the stack traffic
-     * (44 against 19 spill accesses per pass on AVX2) and the kernel ran a quarter slower.
+     * Two F16 or BF16 rows {@code rb} bytes apart against the eight tokens packed from {@code xs[q]}
+     * ({@link Job#pack}); sums not yet rescaled, row a's in {@code sums[0..8)}, row b's in {@code sums[8..16)}.
+     * Pairs are widened as {@link PackedMatrix#even} and {@link PackedMatrix#odd} widen them, by {@code shift},
+     * {@code evenMask} and {@code oddMask} ({@link PackedMatrix#shift}): the F16 and BF16 twins are one kernel.
+     * Each accumulator takes a chunk's even product then its odd product, in every kernel here, so a token gets
+     * the same bits in an eight-token or a four-token pass. The odd half re-reads the row from L1 rather than
+     * keeping the loaded pair alive (registers are short on AVX2). {@code chunk} is the packed stride,
+     * {@code 16·V}: passed in, not written as a constant, because with a constant stride C2 compiles a loop with
+     * twice the stack traffic (spills, on AVX2), and the kernel runs slower.
      */
-    static int dot2x8F16(
-            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+    static int dot2x8(
+            MemorySegment w,
+            long base,
+            long rb,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int q,
+            int chunk,
+            int pairs,
+            float[] sums,
+            float[] lanes) {
         FloatVector a0 = FloatVector.zero(F),
                 a1 = FloatVector.zero(F),
                 a2 = FloatVector.zero(F),
@@ -379,20 +376,19 @@ public final class BatchMatVec {
                 b6 = FloatVector.zero(F),
                 b7 = FloatVector.zero(F);
         long r1 = base + rb;
-        int fields = MatVec.F16_FIELDS;
         int p = 0;
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
             FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
                     .lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
                     .reinterpretAsFloats();
             FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
                     .lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
                     .reinterpretAsFloats();
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
@@ -419,12 +415,12 @@ public final class BatchMatVec {
             a7 = wa.fma(x, a7);
             b7 = wb.fma(x, b7);
             wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
                     .reinterpretAsFloats();
             wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
                     .reinterpretAsFloats();
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
@@ -474,115 +470,20 @@ public final class BatchMatVec {
         return 2 * p;
     }
 
-    /** Two BF16 rows against eight packed tokens, as {@link #dot2x8F16}. */
-    static int dot2x8BF16(
-            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F),
-                a1 = FloatVector.zero(F),
-                a2 = FloatVector.zero(F),
-                a3 = FloatVector.zero(F),
-                a4 = FloatVector.zero(F),
-                a5 = FloatVector.zero(F),
-                a6 = FloatVector.zero(F),
-                a7 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F),
-                b1 = FloatVector.zero(F),
-                b2 = FloatVector.zero(F),
-                b3 = FloatVector.zero(F),
-                b4 = FloatVector.zero(F),
-                b5 = FloatVector.zero(F),
-                b6 = FloatVector.zero(F),
-                b7 = FloatVector.zero(F);
-        long r1 = base + rb;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats();
-            FloatVector x = FloatVector.fromArray(F, xs, q);
-            a0 = wa.fma(x, a0);
-            b0 = wb.fma(x, b0);
-            x = FloatVector.fromArray(F, xs, q + 2 * V);
-            a1 = wa.fma(x, a1);
-            b1 = wb.fma(x, b1);
-            x = FloatVector.fromArray(F, xs, q + 4 * V);
-            a2 = wa.fma(x, a2);
-            b2 = wb.fma(x, b2);
-            x = FloatVector.fromArray(F, xs, q + 6 * V);
-            a3 = wa.fma(x, a3);
-            b3 = wb.fma(x, b3);
-            x = FloatVector.fromArray(F, xs, q + 8 * V);
-            a4 = wa.fma(x, a4);
-            b4 = wb.fma(x, b4);
-            x = FloatVector.fromArray(F, xs, q + 10 * V);
-            a5 = wa.fma(x, a5);
-            b5 = wb.fma(x, b5);
-            x = FloatVector.fromArray(F, xs, q + 12 * V);
-            a6 = wa.fma(x, a6);
-            b6 = wb.fma(x, b6);
-            x = FloatVector.fromArray(F, xs, q + 14 * V);
-            a7 = wa.fma(x, a7);
-            b7 = wb.fma(x, b7);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .and(0xFFFF0000)
-                    .reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).and(0xFFFF0000).reinterpretAsFloats();
-            x = FloatVector.fromArray(F, xs, q + V);
-            a0 = wa.fma(x, a0);
-            b0 = wb.fma(x, b0);
-            x = FloatVector.fromArray(F, xs, q + 3 * V);
-            a1 = wa.fma(x, a1);
-            b1 = wb.fma(x, b1);
-            x = FloatVector.fromArray(F, xs, q + 5 * V);
-            a2 = wa.fma(x, a2);
-            b2 = wb.fma(x, b2);
-            x = FloatVector.fromArray(F, xs, q + 7 * V);
-            a3 = wa.fma(x, a3);
-            b3 = wb.fma(x, b3);
-            x = FloatVector.fromArray(F, xs, q + 9 * V);
-            a4 = wa.fma(x, a4);
-            b4 = wb.fma(x, b4);
-            x = FloatVector.fromArray(F, xs, q + 11 * V);
-            a5 = wa.fma(x, a5);
-            b5 = wb.fma(x, b5);
-            x = FloatVector.fromArray(F, xs, q + 13 * V);
-            a6 = wa.fma(x, a6);
-            b6 = wb.fma(x, b6);
-            x = FloatVector.fromArray(F, xs, q + 15 * V);
-            a7 = wa.fma(x, a7);
-            b7 = wb.fma(x, b7);
-            q += chunk;
-            p += I.length();
-            off += I.vectorByteSize();
-        }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 1 * F.length());
-        a2.intoArray(lanes, 2 * F.length());
-        a3.intoArray(lanes, 3 * F.length());
-        a4.intoArray(lanes, 4 * F.length());
-        a5.intoArray(lanes, 5 * F.length());
-        a6.intoArray(lanes, 6 * F.length());
-        a7.intoArray(lanes, 7 * F.length());
-        b0.intoArray(lanes, 8 * F.length());
-        b1.intoArray(lanes, 9 * F.length());
-        b2.intoArray(lanes, 10 * F.length());
-        b3.intoArray(lanes, 11 * F.length());
-        b4.intoArray(lanes, 12 * F.length());
-        b5.intoArray(lanes, 13 * F.length());
-        b6.intoArray(lanes, 14 * F.length());
-        b7.intoArray(lanes, 15 * F.length());
-        sumEach(lanes, sums, 16);
-        return 2 * p;
-    }
-
-    /** Two F16 rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8F16}; sums in {@code sums[0..8)}. */
-    static int dot2x4F16(
-            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
+    /** Two rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8}; sums in {@code sums[0..8)}. */
+    static int dot2x4(
+            MemorySegment w,
+            long base,
+            long rb,
+            int shift,
+            int evenMask,
+            int oddMask,
+            float[] xs,
+            int q,
+            int chunk,
+            int pairs,
+            float[] sums,
+            float[] lanes) {
         FloatVector a0 = FloatVector.zero(F),
                 a1 = FloatVector.zero(F),
                 a2 = FloatVector.zero(F),
@@ -592,20 +493,19 @@ public final class BatchMatVec {
                 b2 = FloatVector.zero(F),
                 b3 = FloatVector.zero(F);
         long r1 = base + rb;
-        int fields = MatVec.F16_FIELDS;
         int p = 0;
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
             FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
                     .lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
                     .reinterpretAsFloats();
             FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
                     .lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(evenMask)
                     .reinterpretAsFloats();
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
@@ -620,79 +520,13 @@ public final class BatchMatVec {
             a3 = wa.fma(x, a3);
             b3 = wb.fma(x, b3);
             wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
                     .reinterpretAsFloats();
             wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(fields)
+                    .lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
                     .reinterpretAsFloats();
-            x = FloatVector.fromArray(F, xs, q + V);
-            a0 = wa.fma(x, a0);
-            b0 = wb.fma(x, b0);
-            x = FloatVector.fromArray(F, xs, q + 3 * V);
-            a1 = wa.fma(x, a1);
-            b1 = wb.fma(x, b1);
-            x = FloatVector.fromArray(F, xs, q + 5 * V);
-            a2 = wa.fma(x, a2);
-            b2 = wb.fma(x, b2);
-            x = FloatVector.fromArray(F, xs, q + 7 * V);
-            a3 = wa.fma(x, a3);
-            b3 = wb.fma(x, b3);
-            q += chunk;
-            p += I.length();
-            off += I.vectorByteSize();
-        }
-        a0.intoArray(lanes, 0);
-        a1.intoArray(lanes, 1 * F.length());
-        a2.intoArray(lanes, 2 * F.length());
-        a3.intoArray(lanes, 3 * F.length());
-        b0.intoArray(lanes, 4 * F.length());
-        b1.intoArray(lanes, 5 * F.length());
-        b2.intoArray(lanes, 6 * F.length());
-        b3.intoArray(lanes, 7 * F.length());
-        sumEach(lanes, sums, 8);
-        return 2 * p;
-    }
-
-    /** Two BF16 rows against four packed tokens ({@code chunk} = {@code 8·V}), as {@link #dot2x8F16}; sums in {@code sums[0..8)}. */
-    static int dot2x4BF16(
-            MemorySegment w, long base, long rb, float[] xs, int q, int chunk, int pairs, float[] sums, float[] lanes) {
-        FloatVector a0 = FloatVector.zero(F),
-                a1 = FloatVector.zero(F),
-                a2 = FloatVector.zero(F),
-                a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F),
-                b1 = FloatVector.zero(F),
-                b2 = FloatVector.zero(F),
-                b3 = FloatVector.zero(F);
-        long r1 = base + rb;
-        int p = 0;
-        long off = 0;
-        long end = (long) I.loopBound(pairs) * 4;
-        while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
-                    .reinterpretAsFloats();
-            FloatVector x = FloatVector.fromArray(F, xs, q);
-            a0 = wa.fma(x, a0);
-            b0 = wb.fma(x, b0);
-            x = FloatVector.fromArray(F, xs, q + 2 * V);
-            a1 = wa.fma(x, a1);
-            b1 = wb.fma(x, b1);
-            x = FloatVector.fromArray(F, xs, q + 4 * V);
-            a2 = wa.fma(x, a2);
-            b2 = wb.fma(x, b2);
-            x = FloatVector.fromArray(F, xs, q + 6 * V);
-            a3 = wa.fma(x, a3);
-            b3 = wb.fma(x, b3);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .and(0xFFFF0000)
-                    .reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE).and(0xFFFF0000).reinterpretAsFloats();
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);

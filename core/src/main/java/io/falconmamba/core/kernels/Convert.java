@@ -1,6 +1,5 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -38,16 +37,17 @@ public final class Convert {
     }
 
     /** Element {@code i} of a weight array at {@code base}, as float. */
-    public static float load(WeightType type, MemorySegment seg, long base, long i) {
+    public static float load(Format type, MemorySegment seg, long base, long i) {
         return switch (type) {
             case F32 -> seg.get(F32, base + i * 4);
             case BF16 -> bf16ToFloat(seg.get(I16, base + i * 2));
             case F16 -> Float.float16ToFloat(seg.get(I16, base + i * 2));
+            default -> throw new IllegalArgumentException(type + " is a block format, not an element type");
         };
     }
 
     /** {@code n} elements from byte offset {@code base} into {@code out[off..)}. */
-    public static void toFloats(WeightType type, MemorySegment seg, long base, float[] out, int off, int n) {
+    public static void toFloats(Format type, MemorySegment seg, long base, float[] out, int off, int n) {
         int i = 0;
         int bound = F.loopBound(n);
         switch (type) {
@@ -79,6 +79,7 @@ public final class Convert {
                             .intoArray(out, off + i);
                 }
             }
+            default -> throw new IllegalArgumentException(type + " is a block format, not an element type");
         }
         for (; i < n; i++) {
             out[off + i] = load(type, seg, base, i);

@@ -19,30 +19,42 @@ import jdk.incubator.vector.VectorSpecies;
  * against x pre-split into its even and odd halves: no widening shuffles in the inner loop.
  *
  * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
- * ({@link #STREAMS}). With AVX-512 (Zen 4), one row at a time: each thread reads its share of W as one sequential
- * stream. Four adjacent rows per pass streamed worse there: four streams 4 KiB apart, each restarting the
- * hardware prefetcher at every row (F16 8192×2048 × 40 matrices from the mapped checkpoint, 2 threads, five
- * runs: four rows 21.9–27.4 GB/s, one row 29.3–31.8 GB/s). With AVX2 (Zen 3) one stream per core leaves
- * bandwidth unused, and four rows a quarter of the thread's range apart, each a sequential stream of its own,
- * read 25–35 % faster.
+ * ({@link #STREAMS}). With AVX-512, one row at a time: each thread reads its share of W as one sequential
+ * stream. Four adjacent rows per pass stream worse there: four streams 4 KiB apart, each restarting the
+ * hardware prefetcher at every row. With AVX2 one stream per core leaves bandwidth unused, and four rows a
+ * quarter of the thread's range apart, each a sequential stream of its own, read faster (benchmarks/README.md,
+ * "Kernel structure: before/after", has the measurements).
  */
-public final class MatVec {
+final class MatVec {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
 
     private MatVec() {}
 
-    /** One call's arguments, reused per calling thread so a call allocates nothing. */
-    private static final class Job implements ThreadPool.RangeTask {
-        Matrix w;
-        float[] x;
-        int xOff;
-        float[] out;
-        int outOff;
+    /** One call, reused per calling thread so a call allocates nothing. */
+    private static final class Job extends ProductJob<Matrix> {
         /** x as {@link #split} leaves it. */
         MemorySegment xs = MemorySegment.NULL;
 
         int f16Exp;
+
+        @Override
+        int prepare() {
+            if (w.format() != Format.F32) {
+                int pairs = w.cols() / 2;
+                if (xs.byteSize() < splitBytes(pairs)) {
+                    xs = allocateSplit(pairs);
+                }
+                f16Exp = split(w.format(), x, xOff, pairs, xs);
+            }
+            return (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
+        }
+
+        /** Matrices smaller than {@link #INLINE_BYTES} run on the calling thread alone. */
+        @Override
+        ThreadPool pool(ThreadPool pool) {
+            return w.data().byteSize() < INLINE_BYTES ? ThreadPool.INLINE : pool;
+        }
 
         /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
         @Override
@@ -53,57 +65,30 @@ public final class MatVec {
 
     /**
      * Matrices smaller than this run on the calling thread alone: waking the pool costs more than the
-     * ~10 µs of streaming they take (the small x_proj and dt_proj of a decode step).
+     * few microseconds of streaming they take (the small x_proj and dt_proj of a decode step).
      */
     static final long INLINE_BYTES = 192 << 10;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
 
     /** {@code out[outOff + r] = W[r] · x[xOff ..]} for every row, split across the pool's threads. */
-    public static void multiply(Matrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
-        Job job = JOBS.get();
-        if (w.type() != io.falconmamba.core.WeightType.F32) {
-            int pairs = w.cols() / 2;
-            if (job.xs.byteSize() < splitBytes(pairs)) {
-                job.xs = allocateSplit(pairs);
-            }
-            job.f16Exp = split(w.type(), x, xOff, pairs, job.xs);
-        }
-        job.w = w;
-        job.x = x;
-        job.xOff = xOff;
-        job.out = out;
-        job.outOff = outOff;
-        int blocks = (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
-        try {
-            if (w.data().byteSize() < INLINE_BYTES) {
-                job.run(0, blocks);
-            } else {
-                pool.parallelFor(blocks, job);
-            }
-        } finally {
-            job.w = null;
-            job.x = null;
-            job.out = null;
-        }
+    static void multiply(Matrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
     }
 
     /*
      * STREAM_LOOPS: the streaming loops are written as a while over a long byte offset so that C2 does not see
-     * a counted int loop and unroll it. Unrolled, they stream from DRAM far worse: BF16 8192×4096 with two
-     * threads measured 13-16 GB/s as a counted loop and 29 GB/s (the plain-sum bandwidth) as this while loop;
-     * one thread 9.8 → 15.2 GB/s, and even from L2 44 → 58 GB/s (-XX:LoopUnrollLimit=1 gives the same gain).
+     * a counted int loop and unroll it. Unrolled, they stream far worse, from DRAM and from L2 alike (the while
+     * loop reaches the plain-sum bandwidth; -XX:LoopUnrollLimit=1 gives the same gain).
      */
 
     /** Rows per unit the pool hands out (a claim is at least this much work). */
     static final int ROWS_PER_CLAIM = 4;
 
     /**
-     * Whether each thread streams four rows at once, a quarter of its claimed range apart. With AVX2 (Zen 3,
-     * 2 threads, F16 rows read from a mapped file, means of 20 calls, four rounds) one row at a time streams
-     * 15–17 GB/s and four far-apart rows 20–22 GB/s, for 65024×2048 and 16384×4096 alike (the packed tiles of
-     * {@code --no-mmap}: 17–19). With AVX-512 (Zen 4) four adjacent rows streamed worse than one (see the class
-     * comment); far-apart rows are not measured there, so that width keeps one row at a time.
+     * Whether each thread streams four rows at once, a quarter of its claimed range apart: faster with AVX2,
+     * mapped and packed alike. With AVX-512 four adjacent rows stream worse than one (see the class comment);
+     * far-apart rows are not measured there, so that width keeps one row at a time.
      */
     static final boolean STREAMS = F.vectorBitSize() < 512;
 
@@ -120,7 +105,7 @@ public final class MatVec {
         int r = from;
         // Four row streams a quarter of the range apart (see STREAMS); the rows left over one at a time.
         int q = STREAMS ? (to - from) / 4 : 0;
-        switch (w.type()) {
+        switch (w.format()) {
             case F32 -> {
                 for (int i = 0; i < q; i++) {
                     dotF32x4(data, (from + i) * rb, q * rb, x, xOff, n, out, outOff + from + i, q, lanes);
@@ -154,11 +139,11 @@ public final class MatVec {
      * floats {@code [2cV, 2cV+V)} of {@code split} hold x[2p] and {@code [2cV+V, 2cV+2V)} hold x[2p+1], p = cV +
      * lane (V = lanes per vector). One block of memory read at one running offset beside the weights: the
      * kernels' loops then keep every address in a register (separate even and odd arrays cost reloads and
-     * bounds checks in every pass: 60 instructions per four-row pass against 41).
+     * bounds checks in every pass).
      *
      * <p>{@code split} is off-heap ({@link #allocateSplit}), like the weights: the Vector API's segment loads
      * are compiled for the segment kinds they have seen, and a heap segment beside mapped and off-heap ones
-     * made them megamorphic and halved decode (a bandwidth probe in the same JVM was enough). Pairs past the
+     * makes them megamorphic and halves decode (a bandwidth probe in the same JVM is enough). Pairs past the
      * last whole chunk are not stored; the kernels take those columns from x itself.
      *
      * <p>For F16 weights the split x is also scaled by 2^(112 - e), and e is returned: the F16 kernels then need
@@ -166,8 +151,8 @@ public final class MatVec {
      * follows x's largest exponent (over all of x) so that x·2^(112-e) stays below 2^101 (no overflow in the
      * products or sums) and as far above the float underflow as it can.
      */
-    static int split(io.falconmamba.core.WeightType type, float[] x, int xOff, int pairs, MemorySegment split) {
-        boolean f16 = type == io.falconmamba.core.WeightType.F16;
+    static int split(Format format, float[] x, int xOff, int pairs, MemorySegment split) {
+        boolean f16 = format == Format.F16;
         int e = f16 ? scaleExponent(x, xOff, 2 * pairs) : 0;
         float up = f16 ? Math.scalb(1f, 112 - e) : 1f;
         int step = F.length();
@@ -288,8 +273,8 @@ public final class MatVec {
      * for them).
      *
      * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
-     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc:
-     * 50 MB allocated per 8192×4096 pass, 4× slower).
+     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows
+     * the allocation, and the loop runs several times slower).
      */
     static final int F16_FIELDS = 0x8FFFE000;
 

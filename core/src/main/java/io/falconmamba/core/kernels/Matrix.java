@@ -1,42 +1,32 @@
 package io.falconmamba.core.kernels;
 
-import io.falconmamba.core.Tensor;
-import io.falconmamba.core.WeightType;
+import static io.falconmamba.core.kernels.Convert.F;
+
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 
 /**
- * A row-major weight matrix {@code rows × cols} read in place (mapped file or off-heap), in one of the
- * {@link WeightType}s. Row {@code r} starts at byte {@code r * cols * type.bytes()}.
+ * A row-major weight matrix {@code rows × cols} of {@link Format#F32}, {@link Format#F16} or {@link Format#BF16}
+ * elements, read in place (mapped file or off-heap). Row {@code r} starts at byte {@code r · cols · bytes}.
+ * Decode streams rows with {@link MatVec}, a few tokens with {@link BatchMatVec}, many through {@link MatMul}'s
+ * tiles, which {@link #transposedRows} fills by gathers from rows copied whole.
  */
-public record Matrix(String name, int rows, int cols, WeightType type, MemorySegment data) implements Weight {
+public record Matrix(String name, int rows, int cols, Format format, MemorySegment data) implements Weight {
+
+    private static final int L = F.length();
 
     public Matrix {
-        long need = (long) rows * cols * type.bytes();
+        if (format.blocked()) {
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": " + format + " is a block format, not an element type");
+        }
+        long need = (long) rows * cols * format.blockBytes();
         if (rows < 0 || cols < 0 || data.byteSize() != need) {
-            throw new IllegalArgumentException(
-                    "matrix " + name + ": " + data.byteSize() + " bytes do not hold " + rows + "×" + cols + " " + type);
+            throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " bytes do not hold " + rows
+                    + "×" + cols + " " + format);
         }
-    }
-
-    /**
-     * Views a tensor as a matrix: the first dimension is rows, the rest flatten into columns
-     * (so conv1d.weight [d_in, 1, k] is d_in × k).
-     */
-    public static Matrix of(Tensor t) {
-        long[] shape = t.shape();
-        if (shape.length < 1) {
-            throw new IllegalArgumentException("tensor " + t.name() + " is a scalar, not a matrix");
-        }
-        long rows = shape[0];
-        long cols = 1;
-        for (int i = 1; i < shape.length; i++) {
-            cols *= shape[i];
-        }
-        if (rows > Integer.MAX_VALUE || cols > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(
-                    "tensor " + t.name() + " is too large for a matrix: " + rows + "×" + cols);
-        }
-        return new Matrix(t.name(), (int) rows, (int) cols, t.type(), t.data());
     }
 
     @Override
@@ -46,11 +36,136 @@ public record Matrix(String name, int rows, int cols, WeightType type, MemorySeg
 
     /** Bytes of one row. */
     public long rowBytes() {
-        return (long) cols * type.bytes();
+        return (long) cols * format.blockBytes();
     }
 
     /** Copies row {@code r} into {@code out[off..off+cols)} as floats (embedding lookup, tile decoding). */
+    @Override
     public void rowToFloats(int r, float[] out, int off) {
-        Convert.toFloats(type, data, r * rowBytes(), out, off, cols);
+        Convert.toFloats(format, data, r * rowBytes(), out, off, cols);
+    }
+
+    @Override
+    public void matVec(float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        MatVec.multiply(this, x, xOff, out, outOff, pool);
+    }
+
+    @Override
+    public int fewTokens() {
+        return BatchMatVec.SMALL_BATCH;
+    }
+
+    @Override
+    public void matVecs(
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
+        BatchMatVec.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+    }
+
+    /** Elements between scratch rows beyond their width: one cache line. */
+    private static final int ROW_PAD = 16;
+    /** Per thread: the tile's rows widened (F32) or as stored, 16-bit weights two to an int (F16, BF16). */
+    private static final ThreadLocal<float[]> ROWS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static final ThreadLocal<int[]> RAW = ThreadLocal.withInitial(() -> new int[0]);
+    /** Per thread: the gather's lane offsets, row {@code i} of the scratch rows at lane {@code i}. */
+    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[L]);
+
+    /**
+     * The rows widened and transposed into the tile. Each column of the tile is two vector gathers, one per
+     * vector of rows, from rows copied whole (one sequential read of W each). Storing each row's floats one by
+     * one across the tile (128-256 KiB, in L2) costs as much as the products at 64-token chunks; a blocked
+     * scalar transpose and an 8×8 register transpose are no faster than the gathers.
+     */
+    @Override
+    public void transposedRows(int r0, int count, float[] tile, int width) {
+        if (width != 2 * L) {
+            DecodedRows.transposed(this, r0, count, tile, width);
+        } else if (format != Format.F32 && cols >= 2) {
+            transposed16(r0, count, tile);
+        } else {
+            transposed32(r0, count, tile);
+        }
+    }
+
+    private void transposed32(int r0, int count, float[] tileT) {
+        int n = cols;
+        // Rows a cache line more than n apart: n floats apart (8 or 16 KiB) the sixteen rows' lines at one column
+        // fall in one L1 set.
+        int stride = n + ROW_PAD;
+        float[] rows = ROWS.get();
+        if (rows.length < 2 * L * stride) {
+            rows = new float[2 * L * stride];
+            ROWS.set(rows);
+        }
+        for (int k = 0; k < 2 * L; k++) {
+            if (k < count) {
+                rowToFloats(r0 + k, rows, k * stride);
+            } else {
+                Arrays.fill(rows, k * stride, k * stride + n, 0f);
+            }
+        }
+        int[] lanes = lanes(stride);
+        int hiRows = L * stride;
+        for (int c = 0; c < n; c++) {
+            FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tileT, c * 2 * L);
+            FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tileT, c * 2 * L + L);
+        }
+    }
+
+    /**
+     * F16 and BF16 rows, transposed before they are widened: each gather of ints brings a column pair of eight
+     * rows, half the gathers of gathering floats, and the pair is split and widened in registers as the packed
+     * layout widens it ({@link PackedMatrix#even}: exact for finite halves; as in decode, F16 halves with the
+     * all-ones exponent come out finite). An odd last column is widened one by one.
+     */
+    private void transposed16(int r0, int count, float[] tileT) {
+        int n = cols;
+        int w = 2 * L;
+        int pairs = n / 2;
+        int stride = pairs + ROW_PAD;
+        int[] raw = RAW.get();
+        if (raw.length < w * stride) {
+            raw = new int[w * stride];
+            RAW.set(raw);
+        }
+        long rowBytes = rowBytes();
+        for (int k = 0; k < w; k++) {
+            if (k < count) {
+                MemorySegment.copy(data, Convert.I32, (r0 + k) * rowBytes, raw, k * stride, pairs);
+            } else {
+                Arrays.fill(raw, k * stride, k * stride + pairs, 0);
+            }
+        }
+        int[] lanes = lanes(stride);
+        int hiRows = L * stride;
+        // The packed layout's widening of a pair (see PackedMatrix): the same lanes, gathered instead of stored.
+        int shift = PackedMatrix.shift(format);
+        int evenMask = PackedMatrix.evenMask(format);
+        int oddMask = PackedMatrix.oddMask(format);
+        float rebias = PackedMatrix.rebias(format);
+        for (int p = 0; p < pairs; p++) {
+            IntVector a = IntVector.fromArray(Convert.I, raw, p, lanes, 0);
+            IntVector b = IntVector.fromArray(Convert.I, raw, p + hiRows, lanes, 0);
+            int o = 2 * p * w;
+            PackedMatrix.even(a, shift, evenMask, rebias).intoArray(tileT, o);
+            PackedMatrix.even(b, shift, evenMask, rebias).intoArray(tileT, o + L);
+            PackedMatrix.odd(a, shift, oddMask, rebias).intoArray(tileT, o + w);
+            PackedMatrix.odd(b, shift, oddMask, rebias).intoArray(tileT, o + w + L);
+        }
+        if ((n & 1) != 0) {
+            int c = n - 1;
+            for (int k = 0; k < w; k++) {
+                tileT[c * w + k] = k < count ? Convert.load(format, data, (r0 + k) * rowBytes, c) : 0f;
+            }
+        }
+    }
+
+    /** This thread's gather offsets for rows {@code stride} elements apart. */
+    private static int[] lanes(int stride) {
+        int[] lanes = GATHER.get();
+        for (int i = 0; i < L; i++) {
+            lanes[i] = i * stride;
+        }
+        return lanes;
     }
 }

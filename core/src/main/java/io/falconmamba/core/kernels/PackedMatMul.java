@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.LE;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -21,37 +20,31 @@ import jdk.incubator.vector.VectorSpecies;
  * 2^(112-e) per token, see {@link MatVec#split}) and multiplied by broadcasts of the two x values of every
  * token in the pass, accumulating a vector of outputs per token: no horizontal sums, one contiguous stream per
  * tile, and each widening shared by up to eight tokens. With eight tokens or more, tiles go in pairs: two
- * tiles against eight tokens share every broadcast (8192×2048 F16, 8 tokens, 2 threads: 77 → 113 GFLOP/s).
+ * tiles against eight tokens share every broadcast.
  */
-public final class PackedMatMul {
+final class PackedMatMul {
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int L = F.length();
 
     /**
-     * Fewer tokens than this go through these kernels. Best of 40 calls, 8192×2048 F16, 2 threads, GFLOP/s
-     * here against MatMul's tiles over the same packed matrix: 113 / 64 at 8 tokens, 127 / 90 at 16, 131 / 130
-     * at 32, 156 / 154 at 48, and the tiles ahead from 64 (160).
+     * Fewer tokens than this go through these kernels: below it they beat {@link MatMul}'s tiles over the same
+     * packed matrix, from about here the two are even, and the tiles pull ahead (benchmarks/README.md has the
+     * measurements).
      */
-    public static final int MAX_TOKENS = 32;
+    static final int MAX_TOKENS = 32;
 
     /**
      * Unused floats after x. The kernels' loops run on a byte offset (not a counted loop), so C2 checks the x
-     * reads against a range it derives loosely; with x ending exactly at the last column that check failed at
-     * run time (-Xlog:deoptimization: range_check trap in tile8), and the method was recompiled with the checks
-     * left inside the loop, where its sixteen broadcasts spilled: 8192×2048 F16, 8 tokens, one tile per pass,
-     * 1 thread, 14-23 → 40 GFLOP/s with the slack.
+     * reads against a range it derives loosely; with x ending exactly at the last column that check fails at
+     * run time (-Xlog:deoptimization: range_check trap in tile8), and the method is recompiled with the checks
+     * left inside the loop, where its sixteen broadcasts spill and the kernel runs at half speed or less.
      */
     static final int X_SLACK = 64;
 
     private PackedMatMul() {}
 
-    private static final class Job implements ThreadPool.RangeTask {
-        PackedMatrix w;
-        int tokens;
-        float[] out;
-        int outOff;
-        int outStride;
+    private static final class Job extends ProductJob<PackedMatrix> {
         /** x of every token, F16-scaled, padded to an even width (see {@link #prepare}). */
         float[] xs = new float[0];
 
@@ -69,9 +62,11 @@ public final class PackedMatMul {
 
         /**
          * Copies x, F16-scaled, into {@code xs}: tokens in whole groups of eight in the {@link TokenGroups} layout
-         * (rows of {@code stride}), the remaining tokens row by row after them.
+         * (rows of {@code stride}), the remaining tokens row by row after them. Units are tiles, or pairs of tiles
+         * for eight tokens or more, so no thread's share ends on a lone tile (the slower one-tile pass).
          */
-        void prepare(float[] x, int xOff, int xStride) {
+        @Override
+        int prepare() {
             int cols = w.cols();
             stride = 2 * w.steps();
             // The slack past the last token keeps C2's hoisted range checks on xs from failing (see X_SLACK).
@@ -91,7 +86,7 @@ public final class PackedMatMul {
                     row[cols] = 0f;
                 }
                 rescale[t] = 1f;
-                if (w.type() == WeightType.F16) {
+                if (w.format() == Format.F16) {
                     int e = MatVec.scaleExponent(row, 0, cols);
                     MatVec.scale(row, 0, cols, Math.scalb(1f, 112 - e));
                     rescale[t] = Math.scalb(1f, e);
@@ -102,6 +97,8 @@ public final class PackedMatMul {
                     System.arraycopy(row, 0, xs, t * stride, stride);
                 }
             }
+            unit = tokens >= 8 ? 2 : 1;
+            return (w.tiles() + unit - 1) / unit;
         }
     }
 
@@ -110,7 +107,7 @@ public final class PackedMatMul {
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
 
     /** {@code out[outOff + t*outStride + r] = W[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row. */
-    public static void multiply(
+    static void multiply(
             PackedMatrix w,
             float[] x,
             int xOff,
@@ -120,21 +117,7 @@ public final class PackedMatMul {
             int outOff,
             int outStride,
             ThreadPool pool) {
-        Job job = JOBS.get();
-        job.w = w;
-        job.tokens = tokens;
-        job.out = out;
-        job.outOff = outOff;
-        job.outStride = outStride;
-        try {
-            job.prepare(x, xOff, xStride);
-            // Pairs for eight tokens or more, so no thread's share ends on a lone tile (the slower one-tile pass).
-            job.unit = tokens >= 8 ? 2 : 1;
-            pool.parallelFor((w.tiles() + job.unit - 1) / job.unit, job);
-        } finally {
-            job.w = null;
-            job.out = null;
-        }
+        JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
     /** Single-threaded over tiles {@code [from, to)}. */
@@ -143,9 +126,9 @@ public final class PackedMatMul {
         MemorySegment data = w.data();
         long tb = w.tileBytes();
         int steps = w.steps();
-        int shift = PackedMatrix.shift(w.type());
-        int evenMask = PackedMatrix.evenMask(w.type());
-        int oddMask = PackedMatrix.oddMask(w.type());
+        int shift = PackedMatrix.shift(w.format());
+        int evenMask = PackedMatrix.evenMask(w.format());
+        int oddMask = PackedMatrix.oddMask(w.format());
         float[] acc = ACC.get();
         int tile = from;
         if (j.tokens == 1) {

@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.I16;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
@@ -19,18 +18,18 @@ import jdk.incubator.vector.VectorSpecies;
  * an odd width, are zero.
  * Long prompts go through {@link MatMul}'s transposed tiles, which this layout fills with plain vector widening.
  */
-public record PackedMatrix(String name, int rows, int cols, WeightType type, MemorySegment data)
-        implements Weight, RowTiles {
+public record PackedMatrix(String name, int rows, int cols, Format format, MemorySegment data) implements RowTiles {
 
     public static final int TILE = F.length();
 
     public PackedMatrix {
-        if (type == WeightType.F32) {
-            throw new IllegalArgumentException("matrix " + name + ": only F16 and BF16 matrices are packed");
+        if (format != Format.F16 && format != Format.BF16) {
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": only F16 and BF16 matrices are packed, not " + format);
         }
         if (rows < 0 || cols < 0 || data.byteSize() != bytesFor(rows, cols)) {
             throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " packed bytes do not hold "
-                    + rows + "×" + cols + " " + type);
+                    + rows + "×" + cols + " " + format);
         }
     }
 
@@ -60,14 +59,14 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
 
     /** Whether {@code m} can be packed (F16 or BF16). */
     public static boolean packable(Matrix m) {
-        return m.type() != WeightType.F32;
+        return m.format() == Format.F16 || m.format() == Format.BF16;
     }
 
     /** Packs {@code m} into a segment of {@code arena}, tiles split across {@code pool}. */
     public static PackedMatrix pack(Matrix m, Arena arena, ThreadPool pool) {
         if (!packable(m)) {
             throw new IllegalArgumentException(
-                    "matrix " + m.name() + ": only F16 and BF16 matrices are packed, not " + m.type());
+                    "matrix " + m.name() + ": only F16 and BF16 matrices are packed, not " + m.format());
         }
         long bytes = bytesFor(m.rows(), m.cols());
         MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
@@ -99,7 +98,7 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
                 }
             }
         });
-        return new PackedMatrix(m.name(), m.rows(), m.cols(), m.type(), data);
+        return new PackedMatrix(m.name(), m.rows(), m.cols(), m.format(), data);
     }
 
     /**
@@ -109,10 +108,10 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
      */
     @Override
     public void tileToFloats(int tile, float[] out, int lane, int stride) {
-        int shift = shift(type);
-        int evenMask = evenMask(type);
-        int oddMask = oddMask(type);
-        float rebias = rebias(type);
+        int shift = shift(format);
+        int evenMask = evenMask(format);
+        int oddMask = oddMask(format);
+        float rebias = rebias(format);
         long base = tile * tileBytes();
         int steps = steps();
         for (int p = 0; p < steps; p++) {
@@ -147,21 +146,21 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
      * times 2^-112 (see MatVec.F16_FIELDS); BF16: the half is the top of a float, shift and mask only.
      */
 
-    static int shift(WeightType type) {
-        return type == WeightType.F16 ? 3 : 0;
+    static int shift(Format format) {
+        return format == Format.F16 ? 3 : 0;
     }
 
-    static int evenMask(WeightType type) {
-        return type == WeightType.F16 ? MatVec.F16_FIELDS : -1;
+    static int evenMask(Format format) {
+        return format == Format.F16 ? MatVec.F16_FIELDS : -1;
     }
 
-    static int oddMask(WeightType type) {
-        return type == WeightType.F16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+    static int oddMask(Format format) {
+        return format == Format.F16 ? MatVec.F16_FIELDS : 0xFFFF0000;
     }
 
     /** What takes the widened fields to the value: 2^112 for F16 (kept in x by the decode kernels), 1 for BF16. */
-    static float rebias(WeightType type) {
-        return type == WeightType.F16 ? 0x1p112f : 1f;
+    static float rebias(Format format) {
+        return format == Format.F16 ? 0x1p112f : 1f;
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
@@ -171,6 +170,30 @@ public record PackedMatrix(String name, int rows, int cols, WeightType type, Mem
         long base = (long) (r / TILE) * tileBytes();
         int i = r % TILE;
         short bits = data.get(I16, base + ((long) (c / 2) * TILE + i) * 4 + (c & 1) * 2);
-        return type == WeightType.F16 ? Float.float16ToFloat(bits) : Convert.bf16ToFloat(bits);
+        return format == Format.F16 ? Float.float16ToFloat(bits) : Convert.bf16ToFloat(bits);
+    }
+
+    @Override
+    public void rowToFloats(int r, float[] out, int off) {
+        for (int c = 0; c < cols; c++) {
+            out[off + c] = get(r, c);
+        }
+    }
+
+    /** One token goes through {@link PackedMatMul} too: its four-tile pass streams the tiles as decode needs. */
+    @Override
+    public void matVec(float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        PackedMatMul.multiply(this, x, xOff, 0, 1, out, outOff, 0, pool);
+    }
+
+    @Override
+    public int fewTokens() {
+        return PackedMatMul.MAX_TOKENS;
+    }
+
+    @Override
+    public void matVecs(
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
+        PackedMatMul.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 }

@@ -2,14 +2,12 @@ package io.falconmamba.core.kernels;
 
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.QMatVec.L;
-import static io.falconmamba.core.kernels.QMatVec.VECTOR;
 import static io.falconmamba.core.kernels.QMatVec.lo;
 import static io.falconmamba.core.kernels.QMatVec.nibbles;
 import static io.falconmamba.core.kernels.QMatVec.q8;
 import static io.falconmamba.core.kernels.QMatVec.scales;
 import static io.falconmamba.core.kernels.QMatVec.signed;
 
-import io.falconmamba.core.Quantization;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -23,28 +21,20 @@ import jdk.incubator.vector.FloatVector;
  * transposed float tiles (each tile dequantized once per call, by the same widening) reuse every weight across
  * all tokens.
  */
-public final class QMatMul {
+final class QMatMul {
 
     /**
-     * Fewer tokens than this go through the few-token kernels. Best of 40 calls, Q8_0 8192×2048, 2 threads,
-     * GFLOP/s here against MatMul's tiles: see the figures in benchmarks/README.md (third session onward).
+     * Fewer tokens than this go through the few-token kernels; from it on {@link MatMul}'s tiles are as fast or
+     * faster (benchmarks/README.md has the measurements).
      */
-    public static final int MAX_TOKENS = 32;
+    static final int MAX_TOKENS = 32;
 
     private QMatMul() {}
 
-    private static final class Job implements ThreadPool.RangeTask {
-        QuantizedMatrix w;
-        float[] x;
-        int xOff;
-        int xStride;
-        int tokens;
-        float[] out;
-        int outOff;
-        int outStride;
+    private static final class Job extends ProductJob<QuantizedMatrix> {
         /** Tiles per unit the pool hands out: pairs when the two-tile pass applies. */
         int unit;
-        /** Whole groups of eight tokens, x interleaved by column (see {@link #interleave}). */
+        /** Whole groups of eight tokens, x interleaved by column (see {@link #prepare}). */
         float[] xs = new float[0];
 
         @Override
@@ -52,8 +42,13 @@ public final class QMatMul {
             tiles(this, from * unit, Math.min(w.tiles(), to * unit));
         }
 
-        /** Tokens {@code 0 .. 8·(tokens/8)} copied into the {@link TokenGroups} layout. */
-        void interleave() {
+        /**
+         * With eight tokens or more, tokens {@code 0 .. 8·(tokens/8)} copied into the {@link TokenGroups} layout
+         * and tiles in pairs against groups of eight tokens, sharing every broadcast.
+         */
+        @Override
+        int prepare() {
+            unit = tokens >= 8 ? 2 : 1;
             int cols = w.cols();
             int grouped = tokens / 8 * 8;
             if (xs.length < grouped * cols) {
@@ -62,6 +57,7 @@ public final class QMatMul {
             for (int t = 0; t < grouped; t++) {
                 TokenGroups.put(x, xOff + t * xStride, cols, xs, t);
             }
+            return (w.tiles() + unit - 1) / unit;
         }
     }
 
@@ -69,8 +65,11 @@ public final class QMatMul {
     /** Per thread: sixteen vectors of outputs. */
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
 
-    /** {@code out[outOff + t*outStride + r] = Ŵ[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row. */
-    public static void multiply(
+    /**
+     * {@code out[outOff + t*outStride + r] = Ŵ[r] · x[xOff + t*xStride ..]} for {@code t < tokens}, every row
+     * (the vector kernels only: {@link QMatVec#VECTOR}).
+     */
+    static void multiply(
             QuantizedMatrix w,
             float[] x,
             int xOff,
@@ -80,31 +79,7 @@ public final class QMatMul {
             int outOff,
             int outStride,
             ThreadPool pool) {
-        if (tokens >= MAX_TOKENS || !VECTOR) {
-            MatMul.multiply(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
-            return;
-        }
-        Job job = JOBS.get();
-        job.w = w;
-        job.x = x;
-        job.xOff = xOff;
-        job.xStride = xStride;
-        job.tokens = tokens;
-        job.out = out;
-        job.outOff = outOff;
-        job.outStride = outStride;
-        try {
-            // Eight tokens or more: tiles in pairs against groups of eight tokens, sharing every broadcast.
-            job.unit = tokens >= 8 ? 2 : 1;
-            if (tokens >= 8) {
-                job.interleave();
-            }
-            pool.parallelFor((w.tiles() + job.unit - 1) / job.unit, job);
-        } finally {
-            job.w = null;
-            job.x = null;
-            job.out = null;
-        }
+        JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
     /**
@@ -116,7 +91,7 @@ public final class QMatMul {
         MemorySegment data = w.data();
         long tb = w.tileBytes();
         int blocks = w.blocks();
-        boolean q8 = w.type() == Quantization.Q8_0;
+        boolean q8 = w.format() == Format.Q8_0;
         float[] acc = ACC.get();
         int grouped = j.tokens / 8 * 8;
         int tile = from;
@@ -149,7 +124,7 @@ public final class QMatMul {
         MemorySegment data = w.data();
         long base = tile * w.tileBytes();
         int blocks = w.blocks();
-        boolean q8 = w.type() == Quantization.Q8_0;
+        boolean q8 = w.format() == Format.Q8_0;
         int t = from;
         for (; t + 4 <= j.tokens; t += 4) {
             int x0 = j.xOff + t * j.xStride;
@@ -175,9 +150,8 @@ public final class QMatMul {
      * Two Q8_0 tiles against eight tokens (x interleaved from {@code x0}: column {@code c} of token {@code k} at
      * {@code x0 + 8c + k}): each column of both tiles widened and scaled once, sixteen accumulators, each
      * broadcast shared by the two tiles. {@code step} is x's stride per column, 8: passed in, as
-     * {@code BatchMatVec.dot2x8F16} passes its stride, because with the constant C2 spilled twice as much in the
-     * column loop (23 against 13 stack accesses per column on AVX2; one thread, 8192×2048, 24-30 against 30-38
-     * GFLOP/s; {@link #q4Tiles2x8} likewise, 37 against 27 per byte group).
+     * {@code BatchMatVec.dot2x8} passes its stride, because with the constant C2 spills about twice as much
+     * in the column loop on AVX2 and the kernel runs slower ({@link #q4Tiles2x8} likewise).
      */
     private static void q8Tiles2x8(
             MemorySegment w, long base, long tileBytes, int blocks, float[] xs, int x0, int step, float[] acc) {

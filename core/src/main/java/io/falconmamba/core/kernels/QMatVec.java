@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.LE;
 
-import io.falconmamba.core.Quantization;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -23,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * broadcast of x into the block's sum; the block's sum is scaled by the vector of the tile's half scales into the tile's outputs. No horizontal sums,
  * one contiguous stream per tile, four tiles per pass sharing every broadcast. Tiles are split across the pool.
  */
-public final class QMatVec {
+final class QMatVec {
 
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** Bytes at a quarter of the float vector's size: one load widens to one float vector (a tile's column). */
@@ -38,15 +37,24 @@ public final class QMatVec {
 
     private QMatVec() {}
 
-    private static final class Job implements ThreadPool.RangeTask {
-        QuantizedMatrix w;
-        float[] x;
-        int xOff;
-        float[] out;
-        int outOff;
-
+    private static final class Job extends ProductJob<QuantizedMatrix> {
         /** Tiles per unit the pool hands out. */
         int unit;
+
+        /**
+         * Groups of four tiles, so no thread's share ends in single-tile passes; single tiles for matrices of
+         * few tiles (x_proj), where groups would split unevenly between the threads.
+         */
+        @Override
+        int prepare() {
+            unit = w.tiles() >= 8 * TILES_PER_PASS ? TILES_PER_PASS : 1;
+            return (w.tiles() + unit - 1) / unit;
+        }
+
+        @Override
+        ThreadPool pool(ThreadPool pool) {
+            return w.byteSize() < MatVec.INLINE_BYTES ? ThreadPool.INLINE : pool;
+        }
 
         @Override
         public void run(int from, int to) {
@@ -59,28 +67,8 @@ public final class QMatVec {
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[TILES_PER_PASS * L]);
 
     /** {@code out[outOff + r] = Ŵ[r] · x[xOff ..]} for every row, split by tiles across the pool's threads. */
-    public static void multiply(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
-        Job job = JOBS.get();
-        job.w = w;
-        job.x = x;
-        job.xOff = xOff;
-        job.out = out;
-        job.outOff = outOff;
-        try {
-            // Groups of four tiles, so no thread's share ends in single-tile passes; single tiles for matrices of
-            // few tiles (x_proj: 10), where groups would split unevenly between the threads.
-            job.unit = w.tiles() >= 8 * TILES_PER_PASS ? TILES_PER_PASS : 1;
-            int units = (w.tiles() + job.unit - 1) / job.unit;
-            if (w.byteSize() < MatVec.INLINE_BYTES) {
-                job.run(0, units);
-            } else {
-                pool.parallelFor(units, job);
-            }
-        } finally {
-            job.w = null;
-            job.x = null;
-            job.out = null;
-        }
+    static void multiply(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
     }
 
     /** Single-threaded over tiles {@code [from, to)}. */
@@ -95,7 +83,7 @@ public final class QMatVec {
         long tb = w.tileBytes();
         int blocks = w.blocks();
         float[] acc = ACC.get();
-        boolean q8 = w.type() == Quantization.Q8_0;
+        boolean q8 = w.format() == Format.Q8_0;
         // A pass's four tiles are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
         int groups = (to - from) / TILES_PER_PASS;
         int gap = MatVec.STREAMS ? groups : 1;
@@ -327,11 +315,11 @@ public final class QMatVec {
     /** Plain scalar row dot through the matrix's accessors, for species the vector kernels do not cover. */
     static float dotScalar(QuantizedMatrix w, int r, float[] x, int xOff) {
         float sum = 0f;
-        boolean q8 = w.type() == Quantization.Q8_0;
-        for (int b = 0; b < w.cols() / Quantization.BLOCK; b++) {
+        boolean q8 = w.format() == Format.Q8_0;
+        for (int b = 0; b < w.cols() / QuantizedMatrix.BLOCK; b++) {
             float s = 0f;
-            for (int j = 0; j < Quantization.BLOCK; j++) {
-                int c = b * Quantization.BLOCK + j;
+            for (int j = 0; j < QuantizedMatrix.BLOCK; j++) {
+                int c = b * QuantizedMatrix.BLOCK + j;
                 int q = w.quant(r, c);
                 s += (q8 ? q : q - 8) * x[xOff + c];
             }

@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.I16;
 
-import io.falconmamba.core.Quantization;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,7 +10,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * A {@code rows × cols} matrix in llama.cpp's Q8_0 or Q4_0 blocks (see {@link Quantization}), held off-heap and
+ * A {@code rows × cols} matrix in llama.cpp's Q8_0 or Q4_0 blocks (see {@link Format#Q8_0}, {@link Format#Q4_0}), held off-heap and
  * arranged in tiles for the kernels. The numbers are llama.cpp's (same scales, same quants; {@link #block} gives
  * a block's bytes exactly as llama.cpp stores it); only their order in memory differs.
  *
@@ -27,39 +26,41 @@ import jdk.incubator.vector.FloatVector;
  * {@code 16·(hi - 8) + lo}, so the kernels get the high column's centred quant from a plain byte → float
  * widening, {@code (byte - lo) / 16}, without a byte shift (x86 has none; the Vector API emulates it slowly).
  */
-public record QuantizedMatrix(String name, int rows, int cols, Quantization type, MemorySegment data)
-        implements Weight, RowTiles {
+public record QuantizedMatrix(String name, int rows, int cols, Format format, MemorySegment data) implements RowTiles {
 
     private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
 
     /** Rows per tile. */
     public static final int TILE = F.length();
 
+    /** Weights per block, in both formats. */
+    static final int BLOCK = 32;
+
     /** XORed into every stored Q4_0 quant byte: flips the high nibble's top bit (see the class comment). */
     static final byte Q4_FLIP = (byte) 0x80;
 
     public QuantizedMatrix {
-        if (type == Quantization.NONE) {
-            throw new IllegalArgumentException("matrix " + name + ": NONE is not a block format");
+        if (format != Format.Q8_0 && format != Format.Q4_0) {
+            throw new IllegalArgumentException("matrix " + name + ": " + format + " is not Q8_0 or Q4_0");
         }
-        if (rows < 0 || cols < 0 || cols % Quantization.BLOCK != 0) {
-            throw new IllegalArgumentException("matrix " + name + ": " + rows + "×" + cols
-                    + " does not split into blocks of " + Quantization.BLOCK);
+        if (rows < 0 || cols < 0 || cols % BLOCK != 0) {
+            throw new IllegalArgumentException(
+                    "matrix " + name + ": " + rows + "×" + cols + " does not split into blocks of " + BLOCK);
         }
-        long need = bytesFor(rows, cols, type);
+        long need = bytesFor(rows, cols, format);
         if (data.byteSize() != need) {
             throw new IllegalArgumentException("matrix " + name + ": " + data.byteSize() + " bytes do not hold " + rows
-                    + "×" + cols + " " + type + " in tiles of " + TILE + " rows");
+                    + "×" + cols + " " + format + " in tiles of " + TILE + " rows");
         }
     }
 
-    private static long bytesFor(int rows, int cols, Quantization type) {
-        return (long) ((rows + TILE - 1) / TILE) * (cols / Quantization.BLOCK) * TILE * type.blockBytes();
+    private static long bytesFor(int rows, int cols, Format type) {
+        return (long) ((rows + TILE - 1) / TILE) * (cols / BLOCK) * TILE * type.blockBytes();
     }
 
     /** Whether a matrix of {@code cols} columns can be quantized (whole blocks per row). */
     public static boolean quantizable(int cols) {
-        return cols > 0 && cols % Quantization.BLOCK == 0;
+        return cols > 0 && cols % BLOCK == 0;
     }
 
     @Override
@@ -69,12 +70,12 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
 
     /** Blocks per row. */
     int blocks() {
-        return cols / Quantization.BLOCK;
+        return cols / BLOCK;
     }
 
     /** Bytes of one block of a tile: {@code TILE} llama.cpp blocks, transposed. */
     long tileBlockBytes() {
-        return (long) TILE * type.blockBytes();
+        return (long) TILE * format.blockBytes();
     }
 
     /** Bytes of one tile (all its blocks). */
@@ -98,22 +99,22 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
      * Quantizes {@code src} into a segment of {@code arena}, tiles split across {@code pool}. The source is read
      * as floats (F32, F16 or BF16 widened exactly), then each block is quantized as llama.cpp's reference does.
      */
-    public static QuantizedMatrix quantize(Matrix src, Quantization type, Arena arena, ThreadPool pool) {
-        if (type == Quantization.NONE) {
-            throw new IllegalArgumentException("matrix " + src.name() + ": NONE is not a block format");
+    public static QuantizedMatrix quantize(Matrix src, Format type, Arena arena, ThreadPool pool) {
+        if (type != Format.Q8_0 && type != Format.Q4_0) {
+            throw new IllegalArgumentException("matrix " + src.name() + ": " + type + " is not Q8_0 or Q4_0");
         }
         if (!quantizable(src.cols())) {
-            throw new IllegalArgumentException("matrix " + src.name() + ": " + src.cols()
-                    + " columns are not a multiple of " + Quantization.BLOCK);
+            throw new IllegalArgumentException(
+                    "matrix " + src.name() + ": " + src.cols() + " columns are not a multiple of " + BLOCK);
         }
         int rows = src.rows();
         int cols = src.cols();
         int bb = type.blockBytes();
-        int blocks = cols / Quantization.BLOCK;
+        int blocks = cols / BLOCK;
         long bytes = bytesFor(rows, cols, type);
         MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
         QuantizedMatrix m = new QuantizedMatrix(src.name(), rows, cols, type, data);
-        byte flip = type == Quantization.Q4_0 ? Q4_FLIP : 0;
+        byte flip = type == Format.Q4_0 ? Q4_FLIP : 0;
         pool.parallelFor(m.tiles(), (from, to) -> {
             float[] row = new float[cols];
             // One row's llama.cpp blocks, then scattered into the tile's transposed blocks.
@@ -138,27 +139,27 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
     }
 
     /** Quantizes {@code x[off .. off+n)} ({@code n} a multiple of 32) into blocks at {@code dst[base ..)}. */
-    public static void quantizeRow(Quantization type, float[] x, int off, int n, MemorySegment dst, long base) {
+    public static void quantizeRow(Format type, float[] x, int off, int n, MemorySegment dst, long base) {
         switch (type) {
             case Q8_0 -> quantizeRowQ8(x, off, n, dst, base);
             case Q4_0 -> quantizeRowQ4(x, off, n, dst, base);
-            case NONE -> throw new IllegalArgumentException("NONE is not a block format");
+            default -> throw new IllegalArgumentException(type + " is not Q8_0 or Q4_0");
         }
     }
 
     /** llama.cpp {@code quantize_row_q8_0_ref}: {@code d = amax/127}, {@code q = roundf(x · (1/d))}. */
     static void quantizeRowQ8(float[] x, int off, int n, MemorySegment dst, long base) {
-        for (int b = 0; b < n / Quantization.BLOCK; b++) {
-            int o = off + b * Quantization.BLOCK;
-            long at = base + (long) b * Quantization.Q8_0.blockBytes();
+        for (int b = 0; b < n / BLOCK; b++) {
+            int o = off + b * BLOCK;
+            long at = base + (long) b * Format.Q8_0.blockBytes();
             float amax = 0f;
-            for (int j = 0; j < Quantization.BLOCK; j++) {
+            for (int j = 0; j < BLOCK; j++) {
                 amax = Math.max(amax, Math.abs(x[o + j]));
             }
             float d = amax / 127f;
             float id = d != 0f ? 1f / d : 0f;
             dst.set(I16, at, Float.floatToFloat16(d));
-            for (int j = 0; j < Quantization.BLOCK; j++) {
+            for (int j = 0; j < BLOCK; j++) {
                 dst.set(I8, at + 2 + j, (byte) roundHalfAway(x[o + j] * id));
             }
         }
@@ -169,13 +170,13 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
      * {@code q = min(15, (int8) (x · (1/d) + 8.5f))}; byte {@code j} = {@code q[j] | q[j+16] << 4}.
      */
     static void quantizeRowQ4(float[] x, int off, int n, MemorySegment dst, long base) {
-        int half = Quantization.BLOCK / 2;
-        for (int b = 0; b < n / Quantization.BLOCK; b++) {
-            int o = off + b * Quantization.BLOCK;
-            long at = base + (long) b * Quantization.Q4_0.blockBytes();
+        int half = BLOCK / 2;
+        for (int b = 0; b < n / BLOCK; b++) {
+            int o = off + b * BLOCK;
+            long at = base + (long) b * Format.Q4_0.blockBytes();
             float amax = 0f;
             float max = 0f;
-            for (int j = 0; j < Quantization.BLOCK; j++) {
+            for (int j = 0; j < BLOCK; j++) {
                 float v = x[o + j];
                 if (amax < Math.abs(v)) {
                     amax = Math.abs(v);
@@ -206,15 +207,15 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
 
     /** The quant of element {@code c} of row {@code r}: the int8 for Q8_0, the nibble 0..15 for Q4_0. */
     public int quant(int r, int c) {
-        int b = c / Quantization.BLOCK;
-        int j = c % Quantization.BLOCK;
-        return switch (type) {
+        int b = c / BLOCK;
+        int j = c % BLOCK;
+        return switch (format) {
             case Q8_0 -> data.get(I8, at(r, b, 2 + j));
             case Q4_0 -> {
                 int byt = (data.get(I8, at(r, b, 2 + j % 16)) ^ Q4_FLIP) & 0xFF;
                 yield j < 16 ? byt & 0xF : byt >>> 4;
             }
-            case NONE -> throw new IllegalStateException();
+            default -> throw new IllegalStateException(format + " is not Q8_0 or Q4_0");
         };
     }
 
@@ -224,10 +225,10 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
             throw new IndexOutOfBoundsException(
                     "matrix " + name + ": no block " + b + " in row " + r + " of " + rows + "×" + cols);
         }
-        byte[] out = new byte[type.blockBytes()];
+        byte[] out = new byte[format.blockBytes()];
         for (int p = 0; p < out.length; p++) {
             out[p] = data.get(I8, at(r, b, p));
-            if (p >= 2 && type == Quantization.Q4_0) {
+            if (p >= 2 && format == Format.Q4_0) {
                 out[p] ^= Q4_FLIP;
             }
         }
@@ -255,13 +256,13 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         for (int b = 0; b < blocks(); b++) {
             long at = base + b * tileBlockBytes();
             FloatVector d = QMatVec.scales(data, at);
-            int c0 = b * Quantization.BLOCK;
-            if (type == Quantization.Q8_0) {
-                for (int j = 0; j < Quantization.BLOCK; j++) {
+            int c0 = b * BLOCK;
+            if (format == Format.Q8_0) {
+                for (int j = 0; j < BLOCK; j++) {
                     QMatVec.q8(data, at, j).mul(d).intoArray(out, (c0 + j) * stride + lane);
                 }
             } else {
-                for (int p = 0; p < Quantization.BLOCK / 2; p++) {
+                for (int p = 0; p < BLOCK / 2; p++) {
                     ByteVector q = QMatVec.nibbles(data, at, p);
                     FloatVector lo = QMatVec.lo(q);
                     lo.sub(8f).mul(d).intoArray(out, (c0 + p) * stride + lane);
@@ -271,13 +272,31 @@ public record QuantizedMatrix(String name, int rows, int cols, Quantization type
         }
     }
 
+    @Override
+    public void matVec(float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        QMatVec.multiply(this, x, xOff, out, outOff, pool);
+    }
+
+    /** Without the vector kernels (vectors of other than 8 or 16 floats) every batch goes to the tiles. */
+    @Override
+    public int fewTokens() {
+        return QMatVec.VECTOR ? QMatMul.MAX_TOKENS : 2;
+    }
+
+    @Override
+    public void matVecs(
+            float[] x, int xOff, int xStride, int tokens, float[] out, int outOff, int outStride, ThreadPool pool) {
+        QMatMul.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+    }
+
     /** Row {@code r} dequantized ({@code q·d}, or {@code (q-8)·d}) into {@code out[off .. off+cols)}. */
+    @Override
     public void rowToFloats(int r, float[] out, int off) {
         for (int b = 0; b < blocks(); b++) {
             float d = scale(r, b);
-            for (int j = 0; j < Quantization.BLOCK; j++) {
-                int q = quant(r, b * Quantization.BLOCK + j);
-                out[off + b * Quantization.BLOCK + j] = (type == Quantization.Q8_0 ? q : q - 8) * d;
+            for (int j = 0; j < BLOCK; j++) {
+                int q = quant(r, b * BLOCK + j);
+                out[off + b * BLOCK + j] = (format == Format.Q8_0 ? q : q - 8) * d;
             }
         }
     }

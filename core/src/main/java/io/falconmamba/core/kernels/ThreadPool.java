@@ -12,8 +12,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * (guided self-scheduling): pieces start large and shrink toward the end, so all threads finish within a
  * small piece of each other, and if the OS deschedules a worker (another process wants the core) the others
  * take what is left, so a call waits at most for a piece in progress, never for a sleeping thread to start.
- * (Four fixed chunks per thread left the last thread up to a whole chunk behind: guided pieces gave fm-1.4b
- * decode about 5 % and 64-token chunked prefill about 15 %.) Workers are started once and woken per
+ * (Four fixed chunks per thread leave the last thread up to a whole chunk behind.) Workers are started once and woken per
  * call; nothing is allocated per call. Only one caller drives the pool at a time; a second caller that finds it
  * busy runs its whole range on its own thread instead of waiting, so two sequences decoding at once from two
  * threads both progress.
@@ -27,6 +26,15 @@ public final class ThreadPool implements AutoCloseable {
     }
 
     private static final int SPINS_BEFORE_PARK = 20_000;
+
+    /**
+     * Below this many multiply-adds a call runs on the caller's thread: waking the pool costs a few
+     * microseconds, more than small matrices (tiny models, dt_proj) take on one core.
+     */
+    public static final long MIN_PARALLEL_WORK = 1L << 16;
+
+    /** The caller alone: {@link #parallelFor} runs the whole range on the calling thread. */
+    static final ThreadPool INLINE = new ThreadPool(1);
 
     private final int threads;
     private final Thread[] workers;
@@ -75,6 +83,11 @@ public final class ThreadPool implements AutoCloseable {
 
     public int threads() {
         return threads;
+    }
+
+    /** The pool for work of {@code multiplyAdds}: this one, or the caller alone for small work. */
+    public ThreadPool forWork(long multiplyAdds) {
+        return multiplyAdds < MIN_PARALLEL_WORK ? INLINE : this;
     }
 
     /** Runs {@code task} over {@code [0, n)} in contiguous pieces spread over the threads; returns when all are done. */

@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,13 +39,16 @@ class KernelsTest {
         POOL.close();
     }
 
+    /** The formats a {@link Matrix} stores, one weight per element. */
+    static final Format[] ELEMENT_FORMATS = {Format.F32, Format.F16, Format.BF16};
+
     /** A random matrix stored in {@code type}, and its exact float values (after rounding to that type). */
     record Stored(Matrix matrix, float[][] values) {}
 
-    static Stored randomMatrix(Random rnd, int rows, int cols, WeightType type) {
+    static Stored randomMatrix(Random rnd, int rows, int cols, Format type) {
         MemorySegment seg = Arena.ofAuto()
-                .allocate((long) rows * cols * type.bytes() + 1, 1)
-                .asSlice(1, (long) rows * cols * type.bytes());
+                .allocate((long) rows * cols * type.blockBytes() + 1, 1)
+                .asSlice(1, (long) rows * cols * type.blockBytes());
         float[][] values = new float[rows][cols];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
@@ -87,7 +89,7 @@ class KernelsTest {
                 values[r][c] = Float.float16ToFloat(bits);
             }
         }
-        return new Stored(new Matrix("w", rows, cols, WeightType.F16, seg), values);
+        return new Stored(new Matrix("w", rows, cols, Format.F16, seg), values);
     }
 
     static float[] randomVector(Random rnd, int n) {
@@ -115,7 +117,7 @@ class KernelsTest {
 
     static Stream<Arguments> typesAndSizes() {
         List<Arguments> out = new ArrayList<>();
-        for (WeightType t : WeightType.values()) {
+        for (Format t : ELEMENT_FORMATS) {
             for (int cols : SIZES) {
                 out.add(Arguments.of(t, cols));
             }
@@ -129,7 +131,7 @@ class KernelsTest {
      */
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
-    void fourRowKernelsMatchScalar(WeightType type, int cols) {
+    void fourRowKernelsMatchScalar(Format type, int cols) {
         Random rnd = new Random(cols * 17L + type.ordinal());
         int rows = 14;
         int first = 1;
@@ -175,7 +177,7 @@ class KernelsTest {
 
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
-    void matVecMatchesScalar(WeightType type, int cols) {
+    void matVecMatchesScalar(Format type, int cols) {
         Random rnd = new Random(cols * 31L + type.ordinal());
         for (int rows : new int[] {1, 5, 33}) {
             Stored w = randomMatrix(rnd, rows, cols, type);
@@ -227,7 +229,7 @@ class KernelsTest {
                 8,
                 257,
                 new int[] {-100, 100, 0, -40, 40, 12, -12, 3},
-                (w, x, tokens, out) -> MatMul.multiply(w, x, 0, w.cols(), tokens, out, 0, w.rows(), POOL));
+                (w, x, tokens, out) -> MatrixProduct.multiply(w, x, 0, w.cols(), tokens, out, 0, w.rows(), POOL));
     }
 
     /** A product of {@code tokens} rows of x (stride cols) into out (stride rows). */
@@ -270,16 +272,16 @@ class KernelsTest {
      */
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
-    void batchPassesGiveTheSameBits(WeightType type, int cols) {
+    void batchPassesGiveTheSameBits(Format type, int cols) {
         Random rnd = new Random(cols * 31L + type.ordinal());
         int rows = 37;
         Stored w = randomMatrix(rnd, rows, cols, type);
         float[] x = randomVector(rnd, 8 * cols);
         float[] together = new float[8 * rows];
-        MatMul.multiply(w.matrix(), x, 0, cols, 8, together, 0, rows, POOL);
+        MatrixProduct.multiply(w.matrix(), x, 0, cols, 8, together, 0, rows, POOL);
         float[] byFour = new float[8 * rows];
-        MatMul.multiply(w.matrix(), x, 0, cols, 4, byFour, 0, rows, POOL);
-        MatMul.multiply(w.matrix(), x, 4 * cols, cols, 4, byFour, 4 * rows, rows, POOL);
+        MatrixProduct.multiply(w.matrix(), x, 0, cols, 4, byFour, 0, rows, POOL);
+        MatrixProduct.multiply(w.matrix(), x, 4 * cols, cols, 4, byFour, 4 * rows, rows, POOL);
         for (int i = 0; i < together.length; i++) {
             assertEquals(
                     Float.floatToRawIntBits(byFour[i]),
@@ -290,7 +292,7 @@ class KernelsTest {
 
     @ParameterizedTest(name = "{0} cols={1}")
     @MethodSource("typesAndSizes")
-    void matMulMatchesScalar(WeightType type, int cols) {
+    void matMulMatchesScalar(Format type, int cols) {
         Random rnd = new Random(cols * 17L + type.ordinal());
         // 11 and 37: not multiples of the row tile, nor of BatchMatVec's four rows; 37 spans whole tiles too
         for (int rows : new int[] {11, 37}) {
@@ -303,7 +305,7 @@ class KernelsTest {
                 float[] x = randomVector(rnd, tokens * xStride);
                 int outStride = rows + 1;
                 float[] out = new float[tokens * outStride];
-                MatMul.multiply(w.matrix(), x, 0, xStride, tokens, out, 0, outStride, POOL);
+                MatrixProduct.multiply(w.matrix(), x, 0, xStride, tokens, out, 0, outStride, POOL);
                 for (int t = 0; t < tokens; t++) {
                     float[] xt = new float[cols];
                     System.arraycopy(x, t * xStride, xt, 0, cols);
@@ -326,17 +328,17 @@ class KernelsTest {
      */
     @ParameterizedTest(name = "{0} n={1}")
     @MethodSource("tileWidths")
-    void matMulTilesWidenEveryValueExactly(WeightType type, int cols) {
+    void matMulTilesWidenEveryValueExactly(Format type, int cols) {
         Random rnd = new Random(cols * 31L + type.ordinal());
         int rows = 37;
-        Stored w = type == WeightType.F16 ? wideRangeF16(rnd, rows, cols) : randomMatrix(rnd, rows, cols, type);
+        Stored w = type == Format.F16 ? wideRangeF16(rnd, rows, cols) : randomMatrix(rnd, rows, cols, type);
         int tokens = cols; // past SMALL_BATCH on every vector width: the tile path
         float[] x = new float[tokens * cols];
         for (int t = 0; t < tokens; t++) {
             x[t * cols + t] = 1f;
         }
         float[] out = new float[tokens * rows];
-        MatMul.multiply(w.matrix(), x, 0, cols, tokens, out, 0, rows, POOL);
+        MatrixProduct.multiply(w.matrix(), x, 0, cols, tokens, out, 0, rows, POOL);
         for (int t = 0; t < tokens; t++) {
             for (int r = 0; r < rows; r++) {
                 assertEquals(w.values()[r][t], out[t * rows + r], 0f, type + " row " + r + " column " + t);
@@ -346,7 +348,7 @@ class KernelsTest {
 
     static Stream<Arguments> tileWidths() {
         List<Arguments> out = new ArrayList<>();
-        for (WeightType t : WeightType.values()) {
+        for (Format t : ELEMENT_FORMATS) {
             out.add(Arguments.of(t, 130));
             out.add(Arguments.of(t, 131));
         }
@@ -355,7 +357,7 @@ class KernelsTest {
 
     @ParameterizedTest(name = "{0} n={1}")
     @MethodSource("typesAndSizes")
-    void rowToFloatsDecodesEveryType(WeightType type, int cols) {
+    void rowToFloatsDecodesEveryType(Format type, int cols) {
         Stored w = randomMatrix(new Random(cols), 2, cols, type);
         float[] row = new float[cols];
         w.matrix().rowToFloats(1, row, 0);
@@ -388,7 +390,7 @@ class KernelsTest {
         MemorySegment padded = Arena.ofAuto().allocate(n * 2L);
         padded.copyFrom(seg);
         float[] out = new float[n];
-        Convert.toFloats(WeightType.F16, padded, 0, out, 0, n);
+        Convert.toFloats(Format.F16, padded, 0, out, 0, n);
         for (int i = 0; i < specials.length; i++) {
             float want = Float.float16ToFloat(specials[i]);
             assertEquals(

@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,10 +17,10 @@ class MatVecThreadedTest {
         Random rnd = new Random(11);
         try (Arena arena = Arena.ofShared();
                 ThreadPool pool = new ThreadPool(2)) {
-            for (WeightType type : WeightType.values()) {
+            for (Format type : KernelsTest.ELEMENT_FORMATS) {
                 int rows = 203; // not a multiple of the rows per pass, split unevenly
                 int cols = 1030; // a tail after the vector loop
-                MemorySegment seg = arena.allocate((long) rows * cols * type.bytes());
+                MemorySegment seg = arena.allocate((long) rows * cols * type.blockBytes());
                 for (long i = 0; i < (long) rows * cols; i++) {
                     float v = (float) rnd.nextGaussian();
                     switch (type) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -35,7 +34,7 @@ class PackedKernelsTest {
 
     static Stream<Arguments> shapes() {
         List<Arguments> out = new ArrayList<>();
-        for (WeightType t : new WeightType[] {WeightType.F16, WeightType.BF16}) {
+        for (Format t : new Format[] {Format.F16, Format.BF16}) {
             for (int rows : ROWS) {
                 for (int cols : COLS) {
                     out.add(Arguments.of(t, rows, cols));
@@ -47,7 +46,7 @@ class PackedKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}×{2}")
     @MethodSource("shapes")
-    void packingKeepsEveryElement(WeightType type, int rows, int cols) {
+    void packingKeepsEveryElement(Format type, int rows, int cols) {
         KernelsTest.Stored w = randomMatrix(new Random(rows * 1000L + cols), rows, cols, type);
         PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
         assertEquals(rows, p.rows());
@@ -61,7 +60,7 @@ class PackedKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}×{2}")
     @MethodSource("shapes")
-    void productsMatchScalar(WeightType type, int rows, int cols) {
+    void productsMatchScalar(Format type, int rows, int cols) {
         Random rnd = new Random(rows * 31L + cols + type.ordinal());
         KernelsTest.Stored w = randomMatrix(rnd, rows, cols, type);
         PackedMatrix p = PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL);
@@ -72,11 +71,7 @@ class PackedKernelsTest {
             int outStride = rows + 2;
             float[] out = new float[tokens * outStride + 1];
             Arrays.fill(out, Float.NaN);
-            if (tokens < PackedMatMul.MAX_TOKENS) {
-                PackedMatMul.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
-            } else {
-                MatMul.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
-            }
+            MatrixProduct.multiply(p, x, 0, xStride, tokens, out, 1, outStride, POOL);
             for (int t = 0; t < tokens; t++) {
                 float[] xt = Arrays.copyOfRange(x, t * xStride, t * xStride + cols);
                 float[] want = ScalarKernels.matVec(w.values(), xt);
@@ -109,7 +104,7 @@ class PackedKernelsTest {
 
     @Test
     void f32IsNotPacked() {
-        KernelsTest.Stored w = randomMatrix(new Random(1), 4, 8, WeightType.F32);
+        KernelsTest.Stored w = randomMatrix(new Random(1), 4, 8, Format.F32);
         assertTrue(!PackedMatrix.packable(w.matrix()));
         IllegalArgumentException e =
                 assertThrows(IllegalArgumentException.class, () -> PackedMatrix.pack(w.matrix(), Arena.ofAuto(), POOL));

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.falconmamba.core.Quantization;
-import io.falconmamba.core.WeightType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -54,10 +52,10 @@ class QuantizedKernelsTest {
                         rows[i][j]);
             }
         }
-        return new Matrix(name, r, c, WeightType.F32, seg);
+        return new Matrix(name, r, c, Format.F32, seg);
     }
 
-    static QuantizedMatrix quantize(float[][] rows, Quantization q) {
+    static QuantizedMatrix quantize(float[][] rows, Format q) {
         return QuantizedMatrix.quantize(f32("w", rows), q, Arena.ofAuto(), POOL);
     }
 
@@ -97,7 +95,7 @@ class QuantizedKernelsTest {
         expected[1] = 0x3C;
         int[] q = {0x7F, 0x81, 0x03, 0xFD, 0x00, 0xFF, 0x64};
         System.arraycopy(q, 0, expected, 2, q.length);
-        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q8_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Format.Q8_0);
         assertArrayEquals(expected, block(m, 0, 0));
     }
 
@@ -105,7 +103,7 @@ class QuantizedKernelsTest {
     void q8ScaleIsRoundedToHalf() {
         float[] x = new float[32];
         x[7] = -1f; // d = 1/127 = 0.007874016 = 2^-7 · 1.00787 → half: exponent 8, mantissa round(0.00787·1024) = 8
-        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q8_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Format.Q8_0);
         int[] b = block(m, 0, 0);
         assertEquals(0x08, b[0]);
         assertEquals(0x20, b[1]);
@@ -131,7 +129,7 @@ class QuantizedKernelsTest {
         expected[3] = 0x89;
         expected[4] = 0x5F;
         expected[7] = 0x8F;
-        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q4_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Format.Q4_0);
         assertArrayEquals(expected, block(m, 0, 0));
     }
 
@@ -140,7 +138,7 @@ class QuantizedKernelsTest {
         float[] x = new float[32];
         x[3] = 4f; // m = 4 → d = -0.5 (half 0xB800), id = -2; x = 4 → trunc(-8 + 8.5) = 0; x = -1 → trunc(2 + 8.5) = 10
         x[20] = -1f;
-        QuantizedMatrix m = quantize(new float[][] {x}, Quantization.Q4_0);
+        QuantizedMatrix m = quantize(new float[][] {x}, Format.Q4_0);
         int[] b = block(m, 0, 0);
         assertEquals(0x00, b[0]);
         assertEquals(0xB8, b[1]);
@@ -154,7 +152,7 @@ class QuantizedKernelsTest {
 
     @Test
     void zeroBlockQuantizesToZero() {
-        for (Quantization q : List.of(Quantization.Q8_0, Quantization.Q4_0)) {
+        for (Format q : List.of(Format.Q8_0, Format.Q4_0)) {
             QuantizedMatrix m = quantize(new float[][] {new float[64]}, q);
             float[] back = new float[64];
             m.rowToFloats(0, back, 0);
@@ -166,7 +164,7 @@ class QuantizedKernelsTest {
 
     @Test
     void rejectsPartialBlocks() {
-        assertThrows(IllegalArgumentException.class, () -> quantize(new float[][] {new float[40]}, Quantization.Q8_0));
+        assertThrows(IllegalArgumentException.class, () -> quantize(new float[][] {new float[40]}, Format.Q8_0));
         assertTrue(QuantizedMatrix.quantizable(96));
         assertTrue(!QuantizedMatrix.quantizable(8));
     }
@@ -188,9 +186,9 @@ class QuantizedKernelsTest {
 
     @ParameterizedTest
     @EnumSource(
-            value = Quantization.class,
+            value = Format.class,
             names = {"Q8_0", "Q4_0"})
-    void dequantizeErrorWithinHalfAStep(Quantization type) {
+    void dequantizeErrorWithinHalfAStep(Format type) {
         Random rnd = new Random(7);
         int rows = 50;
         int cols = 256;
@@ -212,7 +210,7 @@ class QuantizedKernelsTest {
                         max = v;
                     }
                 }
-                float d = type == Quantization.Q8_0 ? amax / 127f : max / -8f;
+                float d = type == Format.Q8_0 ? amax / 127f : max / -8f;
                 assertEquals(Float.float16ToFloat(Float.floatToFloat16(d)), d16);
                 for (int j = 0; j < 32; j++) {
                     int c = b * 32 + j;
@@ -220,12 +218,12 @@ class QuantizedKernelsTest {
                     double err = Math.abs((double) w[r][c] - back[c]);
                     // Half a step of the exact scale, plus what rounding the scale to half moves the grid point.
                     double step = Math.abs(d);
-                    double scaleShift = Math.abs(type == Quantization.Q8_0 ? q : q - 8) * Math.abs((double) d - d16);
-                    boolean clamped = type == Quantization.Q4_0 && q == 15 && w[r][c] / d > 7.5;
+                    double scaleShift = Math.abs(type == Format.Q8_0 ? q : q - 8) * Math.abs((double) d - d16);
+                    boolean clamped = type == Format.Q4_0 && q == 15 && w[r][c] / d > 7.5;
                     double bound = (clamped ? step : step / 2) * (1 + 1e-5) + scaleShift + 1e-12;
                     assertTrue(err <= bound, type + " row " + r + " col " + c + ": |w - ŵ| = " + err + " > " + bound);
                     worstRatio = Math.max(worstRatio, (err - scaleShift) / step);
-                    float expected = type == Quantization.Q8_0 ? q * d16 : (q - 8) * d16;
+                    float expected = type == Format.Q8_0 ? q * d16 : (q - 8) * d16;
                     assertEquals(expected, back[c], "dequantized value is q·d");
                 }
             }
@@ -246,7 +244,7 @@ class QuantizedKernelsTest {
             double d = Float.float16ToFloat(s.get(I16, 0));
             for (int j = 0; j < 32; j++) {
                 int q;
-                if (m.type() == Quantization.Q8_0) {
+                if (m.format() == Format.Q8_0) {
                     q = s.get(ValueLayout.JAVA_BYTE, 2 + j);
                 } else {
                     int byt = s.get(ValueLayout.JAVA_BYTE, 2 + j % 16) & 0xFF;
@@ -271,7 +269,7 @@ class QuantizedKernelsTest {
 
     static Stream<Arguments> shapes() {
         List<Arguments> out = new ArrayList<>();
-        for (Quantization q : List.of(Quantization.Q8_0, Quantization.Q4_0)) {
+        for (Format q : List.of(Format.Q8_0, Format.Q4_0)) {
             for (int cols : new int[] {32, 64, 96, 4096}) {
                 for (int rows : new int[] {1, 5, 33, 64}) {
                     out.add(Arguments.of(q, rows, cols));
@@ -287,7 +285,7 @@ class QuantizedKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("shapes")
-    void matVecMatchesTwin(Quantization type, int rows, int cols) {
+    void matVecMatchesTwin(Format type, int rows, int cols) {
         Random rnd = new Random(rows * 31L + cols);
         QuantizedMatrix m = quantize(randomRows(rnd, rows, cols), type);
         float[] x = new float[cols + 3];
@@ -307,7 +305,7 @@ class QuantizedKernelsTest {
 
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("shapes")
-    void matMulMatchesTwin(Quantization type, int rows, int cols) {
+    void matMulMatchesTwin(Format type, int rows, int cols) {
         for (int tokens : new int[] {1, 3, 4, 8, 9, 17, 31, 32, 40}) {
             Random rnd = new Random(rows * 31L + cols + tokens);
             QuantizedMatrix m = quantize(randomRows(rnd, rows, cols), type);
@@ -318,7 +316,7 @@ class QuantizedKernelsTest {
                 x[i] = rnd.nextFloat() * 2 - 1;
             }
             float[] out = new float[2 + tokens * outStride];
-            QMatMul.multiply(m, x, 1, xStride, tokens, out, 2, outStride, POOL);
+            MatrixProduct.multiply(m, x, 1, xStride, tokens, out, 2, outStride, POOL);
             double[][] tw = new double[rows][];
             for (int r = 0; r < rows; r++) {
                 tw[r] = twinRow(m, r);
@@ -341,10 +339,10 @@ class QuantizedKernelsTest {
         Random rnd = new Random(3);
         int rows = 6;
         int cols = 96;
-        for (WeightType type : WeightType.values()) {
+        for (Format type : KernelsTest.ELEMENT_FORMATS) {
             KernelsTest.Stored s = KernelsTest.randomMatrix(rnd, rows, cols, type);
-            QuantizedMatrix fromStored = QuantizedMatrix.quantize(s.matrix(), Quantization.Q8_0, Arena.ofAuto(), POOL);
-            QuantizedMatrix fromFloats = quantize(s.values(), Quantization.Q8_0);
+            QuantizedMatrix fromStored = QuantizedMatrix.quantize(s.matrix(), Format.Q8_0, Arena.ofAuto(), POOL);
+            QuantizedMatrix fromFloats = quantize(s.values(), Format.Q8_0);
             assertArrayEquals(bytes(fromFloats), bytes(fromStored), type.toString());
         }
     }

@@ -1,0 +1,94 @@
+package io.falconmamba.core.kernels;
+
+import static io.falconmamba.core.kernels.Convert.F;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The products of any {@link Weight} through its {@link Weight#rowToFloats}: each row decoded once per call into
+ * a per-thread float row, then dotted with every token's x. Correct for every format; the formats with kernels
+ * of their own use it only where they have none.
+ */
+final class DecodedRows {
+
+    /** Rows per unit the pool hands out. */
+    private static final int ROWS = 4;
+
+    private DecodedRows() {}
+
+    private static final class Job extends ProductJob<Weight> {
+        @Override
+        int prepare() {
+            return (w.rows() + ROWS - 1) / ROWS;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int cols = w.cols();
+            float[] row = ROW.get();
+            if (row.length < cols) {
+                row = new float[cols];
+                ROW.set(row);
+            }
+            for (int r = from * ROWS; r < Math.min(to * ROWS, w.rows()); r++) {
+                w.rowToFloats(r, row, 0);
+                for (int t = 0; t < tokens; t++) {
+                    out[outOff + t * outStride + r] = dot(row, x, xOff + t * xStride, cols);
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    /** Per thread: one decoded row. */
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** The product for {@code tokens} tokens, rows split across the pool. */
+    static void multiply(
+            Weight w,
+            float[] x,
+            int xOff,
+            int xStride,
+            int tokens,
+            float[] out,
+            int outOff,
+            int outStride,
+            ThreadPool pool) {
+        JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
+    }
+
+    /** {@link Weight#transposedRows} through {@link Weight#rowToFloats}. */
+    static void transposed(Weight w, int r0, int count, float[] tile, int width) {
+        int cols = w.cols();
+        float[] row = ROW.get();
+        if (row.length < cols) {
+            row = new float[cols];
+            ROW.set(row);
+        }
+        for (int i = 0; i < width; i++) {
+            if (i < count) {
+                w.rowToFloats(r0 + i, row, 0);
+            } else {
+                Arrays.fill(row, 0, cols, 0f);
+            }
+            for (int c = 0; c < cols; c++) {
+                tile[c * width + i] = row[c];
+            }
+        }
+    }
+
+    /** {@code Σ_c a[c] · x[xOff + c]}. */
+    private static float dot(float[] a, float[] x, int xOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int c = 0;
+        for (int bound = F.loopBound(n); c < bound; c += F.length()) {
+            acc = FloatVector.fromArray(F, a, c).fma(FloatVector.fromArray(F, x, xOff + c), acc);
+        }
+        float sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        for (; c < n; c++) {
+            sum += a[c] * x[xOff + c];
+        }
+        return sum;
+    }
+}
