@@ -1,0 +1,135 @@
+package io.falconmamba.loader.gguf;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.falconmamba.core.Tensor;
+import io.falconmamba.core.kernels.BlockMatrix;
+import io.falconmamba.core.kernels.Format;
+import io.falconmamba.core.kernels.MatrixProduct;
+import io.falconmamba.core.kernels.ThreadPool;
+import java.lang.foreign.MemorySegment;
+import java.util.EnumSet;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The engine's in-place block matrices ({@link BlockMatrix}) on every block-quantized tensor of the GGUF fixtures,
+ * against the loader's scalar reference decoder ({@link Dequantizer}, itself exact against llama.cpp's rows).
+ *
+ * <p>Decoded rows must be bit-identical: both compute each weight in float32 in ggml's order. Products are
+ * compared with a double-precision product of the reference rows; a float32 sum of {@code n} terms is within
+ * {@code n·2⁻²⁴·Σ|w·x|} of the exact sum (recursive summation's bound; the vector kernels' lane-wise sums do
+ * better), so that, with {@code n = cols + 2} for the products' own roundings, is the tolerance.
+ */
+class BlockMatrixTest {
+
+    private static ThreadPool pool;
+
+    @BeforeAll
+    static void startPool() {
+        pool = new ThreadPool(2);
+    }
+
+    @AfterAll
+    static void stopPool() {
+        pool.close();
+    }
+
+    /** Every fixture's block tensors: rows decoded exactly, the matrix over the mapping itself, products. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("io.falconmamba.loader.gguf.GgufFixtures#all")
+    void rowsAndProductsMatchTheReferenceDecoder(String model, String type) {
+        try (GgufWeights w = new GgufWeights(GgufFile.open(GgufFixtures.file(model, type)))) {
+            int checked = 0;
+            for (GgufTensorInfo info : w.file().tensors().values()) {
+                String hf = MambaTensorNames.toHuggingFace(info.name());
+                if (!info.type().isBlock() || hf == null || MambaTensorNames.isALog(hf)) {
+                    continue;
+                }
+                Tensor t = w.tensor(hf);
+                assertEquals(info.type().name(), t.format().name(), info.name());
+                long[] shape = info.shape();
+                int cols = (int) shape[shape.length - 1];
+                int rows = (int) (info.elements() / cols);
+                BlockMatrix m = BlockMatrix.of(hf, rows, cols, t.format(), t.data());
+                MemorySegment mapped = w.file().data(info.name());
+                // In place: the matrix reads the file's mapping, not a copy.
+                assertEquals(mapped.address(), m.data().address(), info.name());
+                assertEquals(mapped.byteSize(), m.byteSize(), info.name());
+                assertTrue(m.data().isMapped(), info.name() + " is not a view of the mapped file");
+                float[][] ref = new float[rows][];
+                float[] got = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    ref[r] = Dequantizer.row(info.type(), mapped, r, cols);
+                    m.rowToFloats(r, got, 0);
+                    assertArrayEquals(ref[r], got, info.name() + " " + info.type() + " row " + r);
+                }
+                for (int tokens : new int[] {1, 3, 40}) {
+                    assertProduct(m, ref, tokens, new Random(tokens * 31L + rows));
+                }
+                checked++;
+            }
+            assertTrue(checked > 0 || Set.of("F32", "F16", "BF16").contains(type), type + " has no block tensors");
+        }
+    }
+
+    /** Every block format the engine reads is covered by at least one fixture tensor, IQ4_XS aside. */
+    @Test
+    void fixturesCoverTheBlockFormats() {
+        Set<Format> seen = EnumSet.noneOf(Format.class);
+        GgufFixtures.all().forEach(a -> {
+            Object[] args = a.get();
+            try (GgufFile f = GgufFile.open(GgufFixtures.file((String) args[0], (String) args[1]))) {
+                for (GgufTensorInfo info : f.tensors().values()) {
+                    Format fm = GgufWeights.format(info.type());
+                    if (fm != null && fm.blocked()) {
+                        seen.add(fm);
+                    }
+                }
+            }
+        });
+        for (Format fm : Format.values()) {
+            if (fm.blocked() && fm != Format.IQ4_XS) {
+                assertTrue(seen.contains(fm), fm + " is in no fixture");
+            }
+        }
+    }
+
+    /** {@link MatrixProduct#multiply} at {@code tokens} tokens against a double product of the reference rows. */
+    static void assertProduct(BlockMatrix m, float[][] ref, int tokens, Random rnd) {
+        int rows = m.rows();
+        int cols = m.cols();
+        int xStride = cols + 3;
+        int outStride = rows + 5;
+        float[] x = new float[2 + tokens * xStride];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[] out = new float[1 + tokens * outStride];
+        MatrixProduct.multiply(m, x, 2, xStride, tokens, out, 1, outStride, pool);
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < rows; r++) {
+                double exact = 0;
+                double abs = 0;
+                for (int c = 0; c < cols; c++) {
+                    double p = (double) ref[r][c] * x[2 + t * xStride + c];
+                    exact += p;
+                    abs += Math.abs(p);
+                }
+                double tol = (cols + 2) * 0x1p-24 * abs;
+                double got = out[1 + t * outStride + r];
+                assertTrue(
+                        Math.abs(got - exact) <= tol,
+                        m + " tokens " + tokens + " token " + t + " row " + r + ": " + got + " vs " + exact + " (tol "
+                                + tol + ")");
+            }
+        }
+    }
+}
