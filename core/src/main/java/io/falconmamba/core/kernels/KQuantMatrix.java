@@ -15,6 +15,16 @@ public final class KQuantMatrix extends BlockMatrix {
         super(name, rows, cols, format, data);
     }
 
+    /** Decode through {@link BlockMatVec} where it has a kernel for the format, else the generic rows. */
+    @Override
+    public void matVec(float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        if (BlockMatVec.covers(format())) {
+            BlockMatVec.multiply(this, x, xOff, out, outOff, pool);
+        } else {
+            super.matVec(x, xOff, out, outOff, pool);
+        }
+    }
+
     @Override
     void decodeBlock(MemorySegment s, long p, float[] y, int o) {
         switch (format()) {

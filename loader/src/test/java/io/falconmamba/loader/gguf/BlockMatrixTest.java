@@ -9,6 +9,7 @@ import io.falconmamba.core.kernels.BlockMatrix;
 import io.falconmamba.core.kernels.Format;
 import io.falconmamba.core.kernels.MatrixProduct;
 import io.falconmamba.core.kernels.ThreadPool;
+import io.falconmamba.core.kernels.Weight;
 import java.lang.foreign.MemorySegment;
 import java.util.EnumSet;
 import java.util.Random;
@@ -74,6 +75,7 @@ class BlockMatrixTest {
                 for (int tokens : new int[] {1, 3, 40}) {
                     assertProduct(m, ref, tokens, new Random(tokens * 31L + rows));
                 }
+                assertDecodeMatchesGenericRows(m, new Random(rows));
                 checked++;
             }
             assertTrue(checked > 0 || Set.of("F32", "F16", "BF16").contains(type), type + " has no block tensors");
@@ -99,6 +101,67 @@ class BlockMatrixTest {
             if (fm.blocked() && fm != Format.IQ4_XS) {
                 assertTrue(seen.contains(fm), fm + " is in no fixture");
             }
+        }
+    }
+
+    /**
+     * The matrix's own decode ({@code matVec}: the vector kernels for Q8_0, Q4_0, Q5_0, Q4_K and Q6_K) against the
+     * generic path, the {@link Weight} defaults over the same {@code rowToFloats}. Both multiply the same float
+     * weights, summed in different orders, so each is within {@code n·2⁻²⁴·Σ|w·x|} of the exact sum and they are
+     * within twice that of each other.
+     */
+    static void assertDecodeMatchesGenericRows(BlockMatrix m, Random rnd) {
+        Weight generic = new Weight() {
+            @Override
+            public String name() {
+                return m.name();
+            }
+
+            @Override
+            public int rows() {
+                return m.rows();
+            }
+
+            @Override
+            public int cols() {
+                return m.cols();
+            }
+
+            @Override
+            public Format format() {
+                return m.format();
+            }
+
+            @Override
+            public long byteSize() {
+                return m.byteSize();
+            }
+
+            @Override
+            public void rowToFloats(int r, float[] out, int off) {
+                m.rowToFloats(r, out, off);
+            }
+        };
+        int cols = m.cols();
+        float[] x = new float[cols + 1];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[] fast = new float[m.rows()];
+        float[] slow = new float[m.rows()];
+        m.matVec(x, 1, fast, 0, pool);
+        generic.matVec(x, 1, slow, 0, pool);
+        float[] row = new float[cols];
+        for (int r = 0; r < m.rows(); r++) {
+            m.rowToFloats(r, row, 0);
+            double abs = 0;
+            for (int c = 0; c < cols; c++) {
+                abs += Math.abs((double) row[c] * x[1 + c]);
+            }
+            double tol = 2 * (cols + 2) * 0x1p-24 * abs;
+            assertTrue(
+                    Math.abs(fast[r] - slow[r]) <= tol,
+                    m + " row " + r + ": decode " + fast[r] + ", generic " + slow[r] + " (tol " + tol + ")");
         }
     }
 
