@@ -4,6 +4,7 @@ import static io.falconmamba.core.kernels.Convert.F;
 import static io.falconmamba.core.kernels.Convert.LE;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -32,6 +33,8 @@ final class BlockMatVec {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
     /** Rows per unit the pool hands out. */
     private static final int ROWS = 4;
@@ -178,11 +181,14 @@ final class BlockMatVec {
         while (at < end) {
             float d = Float.float16ToFloat(s.get(Convert.I16, at));
             float dmin = Float.float16ToFloat(s.get(Convert.I16, at + 2));
+            // The 12 scale bytes in two reads, unpacked in registers (a segment read each costs a bounds check).
+            long s0 = s.get(I64, at + 4);
+            long s1 = s.get(Convert.I32, at + 12) & 0xFFFFFFFFL;
             for (int i = 0; i < 4; i++) {
-                float d1 = d * KQuantMatrix.scaleMin(s, at + 4, 2 * i, false);
-                float m1 = dmin * KQuantMatrix.scaleMin(s, at + 4, 2 * i, true);
-                float d2 = d * KQuantMatrix.scaleMin(s, at + 4, 2 * i + 1, false);
-                float m2 = dmin * KQuantMatrix.scaleMin(s, at + 4, 2 * i + 1, true);
+                float d1 = d * scale6(s0, s1, 2 * i, 0);
+                float m1 = dmin * scale6(s0, s1, 2 * i, 4);
+                float d2 = d * scale6(s0, s1, 2 * i + 1, 0);
+                float m2 = dmin * scale6(s0, s1, 2 * i + 1, 4);
                 long q = at + 16 + 32L * i;
                 int xg = xb + 64 * i;
                 for (int l = 0; l < 32; l += L) {
@@ -200,6 +206,19 @@ final class BlockMatVec {
         }
         acc.intoArray(lanes, 0);
         return Lanes.sum(lanes);
+    }
+
+    /**
+     * Six-bit scale ({@code k = 0}) or minimum ({@code k = 4}) {@code j} of the K-quant scale bytes, bytes 0..7 in
+     * {@code s0} and 8..11 in {@code s1}: {@link KQuantMatrix#scaleMin}'s unpacking.
+     */
+    private static int scale6(long s0, long s1, int j, int k) {
+        if (j < 4) {
+            return (int) (s0 >>> (8 * (j + k))) & 63;
+        }
+        int packed = (int) (s1 >>> (8 * (j - 4))) & 0xFF;
+        int top = (int) (s0 >>> (8 * (j - 4 + k))) & 0xFF;
+        return (k == 0 ? packed & 0xF : packed >>> 4) | ((top >>> 6) << 4);
     }
 
     /** Q6_K: {@code w = (d·sc)·(q - 32)}, each 128-weight half from 64 low-nibble bytes and 32 high-pair bytes. */
