@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Matrix × vector (decode) for the {@link BlockMatrix} formats with a kernel of their own: {@link Format#Q8_0},
- * {@link Format#Q4_0}, {@link Format#Q5_0}, {@link Format#Q4_K} and {@link Format#Q6_K}, read in place from the
+ * {@link Format#Q4_0}, {@link Format#Q5_0}, {@link Format#Q4_K}, {@link Format#Q5_K} and {@link Format#Q6_K}, read in place from the
  * row-major ggml blocks. Each row is one sequential stream; a vector of quants is loaded as bytes, widened to
  * ints in registers (nibbles and high bits split there: x86 has no byte shift), turned into the weights exactly
  * as {@code rowToFloats} computes them (same float32 operations, so the same weights) and multiplied into a
@@ -45,7 +45,7 @@ final class BlockMatVec {
     static boolean covers(Format format) {
         return VECTOR
                 && switch (format) {
-                    case Q8_0, Q4_0, Q5_0, Q4_K, Q6_K -> true;
+                    case Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K -> true;
                     default -> false;
                 };
     }
@@ -76,6 +76,7 @@ final class BlockMatVec {
                     case Q4_0 -> q4_0(data, at, blocks, x, xOff, lanes);
                     case Q5_0 -> q5_0(data, at, blocks, x, xOff, lanes);
                     case Q4_K -> q4k(data, at, blocks, x, xOff, lanes);
+                    case Q5_K -> q5k(data, at, blocks, x, xOff, lanes);
                     case Q6_K -> q6k(data, at, blocks, x, xOff, lanes);
                     default -> throw new IllegalStateException(w.format() + " has no decode kernel");
                 };
@@ -202,6 +203,48 @@ final class BlockMatVec {
                 }
             }
             at += 144;
+            xb += 256;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /** Q5_K: Q4_K with a fifth bit, bit {@code 2i} of byte {@code l} of the 32 high-bit bytes for the low nibbles. */
+    static float q5k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        long end = at + blocks * 176L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at));
+            float dmin = Float.float16ToFloat(s.get(Convert.I16, at + 2));
+            long s0 = s.get(I64, at + 4);
+            long s1 = s.get(Convert.I32, at + 12) & 0xFFFFFFFFL;
+            for (int i = 0; i < 4; i++) {
+                float d1 = d * scale6(s0, s1, 2 * i, 0);
+                float m1 = dmin * scale6(s0, s1, 2 * i, 4);
+                float d2 = d * scale6(s0, s1, 2 * i + 1, 0);
+                float m2 = dmin * scale6(s0, s1, 2 * i + 1, 4);
+                long q = at + 48 + 32L * i;
+                int xg = xb + 64 * i;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector b = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, q + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector h = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, at + 16 + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector lo = (FloatVector) b.and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 2 * i).and(1).lanewise(VectorOperators.LSHL, 4))
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector hi = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
+                            .and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 2 * i + 1)
+                                    .and(1)
+                                    .lanewise(VectorOperators.LSHL, 4))
+                            .convert(VectorOperators.I2F, 0);
+                    acc = lo.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xg + l), acc);
+                    acc = hi.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xg + 32 + l), acc);
+                }
+            }
+            at += 176;
             xb += 256;
         }
         acc.intoArray(lanes, 0);

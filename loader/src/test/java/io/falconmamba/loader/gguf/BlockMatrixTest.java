@@ -163,7 +163,7 @@ class BlockMatrixTest {
     }
 
     /**
-     * The matrix's own decode ({@code matVec}: the vector kernels for Q8_0, Q4_0, Q5_0, Q4_K and Q6_K) against the
+     * The matrix's own decode ({@code matVec}: the vector kernels for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K) against the
      * generic path, the {@link Weight} defaults over the same {@code rowToFloats}. Both multiply the same float
      * weights, summed in different orders, so each is within {@code n·2⁻²⁴·Σ|w·x|} of the exact sum and they are
      * within twice that of each other.
