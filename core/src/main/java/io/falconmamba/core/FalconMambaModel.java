@@ -1,7 +1,6 @@
 package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Convert;
-import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.MatrixProduct;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.ThreadPool;
@@ -23,7 +22,7 @@ public final class FalconMambaModel implements AutoCloseable {
     private static final long CACHED_WORKSPACE_BYTES = 64L << 20;
 
     private final MambaConfig config;
-    private final Matrix embeddings;
+    private final Weight embeddings;
     private final MambaBlock[] blocks;
     private final float[] normF;
     /** The output projection: the embedding (tied) or lm_head, quantized when asked (a copy: lookups stay exact). */

@@ -2,7 +2,6 @@ package io.falconmamba.core;
 
 import io.falconmamba.core.kernels.Activations;
 import io.falconmamba.core.kernels.CausalConv1d;
-import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.MatrixProduct;
 import io.falconmamba.core.kernels.RmsNorm;
 import io.falconmamba.core.kernels.SelectiveScan;
@@ -47,7 +46,7 @@ final class MambaBlock {
         normWeight = Weights.vector(w, p + "norm.weight", dm);
         inProj = Weights.weight(w, m + "in_proj.weight", 2 * dIn, dm, q);
         inBias = c.useBias() ? Weights.vector(w, m + "in_proj.bias", 2 * dIn) : null;
-        Matrix conv = Weights.matrix(w, m + "conv1d.weight", dIn, k);
+        Weight conv = Weights.matrix(w, m + "conv1d.weight", dIn, k);
         convWeight = new float[k * dIn];
         float[] row = new float[k];
         for (int ch = 0; ch < dIn; ch++) {

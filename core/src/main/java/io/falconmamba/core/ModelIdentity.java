@@ -37,7 +37,7 @@ final class ModelIdentity implements WeightSource {
     @Override
     public Tensor tensor(String name) {
         Tensor t = weights.tensor(name);
-        update(name + ":" + t.type() + ":" + java.util.Arrays.toString(t.shape()));
+        update(name + ":" + t.format() + ":" + java.util.Arrays.toString(t.shape()));
         MemorySegment data = t.data();
         long n = data.byteSize();
         long edge = Math.min(EDGE_BYTES, n);

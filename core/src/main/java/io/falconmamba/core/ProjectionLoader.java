@@ -43,7 +43,11 @@ final class ProjectionLoader implements AutoCloseable {
         return storage;
     }
 
-    Weight apply(Matrix m) {
+    /** A matrix of element type prepared as asked; a block-format matrix (a GGUF's) as stored, in place. */
+    Weight apply(Weight w) {
+        if (!(w instanceof Matrix m)) {
+            return w;
+        }
         if (type != Quantization.NONE && QuantizedMatrix.quantizable(m.cols())) {
             return QuantizedMatrix.quantize(m, type.format(), arena, pool);
         }

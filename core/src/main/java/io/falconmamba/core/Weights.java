@@ -1,5 +1,6 @@
 package io.falconmamba.core;
 
+import io.falconmamba.core.kernels.BlockMatrix;
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.Weight;
 import java.util.Arrays;
@@ -25,7 +26,7 @@ final class Weights {
         return t;
     }
 
-    static Matrix matrix(WeightSource w, String name, int rows, int cols) {
+    static Weight matrix(WeightSource w, String name, int rows, int cols) {
         Tensor t = tensor(w, name, rows, cols);
         FiniteCheck.scanMatrix(t);
         return matrix(t);
@@ -33,9 +34,10 @@ final class Weights {
 
     /**
      * Views a tensor as a matrix: the first dimension is rows, the rest flatten into columns
-     * (so conv1d.weight [d_in, 1, k] is d_in × k).
+     * (so conv1d.weight [d_in, 1, k] is d_in × k). Element types become a {@link Matrix}, block formats a
+     * {@link BlockMatrix} of their family; both read the tensor's memory in place.
      */
-    static Matrix matrix(Tensor t) {
+    static Weight matrix(Tensor t) {
         long[] shape = t.shape();
         if (shape.length < 1) {
             throw new IllegalArgumentException("tensor " + t.name() + " is a scalar, not a matrix");
@@ -49,7 +51,9 @@ final class Weights {
             throw new IllegalArgumentException(
                     "tensor " + t.name() + " is too large for a matrix: " + rows + "×" + cols);
         }
-        return new Matrix(t.name(), (int) rows, (int) cols, t.type().format(), t.data());
+        return t.format().blocked()
+                ? BlockMatrix.of(t.name(), (int) rows, (int) cols, t.format(), t.data())
+                : new Matrix(t.name(), (int) rows, (int) cols, t.format(), t.data());
     }
 
     /** A projection weight: quantized by {@code q} when it asks for it and the rows split into blocks, else as stored. */

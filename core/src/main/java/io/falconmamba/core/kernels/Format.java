@@ -18,7 +18,27 @@ public enum Format {
      * ggml {@code block_q4_0}: a half scale {@code d}, then 16 bytes, element {@code j} in the low nibble of byte
      * {@code j} and element {@code j + 16} in its high nibble; {@code w = (q - 8)·d}.
      */
-    Q4_0(32, 2 + 16);
+    Q4_0(32, 2 + 16),
+    /** ggml {@code block_q4_1}: half scale {@code d} and minimum {@code m}, 16 bytes of nibbles as Q4_0; {@code w = q·d + m}. */
+    Q4_1(32, 2 + 2 + 16),
+    /** ggml {@code block_q5_0}: half {@code d}, 32 fifth bits (a little-endian u32), nibbles as Q4_0; {@code w = (q - 16)·d}. */
+    Q5_0(32, 2 + 4 + 16),
+    /** ggml {@code block_q5_1}: half {@code d} and {@code m}, 32 fifth bits, nibbles as Q4_0; {@code w = q·d + m}. */
+    Q5_1(32, 2 + 2 + 4 + 16),
+    /** ggml {@code block_q2_K}: 16 bytes of 4-bit scale and min pairs, 64 bytes of 2-bit quants, half {@code d}, {@code dmin}. */
+    Q2_K(256, 16 + 64 + 2 + 2),
+    /** ggml {@code block_q3_K}: 32 bytes of high bits, 64 bytes of 2-bit quants, 12 bytes of 6-bit scales, half {@code d}. */
+    Q3_K(256, 32 + 64 + 12 + 2),
+    /** ggml {@code block_q4_K}: half {@code d}, {@code dmin}, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles. */
+    Q4_K(256, 2 + 2 + 12 + 128),
+    /** ggml {@code block_q5_K}: as Q4_K with 32 bytes of fifth bits before the nibbles. */
+    Q5_K(256, 2 + 2 + 12 + 32 + 128),
+    /** ggml {@code block_q6_K}: 128 bytes of low nibbles, 64 bytes of high bit pairs, 16 int8 scales, half {@code d}. */
+    Q6_K(256, 128 + 64 + 16 + 2),
+    /** ggml {@code block_iq4_nl}: as Q4_0, the nibble indexing 16 non-uniform levels; {@code w = d·level[q]}. */
+    IQ4_NL(32, 2 + 16),
+    /** ggml {@code block_iq4_xs}: half {@code d}, 8 six-bit scales (2 + 4 bytes), 8 IQ4_NL nibble groups. */
+    IQ4_XS(256, 2 + 2 + 4 + 128);
 
     private final int blockSize;
     private final int blockBytes;

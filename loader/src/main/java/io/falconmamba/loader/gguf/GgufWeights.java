@@ -2,6 +2,7 @@ package io.falconmamba.loader.gguf;
 
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightType;
+import io.falconmamba.core.kernels.Format;
 import io.falconmamba.loader.WeightFiles;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,10 +16,11 @@ import java.util.TreeSet;
  * A GGUF file of architecture {@code mamba} seen as the engine's weights, by Hugging Face tensor name
  * ({@link MambaTensorNames} maps the names).
  *
- * <p>F32, F16 and BF16 tensors are zero-copy views of the mapping. {@code ssm_a} holds A = −exp(A_log) while the
- * model reads A_log, so A_log is computed back as log(−A) into a small array of its own (d_inner × state floats;
- * exp(log(−A)) returns A to within a float rounding). Block-quantized matrices are refused with the tensor's name
- * and type until the engine has kernels that read them in place.
+ * <p>Every tensor is a zero-copy view of the mapping: F32, F16 and BF16 as element types, the block types the
+ * engine has kernels for ({@link #format}) as the core {@link Format} of the same name, the blocks as ggml stores
+ * them. {@code ssm_a} holds A = −exp(A_log) while the model reads A_log, so A_log is computed back as log(−A)
+ * into a small array of its own (d_inner × state floats; exp(log(−A)) returns A to within a float rounding).
+ * A tensor of any other type is refused with its name and type.
  */
 public final class GgufWeights implements WeightFiles {
 
@@ -86,12 +88,17 @@ public final class GgufWeights implements WeightFiles {
         if (MambaTensorNames.isALog(name)) {
             return aLog(name, t);
         }
-        WeightType type = weightType(t.type());
-        if (type == null) {
+        Format format = format(t.type());
+        if (format == null) {
             throw new GgufException(file.path() + ": tensor '" + g + "' has type " + t.type()
-                    + ", which this build cannot run yet (F32, F16 and BF16 only)");
+                    + ", which the engine cannot run (it runs F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K,"
+                    + " Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL and IQ4_XS)");
         }
-        return new Tensor(name, type, t.shape(), file.data(g));
+        try {
+            return new Tensor(name, format, t.shape(), file.data(g));
+        } catch (IllegalArgumentException e) {
+            throw new GgufException(file.path() + ": tensor '" + g + "': " + e.getMessage(), e);
+        }
     }
 
     private Tensor aLog(String name, GgufTensorInfo t) {
@@ -119,11 +126,24 @@ public final class GgufWeights implements WeightFiles {
         return new Tensor(name, WeightType.F32, t.shape(), out);
     }
 
-    private static WeightType weightType(GgmlType t) {
+    /** The engine's format of a ggml type (the same name and block layout), or {@code null} when it has none. */
+    static Format format(GgmlType t) {
         return switch (t) {
-            case F32 -> WeightType.F32;
-            case F16 -> WeightType.F16;
-            case BF16 -> WeightType.BF16;
+            case F32 -> Format.F32;
+            case F16 -> Format.F16;
+            case BF16 -> Format.BF16;
+            case Q8_0 -> Format.Q8_0;
+            case Q4_0 -> Format.Q4_0;
+            case Q4_1 -> Format.Q4_1;
+            case Q5_0 -> Format.Q5_0;
+            case Q5_1 -> Format.Q5_1;
+            case Q2_K -> Format.Q2_K;
+            case Q3_K -> Format.Q3_K;
+            case Q4_K -> Format.Q4_K;
+            case Q5_K -> Format.Q5_K;
+            case Q6_K -> Format.Q6_K;
+            case IQ4_NL -> Format.IQ4_NL;
+            case IQ4_XS -> Format.IQ4_XS;
             default -> null;
         };
     }

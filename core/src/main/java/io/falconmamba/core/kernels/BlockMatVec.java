@@ -1,0 +1,321 @@
+package io.falconmamba.core.kernels;
+
+import static io.falconmamba.core.kernels.Convert.F;
+import static io.falconmamba.core.kernels.Convert.LE;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Matrix × vector (decode) for the {@link BlockMatrix} formats with a kernel of their own: {@link Format#Q8_0},
+ * {@link Format#Q4_0}, {@link Format#Q5_0}, {@link Format#Q4_K}, {@link Format#Q5_K} and {@link Format#Q6_K}, read in place from the
+ * row-major ggml blocks. Each row is one sequential stream; a vector of quants is loaded as bytes, widened to
+ * ints in registers (nibbles and high bits split there: x86 has no byte shift), turned into the weights exactly
+ * as {@code rowToFloats} computes them (same float32 operations, so the same weights) and multiplied into a
+ * per-row accumulator. Only the summation order differs from the generic path.
+ *
+ * <p>Vectors of 8 or 16 floats only ({@link #VECTOR}): a vector then covers whole half-groups of 16 weights.
+ */
+final class BlockMatVec {
+
+    /** Whether the kernels run: float vectors of 8 or 16 lanes. */
+    static final boolean VECTOR = F.length() == 8 || F.length() == 16;
+
+    private static final int L = F.length();
+    /** Bytes as many as the float lanes, widened to ints of the float vector's shape. */
+    private static final VectorSpecies<Byte> B =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
+
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+
+    /** Rows per unit the pool hands out. */
+    private static final int ROWS = 4;
+
+    private BlockMatVec() {}
+
+    /** Whether {@code format} has a decode kernel here (on this vector width). */
+    static boolean covers(Format format) {
+        return VECTOR
+                && switch (format) {
+                    case Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K -> true;
+                    default -> false;
+                };
+    }
+
+    private static final class Job extends ProductJob<BlockMatrix> {
+        @Override
+        int prepare() {
+            return (w.rows() + ROWS - 1) / ROWS;
+        }
+
+        /** Matrices smaller than {@link MatVec#INLINE_BYTES} run on the calling thread alone. */
+        @Override
+        ThreadPool pool(ThreadPool pool) {
+            return w.byteSize() < MatVec.INLINE_BYTES ? ThreadPool.INLINE : pool;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            MemorySegment data = w.data();
+            long rb = w.rowBytes();
+            int blocks = w.cols() / w.format().blockSize();
+            float[] lanes = Lanes.scratch();
+            int end = Math.min(to * ROWS, w.rows());
+            for (int r = from * ROWS; r < end; r++) {
+                long at = r * rb;
+                out[outOff + r] = switch (w.format()) {
+                    case Q8_0 -> q8_0(data, at, blocks, x, xOff, lanes);
+                    case Q4_0 -> q4_0(data, at, blocks, x, xOff, lanes);
+                    case Q5_0 -> q5_0(data, at, blocks, x, xOff, lanes);
+                    case Q4_K -> q4k(data, at, blocks, x, xOff, lanes);
+                    case Q5_K -> q5k(data, at, blocks, x, xOff, lanes);
+                    case Q6_K -> q6k(data, at, blocks, x, xOff, lanes);
+                    default -> throw new IllegalStateException(w.format() + " has no decode kernel");
+                };
+            }
+        }
+    }
+
+    private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+
+    /** {@code out[outOff + r] = W[r] · x[xOff ..]} for every row, split across the pool's threads. */
+    static void multiply(BlockMatrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        if (!covers(w.format())) {
+            throw new IllegalArgumentException("matrix " + w.name() + ": no decode kernel for " + w.format());
+        }
+        JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
+    }
+
+    /*
+     * The loops below stream a row as a while over a long byte offset (MatVec's STREAM_LOOPS) and write the
+     * widening out in place: a helper C2 declines to inline boxes every vector.
+     */
+
+    /** Q8_0: {@code w = q·d}. */
+    static float q8_0(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        long end = at + blocks * 34L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at));
+            for (int j = 0; j < 32; j += L) {
+                FloatVector q = (FloatVector)
+                        ByteVector.fromMemorySegment(B, s, at + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
+                acc = q.mul(d).fma(FloatVector.fromArray(F, x, xb + j), acc);
+            }
+            at += 34;
+            xb += 32;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /** Q4_0: {@code w = (q - 8)·d}, low nibbles weights 0..15, high nibbles 16..31. */
+    static float q4_0(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        long end = at + blocks * 18L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at));
+            for (int j = 0; j < 16; j += L) {
+                IntVector b = (IntVector)
+                        ByteVector.fromMemorySegment(B, s, at + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
+                FloatVector lo = (FloatVector) b.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector)
+                        b.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+                acc = lo.mul(d).fma(FloatVector.fromArray(F, x, xb + j), acc);
+                acc = hi.mul(d).fma(FloatVector.fromArray(F, x, xb + 16 + j), acc);
+            }
+            at += 18;
+            xb += 32;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /** Q5_0: {@code w = (q - 16)·d}, bit {@code j} of the u32 the fifth bit of weight {@code j}. */
+    static float q5_0(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        IntVector lane = IntVector.zero(I).addIndex(1);
+        long end = at + blocks * 22L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at));
+            IntVector qh = IntVector.broadcast(I, s.get(Convert.I32, at + 2));
+            for (int j = 0; j < 16; j += L) {
+                IntVector b = (IntVector)
+                        ByteVector.fromMemorySegment(B, s, at + 6 + j, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hLo =
+                        qh.lanewise(VectorOperators.LSHR, lane.add(j)).and(1).lanewise(VectorOperators.LSHL, 4);
+                IntVector hHi = qh.lanewise(VectorOperators.LSHR, lane.add(j + 16))
+                        .and(1)
+                        .lanewise(VectorOperators.LSHL, 4);
+                FloatVector lo = (FloatVector) b.and(0xF).or(hLo).sub(16).convert(VectorOperators.I2F, 0);
+                FloatVector hi = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
+                        .and(0xF)
+                        .or(hHi)
+                        .sub(16)
+                        .convert(VectorOperators.I2F, 0);
+                acc = lo.mul(d).fma(FloatVector.fromArray(F, x, xb + j), acc);
+                acc = hi.mul(d).fma(FloatVector.fromArray(F, x, xb + 16 + j), acc);
+            }
+            at += 22;
+            xb += 32;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /** Q4_K: {@code w = (d·sc)·q - dmin·m} per 32-weight group, as {@link KQuantMatrix} decodes it. */
+    static float q4k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        long end = at + blocks * 144L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at));
+            float dmin = Float.float16ToFloat(s.get(Convert.I16, at + 2));
+            // The 12 scale bytes in two reads, unpacked in registers (a segment read each costs a bounds check).
+            long s0 = s.get(I64, at + 4);
+            long s1 = s.get(Convert.I32, at + 12) & 0xFFFFFFFFL;
+            for (int i = 0; i < 4; i++) {
+                float d1 = d * scale6(s0, s1, 2 * i, 0);
+                float m1 = dmin * scale6(s0, s1, 2 * i, 4);
+                float d2 = d * scale6(s0, s1, 2 * i + 1, 0);
+                float m2 = dmin * scale6(s0, s1, 2 * i + 1, 4);
+                long q = at + 16 + 32L * i;
+                int xg = xb + 64 * i;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector b = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, q + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector lo = (FloatVector) b.and(0xF).convert(VectorOperators.I2F, 0);
+                    FloatVector hi = (FloatVector)
+                            b.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0);
+                    acc = lo.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xg + l), acc);
+                    acc = hi.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xg + 32 + l), acc);
+                }
+            }
+            at += 144;
+            xb += 256;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /** Q5_K: Q4_K with a fifth bit, bit {@code 2i} of byte {@code l} of the 32 high-bit bytes for the low nibbles. */
+    static float q5k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        long end = at + blocks * 176L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at));
+            float dmin = Float.float16ToFloat(s.get(Convert.I16, at + 2));
+            long s0 = s.get(I64, at + 4);
+            long s1 = s.get(Convert.I32, at + 12) & 0xFFFFFFFFL;
+            for (int i = 0; i < 4; i++) {
+                float d1 = d * scale6(s0, s1, 2 * i, 0);
+                float m1 = dmin * scale6(s0, s1, 2 * i, 4);
+                float d2 = d * scale6(s0, s1, 2 * i + 1, 0);
+                float m2 = dmin * scale6(s0, s1, 2 * i + 1, 4);
+                long q = at + 48 + 32L * i;
+                int xg = xb + 64 * i;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector b = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, q + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector h = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, at + 16 + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector lo = (FloatVector) b.and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 2 * i).and(1).lanewise(VectorOperators.LSHL, 4))
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector hi = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
+                            .and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 2 * i + 1)
+                                    .and(1)
+                                    .lanewise(VectorOperators.LSHL, 4))
+                            .convert(VectorOperators.I2F, 0);
+                    acc = lo.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xg + l), acc);
+                    acc = hi.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xg + 32 + l), acc);
+                }
+            }
+            at += 176;
+            xb += 256;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+
+    /**
+     * Six-bit scale ({@code k = 0}) or minimum ({@code k = 4}) {@code j} of the K-quant scale bytes, bytes 0..7 in
+     * {@code s0} and 8..11 in {@code s1}: {@link KQuantMatrix#scaleMin}'s unpacking.
+     */
+    private static int scale6(long s0, long s1, int j, int k) {
+        if (j < 4) {
+            return (int) (s0 >>> (8 * (j + k))) & 63;
+        }
+        int packed = (int) (s1 >>> (8 * (j - 4))) & 0xFF;
+        int top = (int) (s0 >>> (8 * (j - 4 + k))) & 0xFF;
+        return (k == 0 ? packed & 0xF : packed >>> 4) | ((top >>> 6) << 4);
+    }
+
+    /** Q6_K: {@code w = (d·sc)·(q - 32)}, each 128-weight half from 64 low-nibble bytes and 32 high-pair bytes. */
+    static float q6k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+        FloatVector acc = FloatVector.zero(F);
+        long end = at + blocks * 210L;
+        int xb = xOff;
+        while (at < end) {
+            float d = Float.float16ToFloat(s.get(Convert.I16, at + 208));
+            for (int half = 0; half < 2; half++) {
+                long ql = at + 64L * half;
+                long qh = at + 128 + 32L * half;
+                long sc = at + 192 + 8L * half;
+                int xh = xb + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int g = l / 16;
+                    IntVector a = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector b = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    IntVector h = (IntVector)
+                            ByteVector.fromMemorySegment(B, s, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
+                    FloatVector q1 = (FloatVector) a.and(0xF)
+                            .or(h.and(3).lanewise(VectorOperators.LSHL, 4))
+                            .sub(32)
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector q2 = (FloatVector) b.and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 2).and(3).lanewise(VectorOperators.LSHL, 4))
+                            .sub(32)
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector q3 = (FloatVector) a.lanewise(VectorOperators.ASHR, 4)
+                            .and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 4).and(3).lanewise(VectorOperators.LSHL, 4))
+                            .sub(32)
+                            .convert(VectorOperators.I2F, 0);
+                    FloatVector q4 = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
+                            .and(0xF)
+                            .or(h.lanewise(VectorOperators.ASHR, 6).and(3).lanewise(VectorOperators.LSHL, 4))
+                            .sub(32)
+                            .convert(VectorOperators.I2F, 0);
+                    float s1 = d * s.get(BlockMatrix.I8, sc + g);
+                    float s2 = d * s.get(BlockMatrix.I8, sc + g + 2);
+                    float s3 = d * s.get(BlockMatrix.I8, sc + g + 4);
+                    float s4 = d * s.get(BlockMatrix.I8, sc + g + 6);
+                    acc = q1.mul(s1).fma(FloatVector.fromArray(F, x, xh + l), acc);
+                    acc = q2.mul(s2).fma(FloatVector.fromArray(F, x, xh + 32 + l), acc);
+                    acc = q3.mul(s3).fma(FloatVector.fromArray(F, x, xh + 64 + l), acc);
+                    acc = q4.mul(s4).fma(FloatVector.fromArray(F, x, xh + 96 + l), acc);
+                }
+            }
+            at += 210;
+            xb += 256;
+        }
+        acc.intoArray(lanes, 0);
+        return Lanes.sum(lanes);
+    }
+}

@@ -1,0 +1,172 @@
+package io.falconmamba.core.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * ggml's 256-weight super-blocks, row-major as a GGUF file stores them: the K-quants {@link Format#Q2_K},
+ * {@link Format#Q3_K}, {@link Format#Q4_K}, {@link Format#Q5_K}, {@link Format#Q6_K} and {@link Format#IQ4_XS}.
+ * A super-block carries a half scale (and for some a half minimum scale) and small per-group scales; each weight
+ * is computed in float32 as ggml's {@code dequantize_row_*} does: group scale first ({@code d·sc}), then times
+ * the quant, then the group minimum subtracted.
+ */
+public final class KQuantMatrix extends BlockMatrix {
+
+    KQuantMatrix(String name, int rows, int cols, Format format, MemorySegment data) {
+        super(name, rows, cols, format, data);
+    }
+
+    /** Decode through {@link BlockMatVec} where it has a kernel for the format, else the generic rows. */
+    @Override
+    public void matVec(float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
+        if (BlockMatVec.covers(format())) {
+            BlockMatVec.multiply(this, x, xOff, out, outOff, pool);
+        } else {
+            super.matVec(x, xOff, out, outOff, pool);
+        }
+    }
+
+    @Override
+    void decodeBlock(MemorySegment s, long p, float[] y, int o) {
+        switch (format()) {
+            case Q2_K -> q2k(s, p, y, o);
+            case Q3_K -> q3k(s, p, y, o);
+            case Q4_K -> q4k(s, p, y, o);
+            case Q5_K -> q5k(s, p, y, o);
+            case Q6_K -> q6k(s, p, y, o);
+            case IQ4_XS -> iq4xs(s, p, y, o);
+            default -> throw new IllegalStateException(format() + " is not a K-quant format");
+        }
+    }
+
+    /**
+     * Q2_K: scale byte {@code g} (low nibble scale, high nibble min) covers 16 weights; each 128-weight half reads
+     * its 32 quant bytes four times, two bits higher each time.
+     */
+    private static void q2k(MemorySegment s, long p, float[] y, int o) {
+        float d = f16(s, p + 80);
+        float dmin = f16(s, p + 82);
+        int g = 0;
+        for (int half = 0; half < 2; half++) {
+            long q = p + 16 + 32L * half;
+            for (int shift = 0; shift < 8; shift += 2) {
+                for (int part = 0; part < 2; part++, g++) {
+                    int sc = u8(s, p + g);
+                    float dl = d * (sc & 0xF);
+                    float ml = dmin * (sc >>> 4);
+                    for (int l = 0; l < 16; l++) {
+                        y[o++] = dl * ((u8(s, q + 16 * part + l) >>> shift) & 3) - ml;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Q3_K: as Q2_K's layout with a high-bit mask (a clear bit subtracts 4) and 16 six-bit scales biased by 32
+     * packed in 12 bytes.
+     */
+    private static void q3k(MemorySegment s, long p, float[] y, int o) {
+        float d = f16(s, p + 108);
+        long scales = p + 96;
+        int g = 0;
+        int mask = 1;
+        for (int half = 0; half < 2; half++) {
+            long q = p + 32 + 32L * half;
+            for (int shift = 0; shift < 8; shift += 2, mask <<= 1) {
+                for (int part = 0; part < 2; part++, g++) {
+                    int low4 = g < 8 ? u8(s, scales + g) & 0xF : u8(s, scales + g - 8) >>> 4;
+                    int high2 = (u8(s, scales + 8 + (g & 3)) >>> (2 * (g >>> 2))) & 3;
+                    float dl = d * ((low4 | (high2 << 4)) - 32);
+                    for (int l = 0; l < 16; l++) {
+                        int k = 16 * part + l;
+                        int q2 = (u8(s, q + k) >>> shift) & 3;
+                        y[o++] = dl * (q2 - ((u8(s, p + k) & mask) != 0 ? 0 : 4));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Six-bit scale ({@code min} false) or minimum of group {@code j} from the 12 bytes at {@code sc}. */
+    static int scaleMin(MemorySegment s, long sc, int j, boolean min) {
+        int k = min ? 4 : 0;
+        if (j < 4) {
+            return u8(s, sc + j + k) & 63;
+        }
+        int packed = u8(s, sc + j + 4);
+        return (min ? packed >>> 4 : packed & 0xF) | ((u8(s, sc + j - 4 + k) >>> 6) << 4);
+    }
+
+    /** Q4_K: each 64 weights read 32 bytes, low nibbles with group 2i's scale and min, high with group 2i+1's. */
+    private static void q4k(MemorySegment s, long p, float[] y, int o) {
+        float d = f16(s, p);
+        float dmin = f16(s, p + 2);
+        for (int i = 0; i < 4; i++, o += 64) {
+            long q = p + 16 + 32L * i;
+            float d1 = d * scaleMin(s, p + 4, 2 * i, false);
+            float m1 = dmin * scaleMin(s, p + 4, 2 * i, true);
+            float d2 = d * scaleMin(s, p + 4, 2 * i + 1, false);
+            float m2 = dmin * scaleMin(s, p + 4, 2 * i + 1, true);
+            for (int l = 0; l < 32; l++) {
+                int b = u8(s, q + l);
+                y[o + l] = d1 * (b & 0xF) - m1;
+                y[o + 32 + l] = d2 * (b >>> 4) - m2;
+            }
+        }
+    }
+
+    /** Q5_K: Q4_K with fifth bits: bit 2i of byte l tops low nibble l of part i, bit 2i+1 the high nibble. */
+    private static void q5k(MemorySegment s, long p, float[] y, int o) {
+        float d = f16(s, p);
+        float dmin = f16(s, p + 2);
+        for (int i = 0; i < 4; i++, o += 64) {
+            long q = p + 48 + 32L * i;
+            float d1 = d * scaleMin(s, p + 4, 2 * i, false);
+            float m1 = dmin * scaleMin(s, p + 4, 2 * i, true);
+            float d2 = d * scaleMin(s, p + 4, 2 * i + 1, false);
+            float m2 = dmin * scaleMin(s, p + 4, 2 * i + 1, true);
+            for (int l = 0; l < 32; l++) {
+                int b = u8(s, q + l);
+                int h = u8(s, p + 16 + l);
+                y[o + l] = d1 * ((b & 0xF) | (((h >>> (2 * i)) & 1) << 4)) - m1;
+                y[o + 32 + l] = d2 * ((b >>> 4) | (((h >>> (2 * i + 1)) & 1) << 4)) - m2;
+            }
+        }
+    }
+
+    /** Q6_K: each 128-weight half reads 64 low-nibble bytes, 32 bytes of high bit pairs and 8 int8 scales. */
+    private static void q6k(MemorySegment s, long p, float[] y, int o) {
+        float d = f16(s, p + 208);
+        for (int half = 0; half < 2; half++, o += 128) {
+            long ql = p + 64L * half;
+            long qh = p + 128 + 32L * half;
+            long sc = p + 192 + 8L * half;
+            for (int l = 0; l < 32; l++) {
+                int g = l / 16;
+                int h = u8(s, qh + l);
+                int a = u8(s, ql + l);
+                int b = u8(s, ql + l + 32);
+                y[o + l] = d * i8(s, sc + g) * (((a & 0xF) | ((h & 3) << 4)) - 32);
+                y[o + l + 32] = d * i8(s, sc + g + 2) * (((b & 0xF) | (((h >>> 2) & 3) << 4)) - 32);
+                y[o + l + 64] = d * i8(s, sc + g + 4) * (((a >>> 4) | (((h >>> 4) & 3) << 4)) - 32);
+                y[o + l + 96] = d * i8(s, sc + g + 6) * (((b >>> 4) | (((h >>> 6) & 3) << 4)) - 32);
+            }
+        }
+    }
+
+    /** IQ4_XS: eight IQ4_NL groups of 32 with six-bit scales biased by 32 (low 4 bits in bytes 4..7, top 2 in a u16). */
+    private static void iq4xs(MemorySegment s, long p, float[] y, int o) {
+        float d = f16(s, p);
+        int high = s.get(I16, p + 2) & 0xFFFF;
+        for (int g = 0; g < 8; g++, o += 32) {
+            int ls = ((u8(s, p + 4 + g / 2) >>> (4 * (g % 2))) & 0xF) | (((high >>> (2 * g)) & 3) << 4);
+            float dl = d * (ls - 32);
+            long q = p + 8 + 16L * g;
+            for (int j = 0; j < 16; j++) {
+                int v = u8(s, q + j);
+                y[o + j] = dl * Q32Matrix.IQ4_LEVELS[v & 0xF];
+                y[o + j + 16] = dl * Q32Matrix.IQ4_LEVELS[v >>> 4];
+            }
+        }
+    }
+}
