@@ -3,15 +3,17 @@
 # (the host's read bandwidth drifts minute to minute, so only figures taken in the same minutes compare).
 #
 # Usage: benchmarks/peer-compare.sh [options] PEERS_DIR [CASE ...]
-#   PEERS_DIR  what ../shared/tools/llama-cpp-peer.sh wrote: PEERS_DIR/llama.cpp/build/bin/llama-bench and
+#   PEERS_DIR  llama.cpp built from its public source and the checkpoints: PEERS_DIR/llama.cpp/build/bin/llama-bench and
 #              PEERS_DIR/models/{fm-130m,fm-1.4b} (Hugging Face folders) with the matching *.gguf files
-#   CASE       fm-130m-f16, fm-1.4b-f16, fm-1.4b-q8_0, fm-1.4b-q4_0 (default: all four); a quantized case runs
-#              falcon-mamba with --quant on the F16 folder and llama.cpp on the GGUF llama-quantize wrote
+#   CASE       fm-130m-f16, fm-1.4b-f16, fm-1.4b-q8_0, fm-1.4b-q4_0, fm-1.4b-q4_k_m (default: the first four); a
+#              quantized case runs falcon-mamba with --quant on the F16 folder, or with --gguf on the very GGUF file
+#              llama-quantize wrote, and llama.cpp on that GGUF file
 # Options:
 #   --rounds N      rounds per case, each engine once per round, the first engine alternating (default 3)
 #   --threads N     threads for both (default 2)
 #   --prompt N      prompt tokens (default 512)     --gen N   generated tokens (default 64)
 #   --prefill MODE  falcon-mamba's prefill mode (default parallel)
+#   --gguf          falcon-mamba reads the case's GGUF file too (the same bytes as llama.cpp), not the F16 folder
 #   --cold          evict each model's files from the page cache before every run (posix_fadvise DONTNEED),
 #                   so both engines read them in cold
 #   --fm-opts "..." extra options for falcon-mamba bench (e.g. --no-mmap)
@@ -19,7 +21,7 @@
 # vector width and the date. Needs python3 (JSON and medians).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ROUNDS=3 THREADS=2 PROMPT=512 GEN=64 PREFILL=parallel COLD=0 FM_OPTS=""
+ROUNDS=3 THREADS=2 PROMPT=512 GEN=64 PREFILL=parallel COLD=0 GGUF=0 FM_OPTS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
     --gen) GEN=$2; shift 2 ;;
     --prefill) PREFILL=$2; shift 2 ;;
     --cold) COLD=1; shift ;;
+    --gguf) GGUF=1; shift ;;
     --fm-opts) FM_OPTS=$2; shift 2 ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "peer-compare: unknown option $1" >&2; exit 2 ;;
@@ -75,17 +78,18 @@ CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 FLAGS=$(grep -m1 '^flags' /proc/cpuinfo || true)
 ISA=$([[ $FLAGS == *avx512f* ]] && echo AVX-512 || { [[ $FLAGS == *avx2* ]] && echo AVX2 || echo "no AVX2"; })
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  CPU: $CPU ($ISA, $(nproc) cores visible)  threads $THREADS  pp$PROMPT tg$GEN" \
-     "$([ $COLD = 1 ] && echo '(cold page cache)')"
+     "$([ $COLD = 1 ] && echo '(cold page cache)')$([ $GGUF = 1 ] && echo ' (falcon-mamba on the GGUF files)')"
 for c in "${CASES[@]}"; do
   shape=${c%-*} type=${c##*-}
   dir="$PEERS/models/$shape" gguf="$PEERS/models/$c.gguf" quant=""
   [ "$type" = f16 ] || quant=$type
-  [ -d "$dir" ] && [ -f "$gguf" ] || { echo "peer-compare: missing $dir or $gguf; skipping $c" >&2; continue; }
+  if [ $GGUF = 1 ]; then dir="$gguf" quant=""; fi
+  [ -e "$dir" ] && [ -f "$gguf" ] || { echo "peer-compare: missing $dir or $gguf; skipping $c" >&2; continue; }
   for ((r = 1; r <= ROUNDS; r++)); do
     order=(fm llama)
     ((r % 2 == 0)) && order=(llama fm)
     for e in "${order[@]}"; do
-      [ $COLD = 1 ] && evict "$gguf" "$dir"/*.safetensors
+      [ $COLD = 1 ] && { if [ -d "$dir" ]; then evict "$gguf" "$dir"/*.safetensors; else evict "$gguf"; fi; }
       if [ "$e" = fm ]; then read -r pp tg vbits huge < <(run_fm "$c" "$dir" "$quant")
       else read -r pp tg < <(run_llama "$c" "$gguf"); vbits="" huge=""; fi
       printf '%-14s round %d  %-12s prefill %8.2f tok/s  decode %7.2f tok/s%s\n' "$c" "$r" \
