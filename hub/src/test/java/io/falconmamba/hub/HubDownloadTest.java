@@ -197,11 +197,11 @@ class HubDownloadTest {
         hub = new FakeHub(SHARDED, REPO);
         hub.stallOnce.add(SHARD1);
         hub.stallMillis = 5000;
-        long start = System.nanoTime();
         Path snapshot = ModelResolver.resolve(
                 REPO, opts(Map.of()).readTimeout(Duration.ofMillis(400)).build());
         assertSameModel(SHARDED, snapshot);
-        assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 4500, "the stall was not cut short");
+        // Had the client waited out the 5 s stall, the first connection would have delivered the rest and no range
+        // request would follow: the resumed range request is what shows the read timeout cut the stall short.
         assertTrue(
                 hub.requests().stream().anyMatch(r -> r.startsWith("GET /cdn/" + SHARD1 + " range=bytes=")),
                 hub.requests().toString());
