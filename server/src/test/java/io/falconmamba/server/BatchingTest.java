@@ -87,11 +87,27 @@ class BatchingTest {
     void aFullQueueIsAnswered429WithRetryAfterAndTheServerGoesOn() throws Exception {
         try (FalconMambaServer small = FalconMambaServer.start(
                 demo, ServerOptions.defaults("demo").withPort(0).withMaxBatch(1).withMaxQueue(1))) {
+            // Hold the only slot with an endless stream, so the queue's state does not depend on timing.
+            HttpResponse<InputStream> holder =
+                    Http.CLIENT.send(endlessStream(small), HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals(200, holder.statusCode());
             List<Future<HttpResponse<String>>> futures = new ArrayList<>();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                for (int i = 0; i < 6; i++) {
-                    futures.add(pool.submit(() -> Http.post(small, "/v1/completions", body("In the beginning", 120))));
+                try (InputStream in = holder.body()) {
+                    assertEquals(200, in.readNBytes(200).length, "the holder is decoding");
+                    for (int i = 0; i < 5; i++) {
+                        futures.add(
+                                pool.submit(() -> Http.post(small, "/v1/completions", body("In the beginning", 8))));
+                    }
+                    // One request waits in the queue, the other four are refused at once.
+                    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                    while (Http.metric(small, "falconmamba_rejected_total") < 4
+                            || Http.metric(small, "falconmamba_queue_depth") < 1) {
+                        assertTrue(System.nanoTime() < deadline, "four refusals and one queued request");
+                        Thread.sleep(20);
+                    }
                 }
+                // Closing the stream cancels the holder; the queued request then runs.
             }
             int ok = 0;
             int busy = 0;
@@ -108,7 +124,8 @@ class BatchingTest {
                     busy++;
                 }
             }
-            assertTrue(ok >= 2 && busy >= 1, ok + " answered, " + busy + " refused");
+            assertEquals(1, ok, "the queued request is answered");
+            assertEquals(4, busy, "the others are refused");
             assertEquals(busy, (int) Http.metric(small, "falconmamba_rejected_total"));
             assertEquals(
                     200,
@@ -116,22 +133,26 @@ class BatchingTest {
         }
     }
 
+    static HttpRequest endlessStream(FalconMambaServer server) {
+        String b = Http.JSON
+                .createObjectNode()
+                .put("prompt", "In the beginning")
+                .put("max_tokens", 1_000_000)
+                .put("temperature", 0)
+                .put("stream", true)
+                .toString();
+        return HttpRequest.newBuilder(URI.create(server.baseUri() + "/v1/completions"))
+                .timeout(Duration.ofSeconds(30))
+                .POST(HttpRequest.BodyPublishers.ofString(b))
+                .build();
+    }
+
     @Test
     void aStreamingClientThatLeavesIsCancelledAndItsSlotFreed() throws Exception {
         try (FalconMambaServer one = FalconMambaServer.start(
                 demo, ServerOptions.defaults("demo").withPort(0).withMaxBatch(1))) {
-            String b = Http.JSON
-                    .createObjectNode()
-                    .put("prompt", "In the beginning")
-                    .put("max_tokens", 1_000_000)
-                    .put("temperature", 0)
-                    .put("stream", true)
-                    .toString();
-            HttpRequest req = HttpRequest.newBuilder(URI.create(one.baseUri() + "/v1/completions"))
-                    .timeout(Duration.ofSeconds(30))
-                    .POST(HttpRequest.BodyPublishers.ofString(b))
-                    .build();
-            HttpResponse<InputStream> r = Http.CLIENT.send(req, HttpResponse.BodyHandlers.ofInputStream());
+            HttpResponse<InputStream> r =
+                    Http.CLIENT.send(endlessStream(one), HttpResponse.BodyHandlers.ofInputStream());
             assertEquals(200, r.statusCode());
             try (InputStream in = r.body()) {
                 assertTrue(in.readNBytes(200).length == 200, "some events arrived");
