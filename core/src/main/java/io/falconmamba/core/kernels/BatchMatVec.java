@@ -203,6 +203,7 @@ final class BatchMatVec {
         int shift = PackedMatrix.shift(w.format());
         int evenMask = PackedMatrix.evenMask(w.format());
         int oddMask = PackedMatrix.oddMask(w.format());
+        int rebias = PackedMatrix.scaledRebias(w.format());
         int q = j.packedAt(t);
         int chunk = width * 2 * V;
         for (int i = 0; i < ROWS; i += 2) {
@@ -210,8 +211,12 @@ final class BatchMatVec {
             long base = ri * rb;
             int p;
             p = width == WIDE
-                    ? dot2x8(data, base, step * rb, shift, evenMask, oddMask, j.packed, q, chunk, n / 2, sums, lanes)
-                    : dot2x4(data, base, step * rb, shift, evenMask, oddMask, j.packed, q, chunk, n / 2, sums, lanes);
+                    ? dot2x8(
+                            data, base, step * rb, shift, evenMask, oddMask, rebias, j.packed, q, chunk, n / 2, sums,
+                            lanes)
+                    : dot2x4(
+                            data, base, step * rb, shift, evenMask, oddMask, rebias, j.packed, q, chunk, n / 2, sums,
+                            lanes);
             for (int k = 0; k < width; k++) {
                 int xt = j.xOff + (t + k) * j.xStride;
                 float scale = f16 ? j.rescale[t + k] : 1f;
@@ -251,7 +256,7 @@ final class BatchMatVec {
     /*
      * The kernels below return the first column they did not cover. Their loops are a while over a long byte
      * offset for the reason MatVec's STREAM_LOOPS gives, and the widening is written out in each (a helper
-     * makes C2 box vectors, see MatVec.F16_FIELDS). Each accumulator is stored to lanes, and
+     * makes C2 box vectors, see MatVec's WIDENING). Each accumulator is stored to lanes, and
      * sumEach leaves row i, token k's sum in sums[i * 4 + k] (F32, four rows by four tokens) or
      * sums[i * m + k] (two rows by m = 8 or 4 packed tokens).
      */
@@ -353,6 +358,7 @@ final class BatchMatVec {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int q,
             int chunk,
@@ -380,16 +386,22 @@ final class BatchMatVec {
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+            IntVector pairs1 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector fields1 = pairs1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+                    .and(evenMask);
+            FloatVector wa = fields1.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs1)) {
+                wa = F16Fields.patch(fields1, wa, rebias);
+            }
+            IntVector pairs2 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            IntVector fields2 = pairs2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector wb = fields2.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs2)) {
+                wb = F16Fields.patch(fields2, wb, rebias);
+            }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -414,14 +426,18 @@ final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 14 * V);
             a7 = wa.fma(x, a7);
             b7 = wb.fma(x, b7);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
-                    .and(oddMask)
-                    .reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
-                    .and(oddMask)
-                    .reinterpretAsFloats();
+            IntVector pairs3 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector fields3 = pairs3.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            wa = fields3.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs3)) {
+                wa = F16Fields.patch(fields3, wa, rebias);
+            }
+            IntVector pairs4 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            IntVector fields4 = pairs4.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            wb = fields4.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs4)) {
+                wb = F16Fields.patch(fields4, wb, rebias);
+            }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -478,6 +494,7 @@ final class BatchMatVec {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int q,
             int chunk,
@@ -497,16 +514,22 @@ final class BatchMatVec {
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+            IntVector pairs5 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector fields5 = pairs5.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+                    .and(evenMask);
+            FloatVector wa = fields5.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs5)) {
+                wa = F16Fields.patch(fields5, wa, rebias);
+            }
+            IntVector pairs6 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            IntVector fields6 = pairs6.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector wb = fields6.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs6)) {
+                wb = F16Fields.patch(fields6, wb, rebias);
+            }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -519,14 +542,18 @@ final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 6 * V);
             a3 = wa.fma(x, a3);
             b3 = wb.fma(x, b3);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
-                    .and(oddMask)
-                    .reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
-                    .and(oddMask)
-                    .reinterpretAsFloats();
+            IntVector pairs7 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            IntVector fields7 = pairs7.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            wa = fields7.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs7)) {
+                wa = F16Fields.patch(fields7, wa, rebias);
+            }
+            IntVector pairs8 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            IntVector fields8 = pairs8.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            wb = fields8.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(pairs8)) {
+                wb = F16Fields.patch(fields8, wb, rebias);
+            }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);

@@ -146,15 +146,15 @@ final class MatVec {
      * makes them megamorphic and halves decode (a bandwidth probe in the same JVM is enough). Pairs past the
      * last whole chunk are not stored; the kernels take those columns from x itself.
      *
-     * <p>For F16 weights the split x is also scaled by 2^(112 - e), and e is returned: the F16 kernels then need
-     * no per-weight rebias multiply (see {@link #F16_FIELDS}) and multiply each row's sum by 2^e instead. e
-     * follows x's largest exponent (over all of x) so that x·2^(112-e) stays below 2^101 (no overflow in the
+     * <p>For F16 weights the split x is also scaled by 2^(SCALE - e) ({@link F16Fields#SCALE}), and e is returned:
+     * the F16 kernels then need no per-weight multiply and multiply each row's sum by 2^e instead. e
+     * follows x's largest exponent (over all of x) so that x·2^(SCALE-e) stays below 2^87 (no overflow in the
      * products or sums) and as far above the float underflow as it can.
      */
     static int split(Format format, float[] x, int xOff, int pairs, MemorySegment split) {
         boolean f16 = format == Format.F16;
         int e = f16 ? scaleExponent(x, xOff, 2 * pairs) : 0;
-        float up = f16 ? Math.scalb(1f, 112 - e) : 1f;
+        float up = f16 ? Math.scalb(1f, F16Fields.SCALE - e) : 1f;
         int step = F.length();
         for (int p = 0; p <= pairs - step; p += step) {
             FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * p);
@@ -179,7 +179,7 @@ final class MatVec {
     /** The e of {@link #split} for x of largest magnitude {@code max}. */
     static int exponentFor(float max) {
         // NaN or infinite x makes every product non-finite whatever the scale; keep the scale neutral.
-        return Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : 112;
+        return Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : F16Fields.SCALE;
     }
 
     /** The e of {@link #split} for {@code x[off .. off+n)}. */
@@ -263,20 +263,14 @@ final class MatVec {
         return sum;
     }
 
-    /**
-     * Sign, exponent and mantissa of the half in the top 16 bits of each lane, moved to float position
-     * ({@code >> 3} arithmetic keeps the sign at bit 31; the mask drops the smeared copies). The float that
-     * gives is the half times 2^-112, exactly, for normal and subnormal halves; {@link #split} puts the 2^112
-     * into x (and a power of two back per row), so the inner loop is three integer ops and an FMA per
-     * vector. Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping
-     * them would cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact
-     * for them).
-     *
-     * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
-     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows
-     * the allocation, and the loop runs several times slower).
+    /*
+     * WIDENING: F16 pairs are widened as F16Fields describes, written out in each loop rather than in a helper
+     * taking and returning vectors on the common path: once a helper is compiled on its own C2 may decline to
+     * inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows the allocation, and the
+     * loop runs several times slower). F16Fields.patch is such a call, on the rare vector with a zero exponent.
+     * Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping them would
+     * cost a compare and a blend per vector ({@link Convert#toFloats} is exact for them).
      */
-    static final int F16_FIELDS = 0x8FFFE000;
 
     /** One F16 row against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
     static float dotF16(
@@ -287,15 +281,18 @@ final class MatVec {
         long end = (long) I.loopBound(n / 2) * 4;
         while (k < end) { // not a counted loop: see STREAM_LOOPS
             IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
-            accEven = two.lanewise(VectorOperators.LSHL, 16)
+            IntVector fe = two.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
-            accOdd = two.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
+                    .and(F16Fields.FIELDS);
+            IntVector fo = two.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
+            FloatVector we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
+            FloatVector wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
+            if (F16Fields.anyZeroExponent(two)) {
+                we = F16Fields.patch(fe, we, F16Fields.SCALED);
+                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            }
+            accEven = we.fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
+            accOdd = wo.fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
             k += I.vectorByteSize();
         }
         accEven.add(accOdd).intoArray(lanes, 0);
@@ -308,7 +305,7 @@ final class MatVec {
 
     /*
      * The four-row kernels below are each one-row kernel written out four times (rows base, base+gap, base+2gap,
-     * base+3gap, outputs out[o], out[o+q], ...): a helper taking vectors would box them (see F16_FIELDS).
+     * base+3gap, outputs out[o], out[o+q], ...): a helper taking vectors would box them (see WIDENING).
      */
 
     /** Four F32 rows {@code gap} bytes apart against x. */
@@ -441,45 +438,59 @@ final class MatVec {
             FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
             long at = base + k;
             IntVector v = IntVector.fromMemorySegment(I, w, at, LE);
-            e0 = v.lanewise(VectorOperators.LSHL, 16)
+            IntVector fe, fo;
+            FloatVector we, wo;
+            fe = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e0);
-            o0 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o0);
+                    .and(F16Fields.FIELDS);
+            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
+            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
+            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
+            if (F16Fields.anyZeroExponent(v)) {
+                we = F16Fields.patch(fe, we, F16Fields.SCALED);
+                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            }
+            e0 = we.fma(xe, e0);
+            o0 = wo.fma(xo, o0);
             v = IntVector.fromMemorySegment(I, w, at + gap, LE);
-            e1 = v.lanewise(VectorOperators.LSHL, 16)
+            fe = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e1);
-            o1 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o1);
+                    .and(F16Fields.FIELDS);
+            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
+            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
+            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
+            if (F16Fields.anyZeroExponent(v)) {
+                we = F16Fields.patch(fe, we, F16Fields.SCALED);
+                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            }
+            e1 = we.fma(xe, e1);
+            o1 = wo.fma(xo, o1);
             v = IntVector.fromMemorySegment(I, w, at + gap2, LE);
-            e2 = v.lanewise(VectorOperators.LSHL, 16)
+            fe = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e2);
-            o2 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o2);
+                    .and(F16Fields.FIELDS);
+            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
+            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
+            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
+            if (F16Fields.anyZeroExponent(v)) {
+                we = F16Fields.patch(fe, we, F16Fields.SCALED);
+                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            }
+            e2 = we.fma(xe, e2);
+            o2 = wo.fma(xo, o2);
             v = IntVector.fromMemorySegment(I, w, at + gap3, LE);
-            e3 = v.lanewise(VectorOperators.LSHL, 16)
+            fe = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e3);
-            o3 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o3);
+                    .and(F16Fields.FIELDS);
+            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
+            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
+            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
+            if (F16Fields.anyZeroExponent(v)) {
+                we = F16Fields.patch(fe, we, F16Fields.SCALED);
+                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            }
+            e3 = we.fma(xe, e3);
+            o3 = wo.fma(xo, o3);
             k += I.vectorByteSize();
         }
         int c = (int) (k / 2);

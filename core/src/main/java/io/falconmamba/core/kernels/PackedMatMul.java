@@ -88,7 +88,7 @@ final class PackedMatMul {
                 rescale[t] = 1f;
                 if (w.format() == Format.F16) {
                     int e = MatVec.scaleExponent(row, 0, cols);
-                    MatVec.scale(row, 0, cols, Math.scalb(1f, 112 - e));
+                    MatVec.scale(row, 0, cols, Math.scalb(1f, F16Fields.SCALE - e));
                     rescale[t] = Math.scalb(1f, e);
                 }
                 if (t < grouped) {
@@ -129,6 +129,7 @@ final class PackedMatMul {
         int shift = PackedMatrix.shift(w.format());
         int evenMask = PackedMatrix.evenMask(w.format());
         int oddMask = PackedMatrix.oddMask(w.format());
+        int rebias = PackedMatrix.scaledRebias(w.format());
         float[] acc = ACC.get();
         int tile = from;
         if (j.tokens == 1) {
@@ -137,7 +138,7 @@ final class PackedMatMul {
             int gap = MatVec.STREAMS ? groups : 1;
             for (int g = 0; g < groups; g++) {
                 int first = from + (MatVec.STREAMS ? g : 4 * g);
-                tiles4(data, first * tb, gap * tb, steps, shift, evenMask, oddMask, j.xs, 0, acc);
+                tiles4(data, first * tb, gap * tb, steps, shift, evenMask, oddMask, rebias, j.xs, 0, acc);
                 for (int k = 0; k < 4; k++) {
                     store(j, acc, k, first + k * gap, 0);
                 }
@@ -148,25 +149,25 @@ final class PackedMatMul {
             for (; tile + 2 <= to; tile += 2) {
                 int t = 0;
                 for (; t + 8 <= j.tokens; t += 8) {
-                    tiles2x8(data, tile * tb, tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, acc);
+                    tiles2x8(data, tile * tb, tb, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, acc);
                     for (int k = 0; k < 8; k++) {
                         store(j, acc, k, tile, t + k);
                         store(j, acc, 8 + k, tile + 1, t + k);
                     }
                 }
-                rest(j, data, tile, t, steps, shift, evenMask, oddMask, acc);
-                rest(j, data, tile + 1, t, steps, shift, evenMask, oddMask, acc);
+                rest(j, data, tile, t, steps, shift, evenMask, oddMask, rebias, acc);
+                rest(j, data, tile + 1, t, steps, shift, evenMask, oddMask, rebias, acc);
             }
         }
         for (; tile < to; tile++) {
             int t = 0;
             for (; t + 8 <= j.tokens; t += 8) {
-                tile8(data, tile * tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, acc);
+                tile8(data, tile * tb, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, acc);
                 for (int k = 0; k < 8; k++) {
                     store(j, acc, k, tile, t + k);
                 }
             }
-            rest(j, data, tile, t, steps, shift, evenMask, oddMask, acc);
+            rest(j, data, tile, t, steps, shift, evenMask, oddMask, rebias, acc);
         }
     }
 
@@ -180,18 +181,19 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] acc) {
         long base = tile * j.w.tileBytes();
         int t = from;
         if (t + 4 <= j.tokens) {
-            tile4(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+            tile4(data, base, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, j.stride, acc);
             for (int k = 0; k < 4; k++) {
                 store(j, acc, k, tile, t + k);
             }
             t += 4;
         }
         for (; t < j.tokens; t++) {
-            tile1(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+            tile1(data, base, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, j.stride, acc);
             store(j, acc, 0, tile, t);
         }
     }
@@ -218,6 +220,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             float[] acc) {
@@ -234,11 +237,18 @@ final class PackedMatMul {
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
+            IntVector fields1 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector e = fields1.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+                e = F16Fields.patch(fields1, e, rebias);
+            }
+            IntVector fields2 = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o = fields2.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+                o = F16Fields.patch(fields2, o, rebias);
+            }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 8]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(FloatVector.broadcast(F, xs[c + 9]), e.fma(FloatVector.broadcast(F, xs[c + 1]), a1));
             a2 = o.fma(FloatVector.broadcast(F, xs[c + 10]), e.fma(FloatVector.broadcast(F, xs[c + 2]), a2));
@@ -268,6 +278,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             int stride,
@@ -281,11 +292,18 @@ final class PackedMatMul {
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
+            IntVector fields3 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector e = fields3.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+                e = F16Fields.patch(fields3, e, rebias);
+            }
+            IntVector fields4 = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o = fields4.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+                o = F16Fields.patch(fields4, o, rebias);
+            }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(
                     FloatVector.broadcast(F, xs[c + 1 * stride + 1]),
@@ -313,6 +331,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             int stride,
@@ -323,11 +342,18 @@ final class PackedMatMul {
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
+            IntVector fields5 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector e = fields5.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+                e = F16Fields.patch(fields5, e, rebias);
+            }
+            IntVector fields6 = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o = fields6.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+                o = F16Fields.patch(fields6, o, rebias);
+            }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             c += 2;
             off += F.vectorByteSize();
@@ -347,6 +373,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             float[] acc) {
@@ -373,18 +400,30 @@ final class PackedMatMul {
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector va = IntVector.fromMemorySegment(I, w, base + off, LE);
             IntVector vb = IntVector.fromMemorySegment(I, w, second + off, LE);
-            FloatVector ea = va.lanewise(VectorOperators.LSHL, 16)
+            IntVector fields7 = va.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector oa =
-                    va.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16)
+                    .and(evenMask);
+            FloatVector ea = fields7.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(va)) {
+                ea = F16Fields.patch(fields7, ea, rebias);
+            }
+            IntVector fields8 = va.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector oa = fields8.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(va)) {
+                oa = F16Fields.patch(fields8, oa, rebias);
+            }
+            IntVector fields9 = vb.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector ob =
-                    vb.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector eb = fields9.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(vb)) {
+                eb = F16Fields.patch(fields9, eb, rebias);
+            }
+            IntVector fields10 = vb.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector ob = fields10.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(vb)) {
+                ob = F16Fields.patch(fields10, ob, rebias);
+            }
             FloatVector xe0 = FloatVector.broadcast(F, xs[c]);
             FloatVector xo0 = FloatVector.broadcast(F, xs[c + 8]);
             a0 = oa.fma(xo0, ea.fma(xe0, a0));
@@ -447,6 +486,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             float[] acc) {
@@ -465,30 +505,54 @@ final class PackedMatMul {
             IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
             IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
             IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
-            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16)
+            IntVector fields11 = v0.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o0 =
-                    v0.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16)
+                    .and(evenMask);
+            FloatVector e0 = fields11.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v0)) {
+                e0 = F16Fields.patch(fields11, e0, rebias);
+            }
+            IntVector fields12 = v0.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o0 = fields12.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v0)) {
+                o0 = F16Fields.patch(fields12, o0, rebias);
+            }
+            IntVector fields13 = v1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o1 =
-                    v1.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16)
+                    .and(evenMask);
+            FloatVector e1 = fields13.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v1)) {
+                e1 = F16Fields.patch(fields13, e1, rebias);
+            }
+            IntVector fields14 = v1.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o1 = fields14.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v1)) {
+                o1 = F16Fields.patch(fields14, o1, rebias);
+            }
+            IntVector fields15 = v2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o2 =
-                    v2.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
-            FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16)
+                    .and(evenMask);
+            FloatVector e2 = fields15.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v2)) {
+                e2 = F16Fields.patch(fields15, e2, rebias);
+            }
+            IntVector fields16 = v2.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o2 = fields16.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v2)) {
+                o2 = F16Fields.patch(fields16, o2, rebias);
+            }
+            IntVector fields17 = v3.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask)
-                    .reinterpretAsFloats();
-            FloatVector o3 =
-                    v3.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+                    .and(evenMask);
+            FloatVector e3 = fields17.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v3)) {
+                e3 = F16Fields.patch(fields17, e3, rebias);
+            }
+            IntVector fields18 = v3.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+            FloatVector o3 = fields18.add(rebias).reinterpretAsFloats();
+            if (rebias != 0 && F16Fields.anyZeroExponent(v3)) {
+                o3 = F16Fields.patch(fields18, o3, rebias);
+            }
             a0 = o0.fma(xo, e0.fma(xe, a0));
             a1 = o1.fma(xo, e1.fma(xe, a1));
             a2 = o2.fma(xo, e2.fma(xe, a2));

@@ -104,14 +104,14 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     /**
      * Rows {@code [tile·L, tile·L + L)} ({@code L} = {@link #TILE}) as floats into {@code out}, transposed: column
      * {@code c} at {@code out[c·stride + lane ..]}, for {@link MatMul}'s tiles. Exact for finite values (F16:
-     * the fields widened as the kernels do, times 2^112).
+     * the fields widened as the kernels do, rebiased to the value).
      */
     @Override
     public void tileToFloats(int tile, float[] out, int lane, int stride) {
         int shift = shift(format);
         int evenMask = evenMask(format);
         int oddMask = oddMask(format);
-        float rebias = rebias(format);
+        int rebias = exactRebias(format);
         long base = tile * tileBytes();
         int steps = steps();
         for (int p = 0; p < steps; p++) {
@@ -123,27 +123,35 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         }
     }
 
-    /** The lower-addressed (even) halves of pairs, widened to their float values. */
-    static FloatVector even(IntVector v, int shift, int evenMask, float rebias) {
-        return v.lanewise(VectorOperators.LSHL, 16)
+    /**
+     * The lower-addressed (even) halves of pairs, widened to their float values ({@code rebias} =
+     * {@link #exactRebias}) or, for F16, to the half times 2^-{@link F16Fields#SCALE} ({@link #scaledRebias}).
+     */
+    static FloatVector even(IntVector v, int shift, int evenMask, int rebias) {
+        IntVector fields = v.lanewise(VectorOperators.LSHL, 16)
                 .lanewise(VectorOperators.ASHR, shift)
-                .and(evenMask)
-                .reinterpretAsFloats()
-                .mul(rebias);
+                .and(evenMask);
+        FloatVector w = fields.add(rebias).reinterpretAsFloats();
+        if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+            w = F16Fields.patch(fields, w, rebias);
+        }
+        return w;
     }
 
-    /** The higher-addressed (odd) halves of pairs, widened to their float values. */
-    static FloatVector odd(IntVector v, int shift, int oddMask, float rebias) {
-        return v.lanewise(VectorOperators.ASHR, shift)
-                .and(oddMask)
-                .reinterpretAsFloats()
-                .mul(rebias);
+    /** The higher-addressed (odd) halves of pairs, widened as {@link #even} widens. */
+    static FloatVector odd(IntVector v, int shift, int oddMask, int rebias) {
+        IntVector fields = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
+        FloatVector w = fields.add(rebias).reinterpretAsFloats();
+        if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
+            w = F16Fields.patch(fields, w, rebias);
+        }
+        return w;
     }
 
     /*
      * The widening of a lane holding two halves: even = ((v << 16) >> shift) & evenMask, odd = (v >> shift) &
-     * oddMask (arithmetic shifts). F16: the half's fields moved to float position, the float being the half
-     * times 2^-112 (see MatVec.F16_FIELDS); BF16: the half is the top of a float, shift and mask only.
+     * oddMask (arithmetic shifts), plus the rebias. F16: the half's fields moved to float position, rebiased as
+     * F16Fields describes; BF16: the half is the top of a float, shift and mask only.
      */
 
     static int shift(Format format) {
@@ -151,16 +159,24 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     }
 
     static int evenMask(Format format) {
-        return format == Format.F16 ? MatVec.F16_FIELDS : -1;
+        return format == Format.F16 ? F16Fields.FIELDS : -1;
     }
 
     static int oddMask(Format format) {
-        return format == Format.F16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+        return format == Format.F16 ? F16Fields.FIELDS : 0xFFFF0000;
     }
 
-    /** What takes the widened fields to the value: 2^112 for F16 (kept in x by the decode kernels), 1 for BF16. */
-    static float rebias(Format format) {
-        return format == Format.F16 ? 0x1p112f : 1f;
+    /** Added to the widened fields to give the value itself: {@link F16Fields#EXACT} for F16, 0 for BF16. */
+    static int exactRebias(Format format) {
+        return format == Format.F16 ? F16Fields.EXACT : 0;
+    }
+
+    /**
+     * Added to the widened fields by the decode kernels, which scale x by 2^{@link F16Fields#SCALE} for F16:
+     * {@link F16Fields#SCALED} for F16, 0 for BF16.
+     */
+    static int scaledRebias(Format format) {
+        return format == Format.F16 ? F16Fields.SCALED : 0;
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
