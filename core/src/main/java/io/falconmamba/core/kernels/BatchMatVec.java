@@ -387,20 +387,38 @@ final class BatchMatVec {
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
             IntVector pairs1 = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields1 = pairs1.lanewise(VectorOperators.LSHL, 16)
+            FloatVector wa = pairs1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector wa = fields1.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs1)) {
-                wa = F16Fields.patch(fields1, wa, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs1.intoArray(fix.pairs, 0);
+                wa.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                wa = FloatVector.fromArray(F, fix.widened, 0);
             }
             IntVector pairs2 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
-            IntVector fields2 = pairs2.lanewise(VectorOperators.LSHL, 16)
+            FloatVector wb = pairs2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector wb = fields2.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs2)) {
-                wb = F16Fields.patch(fields2, wb, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs2.intoArray(fix.pairs, 0);
+                wb.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                wb = FloatVector.fromArray(F, fix.widened, 0);
             }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
@@ -427,16 +445,36 @@ final class BatchMatVec {
             a7 = wa.fma(x, a7);
             b7 = wb.fma(x, b7);
             IntVector pairs3 = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields3 = pairs3.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            wa = fields3.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs3)) {
-                wa = F16Fields.patch(fields3, wa, rebias);
+            wa = pairs3.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs3.intoArray(fix.pairs, 0);
+                wa.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                wa = FloatVector.fromArray(F, fix.widened, 0);
             }
             IntVector pairs4 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
-            IntVector fields4 = pairs4.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            wb = fields4.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs4)) {
-                wb = F16Fields.patch(fields4, wb, rebias);
+            wb = pairs4.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs4.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs4.intoArray(fix.pairs, 0);
+                wb.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                wb = FloatVector.fromArray(F, fix.widened, 0);
             }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
@@ -515,20 +553,38 @@ final class BatchMatVec {
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
             IntVector pairs5 = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields5 = pairs5.lanewise(VectorOperators.LSHL, 16)
+            FloatVector wa = pairs5.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector wa = fields5.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs5)) {
-                wa = F16Fields.patch(fields5, wa, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs5.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs5.intoArray(fix.pairs, 0);
+                wa.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                wa = FloatVector.fromArray(F, fix.widened, 0);
             }
             IntVector pairs6 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
-            IntVector fields6 = pairs6.lanewise(VectorOperators.LSHL, 16)
+            FloatVector wb = pairs6.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector wb = fields6.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs6)) {
-                wb = F16Fields.patch(fields6, wb, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs6.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs6.intoArray(fix.pairs, 0);
+                wb.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                wb = FloatVector.fromArray(F, fix.widened, 0);
             }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
@@ -543,16 +599,36 @@ final class BatchMatVec {
             a3 = wa.fma(x, a3);
             b3 = wb.fma(x, b3);
             IntVector pairs7 = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields7 = pairs7.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            wa = fields7.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs7)) {
-                wa = F16Fields.patch(fields7, wa, rebias);
+            wa = pairs7.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs7.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs7.intoArray(fix.pairs, 0);
+                wa.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                wa = FloatVector.fromArray(F, fix.widened, 0);
             }
             IntVector pairs8 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
-            IntVector fields8 = pairs8.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            wb = fields8.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(pairs8)) {
-                wb = F16Fields.patch(fields8, wb, rebias);
+            wb = pairs8.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs8.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                pairs8.intoArray(fix.pairs, 0);
+                wb.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                wb = FloatVector.fromArray(F, fix.widened, 0);
             }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);

@@ -68,17 +68,21 @@ public final class Convert {
                 for (; i < bound; i += F.length()) {
                     ShortVector s = ShortVector.fromMemorySegment(S, seg, base + (long) i * 2, LE);
                     IntVector h = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).and(0xFFFF);
-                    // The half's fields in float position, rebiased and patched as F16Fields describes (no
-                    // denormal operand anywhere); inf and NaN keep their all-ones exponent.
+                    // The half's fields in float position, rebiased as F16Fields describes (no denormal operand);
+                    // inf and NaN keep their all-ones exponent; a vector holding a zero or subnormal half is
+                    // widened in scalar.
                     IntVector fields = h.and(0x7FFF)
                             .lanewise(VectorOperators.LSHL, 13)
                             .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-                    FloatVector value =
-                            F16Fields.patch(fields, fields.add(F16Fields.EXACT).reinterpretAsFloats(), F16Fields.EXACT);
-                    value.reinterpretAsInts()
+                    fields.add(F16Fields.EXACT)
                             .blend(fields.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00))
                             .reinterpretAsFloats()
                             .intoArray(out, off + i);
+                    if (h.and(0x7C00).compare(VectorOperators.EQ, 0).anyTrue()) {
+                        for (int k = i; k < i + F.length(); k++) {
+                            out[off + k] = load(type, seg, base, k);
+                        }
+                    }
                 }
             }
             default -> throw new IllegalArgumentException(type + " is a block format, not an element type");

@@ -2,10 +2,7 @@ package io.falconmamba.core.kernels;
 
 import static io.falconmamba.core.kernels.Convert.F;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * How the 16-bit kernels widen F16 halves held two to an int lane: the half's sign, exponent and mantissa moved
@@ -14,26 +11,27 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Halves with a zero exponent field (zeros and subnormals) have no implicit leading one, so the added exponent
  * gives them a wrong value, and the plain fields (the half times 2^-112) would be a denormal float. Denormal
- * operands cost Intel cores a microcode assist of about a hundred cycles per multiply or FMA; random F16 weights
- * of the usual scale hold a few subnormals per thousand, enough to make decode several times slower there (AMD
- * cores take them at full speed). So the kernels test each vector for a zero exponent field and send the rare
- * one through {@link #patch}, which is exact through a subtraction of two normal floats.
+ * operands cost Intel cores a microcode assist of about a hundred cycles per multiply or FMA; F16 weights of the
+ * usual scale hold a few subnormals per thousand, enough to make F16 decode several times slower there (AMD cores
+ * take them at full speed). So each kernel tests the stored pairs for a zero exponent field ({@link #PAIR_EXPONENTS}
+ * as 16-bit lanes, one test per vector) and sends the rare vector that has one through {@link Scratch#patch},
+ * which sets those lanes exactly in scalar code.
+ *
+ * <p>The test and the patch are written out at each site, the patch through arrays: a helper taking or returning
+ * vectors is not always inlined into the large kernels (C2's node-count cutoff), and then it boxes every vector.
  */
 final class F16Fields {
 
     /** Sign, exponent and mantissa of a half shifted into float position (the smeared sign copies dropped). */
     static final int FIELDS = 0x8FFFE000;
 
-    /** A half's exponent field in float position. */
-    static final int EXPONENT = 0x0F800000;
-
-    /** The exponent fields of both halves of a stored pair: a lane with either zero takes {@link #patch}. */
+    /** The exponent fields of both halves of a stored pair; a 16-bit lane of pairs AND this is zero for a zero or subnormal half. */
     static final int PAIR_EXPONENTS = 0x7C007C00;
 
     /**
      * Added to the fields: the half times 2^-{@link #SCALE}. The decode kernels scale x by 2^{@link #SCALE}
-     * instead (see {@link MatVec#split}); products are the same as from the exact weights, and both factors stay
-     * normal floats for every half and every x the scale allows.
+     * instead (see {@link MatVec#split}); the products are those of the exact weights, and both factors are
+     * normal floats for every finite half.
      */
     static final int SCALED = 14 << 23;
 
@@ -43,29 +41,36 @@ final class F16Fields {
     /** Added to the fields: the half's value (tile widening, where each weight is widened once per tile). */
     static final int EXACT = 112 << 23;
 
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     private F16Fields() {}
 
-    /**
-     * {@code widened} ({@code fields + rebias}) with its zero-exponent lanes replaced by their exact value: with
-     * the exponent raised one more, the fields read as 2^k·(1 + m/1024), and subtracting the 2^k (the same bits
-     * without mantissa) leaves m·2^(k-10), the subnormal's value at the same scale, and a zero keeps its sign.
-     */
-    static FloatVector patch(IntVector fields, FloatVector widened, int rebias) {
-        VectorMask<Integer> zeroExponent = fields.and(EXPONENT).compare(VectorOperators.EQ, 0);
-        IntVector raised = fields.add(rebias + (1 << 23));
-        FloatVector exact = raised.reinterpretAsFloats()
-                .sub(raised.and(0xFF800000).reinterpretAsFloats())
-                .reinterpretAsInts()
-                .or(fields.and(0x80000000)) // a negative zero stays negative
-                .reinterpretAsFloats();
-        return widened.blend(exact, zeroExponent.cast(F));
+    /** This thread's patch arrays. */
+    static Scratch scratch() {
+        return SCRATCH.get();
     }
 
-    /** Whether any lane of stored pairs holds a half with a zero exponent field (one test over 16-bit lanes). */
-    static boolean anyZeroExponent(IntVector pairs) {
-        return pairs.and(PAIR_EXPONENTS)
-                .reinterpretAsShorts()
-                .compare(VectorOperators.EQ, (short) 0)
-                .anyTrue();
+    /** One vector of stored pairs and one of widened halves, for the scalar patch. */
+    static final class Scratch {
+        final int[] pairs = new int[I.length()];
+        final float[] widened = new float[F.length()];
+
+        /**
+         * Sets each lane of {@link #widened} whose half (the low one of the pair when {@code even}, else the high
+         * one) has a zero exponent to the half's exact value at the kernel's scale: {@code rebias} is
+         * {@link #SCALED} or {@link #EXACT}. {@link Float#float16ToFloat} gives a normal float for every subnormal
+         * half, and the power-of-two scale keeps it normal and exact.
+         */
+        void patch(boolean even, int rebias) {
+            float scale = Math.scalb(1f, (rebias >> 23) - 112);
+            for (int i = 0; i < widened.length; i++) {
+                short half = (short) (even ? pairs[i] : pairs[i] >>> 16);
+                if ((half & 0x7C00) == 0) {
+                    widened[i] = Float.float16ToFloat(half) * scale;
+                }
+            }
+        }
     }
 }

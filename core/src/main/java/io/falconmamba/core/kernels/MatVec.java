@@ -287,9 +287,18 @@ final class MatVec {
             IntVector fo = two.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
             FloatVector we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
             FloatVector wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (F16Fields.anyZeroExponent(two)) {
-                we = F16Fields.patch(fe, we, F16Fields.SCALED);
-                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            if (two.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                two.intoArray(fix.pairs, 0);
+                we.intoArray(fix.widened, 0);
+                fix.patch(true, F16Fields.SCALED);
+                we = FloatVector.fromArray(F, fix.widened, 0);
+                wo.intoArray(fix.widened, 0);
+                fix.patch(false, F16Fields.SCALED);
+                wo = FloatVector.fromArray(F, fix.widened, 0);
             }
             accEven = we.fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
             accOdd = wo.fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
@@ -446,9 +455,18 @@ final class MatVec {
             fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
             we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
             wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (F16Fields.anyZeroExponent(v)) {
-                we = F16Fields.patch(fe, we, F16Fields.SCALED);
-                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            if (v.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                we.intoArray(fix.widened, 0);
+                fix.patch(true, F16Fields.SCALED);
+                we = FloatVector.fromArray(F, fix.widened, 0);
+                wo.intoArray(fix.widened, 0);
+                fix.patch(false, F16Fields.SCALED);
+                wo = FloatVector.fromArray(F, fix.widened, 0);
             }
             e0 = we.fma(xe, e0);
             o0 = wo.fma(xo, o0);
@@ -459,9 +477,18 @@ final class MatVec {
             fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
             we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
             wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (F16Fields.anyZeroExponent(v)) {
-                we = F16Fields.patch(fe, we, F16Fields.SCALED);
-                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            if (v.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                we.intoArray(fix.widened, 0);
+                fix.patch(true, F16Fields.SCALED);
+                we = FloatVector.fromArray(F, fix.widened, 0);
+                wo.intoArray(fix.widened, 0);
+                fix.patch(false, F16Fields.SCALED);
+                wo = FloatVector.fromArray(F, fix.widened, 0);
             }
             e1 = we.fma(xe, e1);
             o1 = wo.fma(xo, o1);
@@ -472,9 +499,18 @@ final class MatVec {
             fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
             we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
             wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (F16Fields.anyZeroExponent(v)) {
-                we = F16Fields.patch(fe, we, F16Fields.SCALED);
-                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            if (v.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                we.intoArray(fix.widened, 0);
+                fix.patch(true, F16Fields.SCALED);
+                we = FloatVector.fromArray(F, fix.widened, 0);
+                wo.intoArray(fix.widened, 0);
+                fix.patch(false, F16Fields.SCALED);
+                wo = FloatVector.fromArray(F, fix.widened, 0);
             }
             e2 = we.fma(xe, e2);
             o2 = wo.fma(xo, o2);
@@ -485,9 +521,18 @@ final class MatVec {
             fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
             we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
             wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (F16Fields.anyZeroExponent(v)) {
-                we = F16Fields.patch(fe, we, F16Fields.SCALED);
-                wo = F16Fields.patch(fo, wo, F16Fields.SCALED);
+            if (v.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                we.intoArray(fix.widened, 0);
+                fix.patch(true, F16Fields.SCALED);
+                we = FloatVector.fromArray(F, fix.widened, 0);
+                wo.intoArray(fix.widened, 0);
+                fix.patch(false, F16Fields.SCALED);
+                wo = FloatVector.fromArray(F, fix.widened, 0);
             }
             e3 = we.fma(xe, e3);
             o3 = wo.fma(xo, o3);

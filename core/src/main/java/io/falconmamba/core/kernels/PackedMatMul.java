@@ -237,17 +237,36 @@ final class PackedMatMul {
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields1 = v.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e = fields1.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-                e = F16Fields.patch(fields1, e, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                e.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields2 = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o = fields2.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-                o = F16Fields.patch(fields2, o, rebias);
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                o.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o = FloatVector.fromArray(F, fix.widened, 0);
             }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 8]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(FloatVector.broadcast(F, xs[c + 9]), e.fma(FloatVector.broadcast(F, xs[c + 1]), a1));
@@ -292,17 +311,36 @@ final class PackedMatMul {
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields3 = v.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e = fields3.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-                e = F16Fields.patch(fields3, e, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                e.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields4 = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o = fields4.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-                o = F16Fields.patch(fields4, o, rebias);
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                o.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o = FloatVector.fromArray(F, fix.widened, 0);
             }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(
@@ -342,17 +380,36 @@ final class PackedMatMul {
         int c = x0;
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector v = IntVector.fromMemorySegment(I, w, base + off, LE);
-            IntVector fields5 = v.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e = fields5.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-                e = F16Fields.patch(fields5, e, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                e.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields6 = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o = fields6.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-                o = F16Fields.patch(fields6, o, rebias);
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v.intoArray(fix.pairs, 0);
+                o.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o = FloatVector.fromArray(F, fix.widened, 0);
             }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             c += 2;
@@ -400,29 +457,67 @@ final class PackedMatMul {
         while (off < end) { // not a counted loop: see MatVec's STREAM_LOOPS
             IntVector va = IntVector.fromMemorySegment(I, w, base + off, LE);
             IntVector vb = IntVector.fromMemorySegment(I, w, second + off, LE);
-            IntVector fields7 = va.lanewise(VectorOperators.LSHL, 16)
+            FloatVector ea = va.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector ea = fields7.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(va)) {
-                ea = F16Fields.patch(fields7, ea, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && va.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                va.intoArray(fix.pairs, 0);
+                ea.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                ea = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields8 = va.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector oa = fields8.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(va)) {
-                oa = F16Fields.patch(fields8, oa, rebias);
+            FloatVector oa = va.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && va.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                va.intoArray(fix.pairs, 0);
+                oa.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                oa = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields9 = vb.lanewise(VectorOperators.LSHL, 16)
+            FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector eb = fields9.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(vb)) {
-                eb = F16Fields.patch(fields9, eb, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && vb.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                vb.intoArray(fix.pairs, 0);
+                eb.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                eb = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields10 = vb.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector ob = fields10.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(vb)) {
-                ob = F16Fields.patch(fields10, ob, rebias);
+            FloatVector ob = vb.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && vb.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                vb.intoArray(fix.pairs, 0);
+                ob.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                ob = FloatVector.fromArray(F, fix.widened, 0);
             }
             FloatVector xe0 = FloatVector.broadcast(F, xs[c]);
             FloatVector xo0 = FloatVector.broadcast(F, xs[c + 8]);
@@ -505,53 +600,129 @@ final class PackedMatMul {
             IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + off, LE);
             IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + off, LE);
             IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + off, LE);
-            IntVector fields11 = v0.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e0 = fields11.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v0)) {
-                e0 = F16Fields.patch(fields11, e0, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v0.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v0.intoArray(fix.pairs, 0);
+                e0.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e0 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields12 = v0.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o0 = fields12.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v0)) {
-                o0 = F16Fields.patch(fields12, o0, rebias);
+            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v0.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v0.intoArray(fix.pairs, 0);
+                o0.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o0 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields13 = v1.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e1 = fields13.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v1)) {
-                e1 = F16Fields.patch(fields13, e1, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v1.intoArray(fix.pairs, 0);
+                e1.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e1 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields14 = v1.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o1 = fields14.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v1)) {
-                o1 = F16Fields.patch(fields14, o1, rebias);
+            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v1.intoArray(fix.pairs, 0);
+                o1.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o1 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields15 = v2.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e2 = fields15.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v2)) {
-                e2 = F16Fields.patch(fields15, e2, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v2.intoArray(fix.pairs, 0);
+                e2.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e2 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields16 = v2.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o2 = fields16.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v2)) {
-                o2 = F16Fields.patch(fields16, o2, rebias);
+            FloatVector o2 = v2.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v2.intoArray(fix.pairs, 0);
+                o2.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o2 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields17 = v3.lanewise(VectorOperators.LSHL, 16)
+            FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
-                    .and(evenMask);
-            FloatVector e3 = fields17.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v3)) {
-                e3 = F16Fields.patch(fields17, e3, rebias);
+                    .and(evenMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v3.intoArray(fix.pairs, 0);
+                e3.intoArray(fix.widened, 0);
+                fix.patch(true, rebias);
+                e3 = FloatVector.fromArray(F, fix.widened, 0);
             }
-            IntVector fields18 = v3.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-            FloatVector o3 = fields18.add(rebias).reinterpretAsFloats();
-            if (rebias != 0 && F16Fields.anyZeroExponent(v3)) {
-                o3 = F16Fields.patch(fields18, o3, rebias);
+            FloatVector o3 = v3.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                F16Fields.Scratch fix = F16Fields.scratch();
+                v3.intoArray(fix.pairs, 0);
+                o3.intoArray(fix.widened, 0);
+                fix.patch(false, rebias);
+                o3 = FloatVector.fromArray(F, fix.widened, 0);
             }
             a0 = o0.fma(xo, e0.fma(xe, a0));
             a1 = o1.fma(xo, e1.fma(xe, a1));

@@ -132,8 +132,16 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
                 .lanewise(VectorOperators.ASHR, shift)
                 .and(evenMask);
         FloatVector w = fields.add(rebias).reinterpretAsFloats();
-        if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-            w = F16Fields.patch(fields, w, rebias);
+        if (rebias != 0
+                && v.and(F16Fields.PAIR_EXPONENTS)
+                        .reinterpretAsShorts()
+                        .compare(VectorOperators.EQ, (short) 0)
+                        .anyTrue()) {
+            F16Fields.Scratch fix = F16Fields.scratch();
+            v.intoArray(fix.pairs, 0);
+            w.intoArray(fix.widened, 0);
+            fix.patch(true, rebias);
+            w = FloatVector.fromArray(F, fix.widened, 0);
         }
         return w;
     }
@@ -142,8 +150,16 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     static FloatVector odd(IntVector v, int shift, int oddMask, int rebias) {
         IntVector fields = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
         FloatVector w = fields.add(rebias).reinterpretAsFloats();
-        if (rebias != 0 && F16Fields.anyZeroExponent(v)) {
-            w = F16Fields.patch(fields, w, rebias);
+        if (rebias != 0
+                && v.and(F16Fields.PAIR_EXPONENTS)
+                        .reinterpretAsShorts()
+                        .compare(VectorOperators.EQ, (short) 0)
+                        .anyTrue()) {
+            F16Fields.Scratch fix = F16Fields.scratch();
+            v.intoArray(fix.pairs, 0);
+            w.intoArray(fix.widened, 0);
+            fix.patch(false, rebias);
+            w = FloatVector.fromArray(F, fix.widened, 0);
         }
         return w;
     }
