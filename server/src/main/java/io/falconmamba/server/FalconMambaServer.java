@@ -449,7 +449,7 @@ public final class FalconMambaServer implements AutoCloseable {
         if (length != null) {
             try {
                 if (Long.parseLong(length.trim()) > max) {
-                    throw tooLarge(max);
+                    throw tooLarge(ex, max);
                 }
             } catch (NumberFormatException e) {
                 throw ApiException.invalid("bad Content-Length: " + length, null);
@@ -460,7 +460,7 @@ public final class FalconMambaServer implements AutoCloseable {
             bytes = in.readNBytes(max + 1);
         }
         if (bytes.length > max) {
-            throw tooLarge(max);
+            throw tooLarge(ex, max);
         }
         try {
             JsonNode node = JSON.readTree(bytes);
@@ -473,7 +473,23 @@ public final class FalconMambaServer implements AutoCloseable {
         }
     }
 
-    private static ApiException tooLarge(int max) {
+    /** Bodies up to this much beyond the limit are read and dropped before the 413 (see {@link #tooLarge}). */
+    private static final long DRAIN_BYTES = 64L << 20;
+
+    /**
+     * The 413 for a body over {@code max}. The rest of the body is read and dropped first (up to
+     * {@link #DRAIN_BYTES}): a connection closed with request bytes unread is reset, and the client, still
+     * sending, would then see a broken connection instead of the error.
+     */
+    private static ApiException tooLarge(HttpExchange ex, int max) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            long left = DRAIN_BYTES;
+            byte[] buffer = new byte[64 << 10];
+            int n;
+            while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) > 0) {
+                left -= n;
+            }
+        }
         return new ApiException(
                 413, "invalid_request_error", "the request body is larger than " + max + " bytes", null, null);
     }
