@@ -34,8 +34,16 @@ public final class PrefixCachedGenerator {
 
     /** A generator over {@code model} keeping at most {@code maxCacheBytes} bytes of states (0 caches nothing). */
     public PrefixCachedGenerator(FalconMamba model, long maxCacheBytes) {
+        this(model, new SessionCache(maxCacheBytes));
+    }
+
+    /**
+     * A generator over {@code model} keeping its states in {@code cache}, for instance one with a
+     * {@link io.falconmamba.core.generation.StateSpill} disk tier; the caller keeps owning the cache (and closes it).
+     */
+    public PrefixCachedGenerator(FalconMamba model, SessionCache cache) {
         this.model = Objects.requireNonNull(model, "model");
-        this.cache = new SessionCache(maxCacheBytes);
+        this.cache = Objects.requireNonNull(cache, "cache");
     }
 
     public FalconMamba model() {

@@ -6,7 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.falconmamba.core.generation.GenerationConfig;
+import io.falconmamba.core.generation.Session;
+import io.falconmamba.core.generation.SessionCache;
+import io.falconmamba.core.generation.StateSpill;
 import io.falconmamba.tokenizer.ChatMessage;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -16,6 +21,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Requests that resend a growing conversation prefill only their new tokens and generate what a fresh run does. */
 class PrefixCachedGeneratorTest {
@@ -107,6 +113,28 @@ class PrefixCachedGeneratorTest {
         assertArrayEquals(
                 consumed, Arrays.copyOf(nextIds, consumed.length), "the demo's reply re-encodes as generated");
         assertEquals(nextIds.length - consumed.length, second.prefilledTokens());
+    }
+
+    @Test
+    void aStateSpilledToDiskComesBackAndContinuesLikeAnUncachedRequest(@TempDir Path spillDir) throws IOException {
+        String prompt = "And God said,";
+        long one = SessionCache.sizeOf(new Session(demo.model())) + 8L * 64;
+        // Memory for one state: each new prompt evicts the previous request's states to disk.
+        try (SessionCache cache = new SessionCache(one, StateSpill.open(spillDir, 64L << 20, demo.model()))) {
+            PrefixCachedGenerator gen = new PrefixCachedGenerator(demo, cache);
+            Completion first = gen.generate(prompt, greedy(10), null, null);
+            gen.generate("In the beginning", greedy(4), null, null);
+            assertTrue(cache.spillStats().spilled() >= 1, cache.spillStats().toString());
+
+            String next = prompt + first.text() + " And";
+            Completion second = gen.generate(next, greedy(10), null, null);
+            assertEquals(1, cache.spillStats().loaded(), cache.spillStats().toString());
+            assertEquals(demo.generate(next, greedy(10)).text(), second.text());
+            assertEquals(
+                    second.promptIds().length - first.promptIds().length - first.ids().length,
+                    second.prefilledTokens(),
+                    "the reply's state came from disk");
+        }
     }
 
     @Test

@@ -51,6 +51,20 @@ final class ServeCommand implements Callable<Integer> {
     long stateCacheMb = 2048;
 
     @Option(
+            names = "--state-spill-dir",
+            paramLabel = "DIR",
+            description = "Write states evicted from the state cache to DIR and load them back on a later hit. The"
+                    + " server locks DIR and deletes its state files at start and exit: give each server its own.")
+    Path stateSpillDir;
+
+    @Option(
+            names = "--state-spill-mb",
+            paramLabel = "MB",
+            description = "Disk for spilled states; the least recently used files are deleted beyond it (default:"
+                    + " ${DEFAULT-VALUE}).")
+    long stateSpillMb = 4096;
+
+    @Option(
             names = "--api-key-file",
             paramLabel = "FILE",
             description = "A file holding the API key clients must send as 'Authorization: Bearer KEY'.")
@@ -73,6 +87,9 @@ final class ServeCommand implements Callable<Integer> {
         if (stateCacheMb < 0) {
             throw new IllegalArgumentException("--state-cache-mb must be >= 0, got " + stateCacheMb);
         }
+        if (stateSpillMb < 0) {
+            throw new IllegalArgumentException("--state-spill-mb must be >= 0, got " + stateSpillMb);
+        }
         if (timeoutSeconds < 1) {
             throw new IllegalArgumentException("--timeout must be at least 1 second, got " + timeoutSeconds);
         }
@@ -91,6 +108,7 @@ final class ServeCommand implements Callable<Integer> {
                     .withMaxBatch(maxBatch)
                     .withMaxQueue(maxQueue)
                     .withStateCacheBytes(stateCacheMb << 20)
+                    .withStateSpillDir(stateSpillDir, stateSpillMb << 20)
                     .withApiKey(key)
                     .withRequestTimeout(java.time.Duration.ofSeconds(timeoutSeconds));
             try (FalconMambaServer server = FalconMambaServer.start(fm, options)) {

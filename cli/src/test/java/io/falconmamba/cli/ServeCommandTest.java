@@ -3,8 +3,11 @@ package io.falconmamba.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,12 +32,32 @@ class ServeCommandTest {
 
         r = CliTest.run(null, "serve", "--port", "many");
         assertEquals(2, r.code());
+
+        r = CliTest.run(null, "serve", "--state-spill-dir", dir.toString(), "--state-spill-mb", "-1");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--state-spill-mb"), r.err());
+    }
+
+    @Test
+    void aSpillDirectoryHeldByAnotherServerIsRefused(@TempDir Path dir) throws Exception {
+        try (FileChannel ch = FileChannel.open(
+                        dir.resolve(".falcon-mamba-spill.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                FileLock held = ch.lock()) {
+            CliTest.Run r = CliTest.run(null, "serve", "--port", "0", "--state-spill-dir", dir.toString());
+            assertEquals(1, r.code());
+            assertTrue(r.err().contains("in use by another server"), r.err());
+            assertTrue(held.isValid());
+        }
     }
 
     @Test
     void serveIsListedInTheHelp() {
         CliTest.Run r = CliTest.run(null, "serve", "--help");
         assertEquals(0, r.code());
-        assertTrue(r.out().contains("--max-batch") && r.out().contains("--api-key-file"), r.out());
+        assertTrue(
+                r.out().contains("--max-batch")
+                        && r.out().contains("--api-key-file")
+                        && r.out().contains("--state-spill-dir"),
+                r.out());
     }
 }

@@ -9,6 +9,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.core.generation.SessionCache;
+import io.falconmamba.core.generation.StateSpill;
 import io.falconmamba.core.generation.StopReason;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,7 +45,8 @@ import java.util.logging.Logger;
  * the socket layer, bounds the throughput (one scheduler thread does all model work, HTTP threads only parse, wait
  * and write), and it keeps the server module free of dependencies beyond Jackson.
  *
- * <p>Closing the server stops it; the model stays open (its owner closes it).
+ * <p>Closing the server stops it (and deletes the files of its state spill, if it has one); the model stays open (its
+ * owner closes it).
  */
 public final class FalconMambaServer implements AutoCloseable {
 
@@ -65,7 +67,10 @@ public final class FalconMambaServer implements AutoCloseable {
     private FalconMambaServer(FalconMamba fm, ServerOptions options) throws IOException {
         this.fm = fm;
         this.options = options;
-        this.cache = new SessionCache(options.stateCacheBytes());
+        StateSpill spill = options.stateSpillDir() == null
+                ? null
+                : StateSpill.open(options.stateSpillDir(), options.stateSpillBytes(), fm.model());
+        this.cache = new SessionCache(options.stateCacheBytes(), spill);
         this.scheduler = new Scheduler(
                 fm.model(), cache, metrics, options.maxBatch(), options.maxQueue(), options.prefillChunk());
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
@@ -75,6 +80,7 @@ public final class FalconMambaServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             scheduler.close();
             executor.close();
+            cache.close();
             throw e;
         }
         this.http = server;
@@ -131,6 +137,7 @@ public final class FalconMambaServer implements AutoCloseable {
         http.stop(0);
         scheduler.close();
         executor.shutdownNow();
+        cache.close();
         synchronized (stopped) {
             stopped.notifyAll();
         }
@@ -175,7 +182,7 @@ public final class FalconMambaServer implements AutoCloseable {
             }
             case "metrics" -> {
                 requireMethod(method, "GET");
-                byte[] body = metrics.render(cache.stats()).getBytes(StandardCharsets.UTF_8);
+                byte[] body = metrics.render(cache.stats(), cache.spillStats()).getBytes(StandardCharsets.UTF_8);
                 ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
                 ex.sendResponseHeaders(200, body.length);
                 ex.getResponseBody().write(body);
@@ -442,7 +449,7 @@ public final class FalconMambaServer implements AutoCloseable {
         if (length != null) {
             try {
                 if (Long.parseLong(length.trim()) > max) {
-                    throw tooLarge(max);
+                    throw tooLarge(ex, max);
                 }
             } catch (NumberFormatException e) {
                 throw ApiException.invalid("bad Content-Length: " + length, null);
@@ -453,7 +460,7 @@ public final class FalconMambaServer implements AutoCloseable {
             bytes = in.readNBytes(max + 1);
         }
         if (bytes.length > max) {
-            throw tooLarge(max);
+            throw tooLarge(ex, max);
         }
         try {
             JsonNode node = JSON.readTree(bytes);
@@ -466,7 +473,23 @@ public final class FalconMambaServer implements AutoCloseable {
         }
     }
 
-    private static ApiException tooLarge(int max) {
+    /** Bodies up to this much beyond the limit are read and dropped before the 413 (see {@link #tooLarge}). */
+    private static final long DRAIN_BYTES = 64L << 20;
+
+    /**
+     * The 413 for a body over {@code max}. The rest of the body is read and dropped first (up to
+     * {@link #DRAIN_BYTES}): a connection closed with request bytes unread is reset, and the client, still
+     * sending, would then see a broken connection instead of the error.
+     */
+    private static ApiException tooLarge(HttpExchange ex, int max) throws IOException {
+        try (InputStream in = ex.getRequestBody()) {
+            long left = DRAIN_BYTES;
+            byte[] buffer = new byte[64 << 10];
+            int n;
+            while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) > 0) {
+                left -= n;
+            }
+        }
         return new ApiException(
                 413, "invalid_request_error", "the request body is larger than " + max + " bytes", null, null);
     }

@@ -1,6 +1,7 @@
 package io.falconmamba.server;
 
 import io.falconmamba.core.generation.SessionCache;
+import io.falconmamba.core.generation.StateSpill;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -35,7 +36,7 @@ final class Metrics {
                 .increment();
     }
 
-    String render(SessionCache.Stats cache) {
+    String render(SessionCache.Stats cache, StateSpill.Stats spill) {
         StringBuilder out = new StringBuilder(2048);
         out.append("# HELP falconmamba_requests_total HTTP requests answered, by endpoint and status.\n");
         out.append("# TYPE falconmamba_requests_total counter\n");
@@ -94,6 +95,33 @@ final class Metrics {
         gauge(out, "falconmamba_state_cache_entries", "States held.", cache.entries());
         gauge(out, "falconmamba_state_cache_bytes", "Bytes held by the state cache.", cache.bytes());
         gauge(out, "falconmamba_state_cache_max_bytes", "The state cache's budget.", cache.maxBytes());
+        counter(
+                out,
+                "falconmamba_state_spill_written_total",
+                "States evicted from memory and written to the spill directory.",
+                spill.spilled());
+        counter(
+                out,
+                "falconmamba_state_spill_loaded_total",
+                "Spilled states loaded back for a request (counted as state cache hits too).",
+                spill.loaded());
+        counter(
+                out,
+                "falconmamba_state_spill_rejected_total",
+                "Spilled files that failed a check (corrupt, truncated, another model) and were treated as misses.",
+                spill.rejected());
+        counter(
+                out,
+                "falconmamba_state_spill_evictions_total",
+                "Spilled files deleted to stay within the disk budget.",
+                spill.evictions());
+        gauge(out, "falconmamba_state_spill_files", "States held on disk.", spill.files());
+        gauge(out, "falconmamba_state_spill_bytes", "Bytes of the spill directory's state files.", spill.bytes());
+        gauge(
+                out,
+                "falconmamba_state_spill_max_bytes",
+                "The spill directory's budget (0: no spill).",
+                spill.maxBytes());
         return out.toString();
     }
 

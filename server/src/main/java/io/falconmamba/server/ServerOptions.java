@@ -18,6 +18,10 @@ import java.util.Objects;
  * @param maxBodyBytes   largest request body; a larger one is answered 413
  * @param prefillChunk   prompt tokens prefilled between two decode steps (how long a new prompt may hold decoding up)
  * @param modelId        the name {@code /v1/models} lists and requests may give as {@code model}
+ * @param stateSpillDir  directory that states evicted from the state cache are written to, or null for none; the
+ *                       server locks it and deletes its state files at start and at close, so each server needs its
+ *                       own
+ * @param stateSpillBytes byte budget of the files in {@code stateSpillDir}
  */
 public record ServerOptions(
         String host,
@@ -29,7 +33,9 @@ public record ServerOptions(
         Duration requestTimeout,
         int maxBodyBytes,
         int prefillChunk,
-        String modelId) {
+        String modelId,
+        Path stateSpillDir,
+        long stateSpillBytes) {
 
     public ServerOptions {
         Objects.requireNonNull(host, "host");
@@ -62,12 +68,15 @@ public record ServerOptions(
         if (modelId.isBlank()) {
             throw new IllegalArgumentException("modelId must not be blank");
         }
+        if (stateSpillBytes < 0) {
+            throw new IllegalArgumentException("stateSpillBytes must be >= 0, got " + stateSpillBytes);
+        }
     }
 
     /**
      * 127.0.0.1:8080, 8 sequences, 64 waiting, a 2 GiB state cache, no key, 10 minutes per request, 4 MiB bodies,
      * prefill chunks of {@link PrefillMode#DEFAULT_CHUNK} (the chunk {@code FalconMamba.generate} prefills with, so a
-     * prompt is cut at the same places and gives the same bits).
+     * prompt is cut at the same places and gives the same bits), no state spill.
      */
     public static ServerOptions defaults(String modelId) {
         return new ServerOptions(
@@ -80,7 +89,9 @@ public record ServerOptions(
                 Duration.ofMinutes(10),
                 4 << 20,
                 PrefillMode.DEFAULT_CHUNK,
-                modelId);
+                modelId,
+                null,
+                0);
     }
 
     /** The name of a model directory, as {@code /v1/models} lists it. */
@@ -100,7 +111,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withPort(int port) {
@@ -114,7 +127,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withMaxBatch(int maxBatch) {
@@ -128,7 +143,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withMaxQueue(int maxQueue) {
@@ -142,7 +159,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withStateCacheBytes(long stateCacheBytes) {
@@ -156,7 +175,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withApiKey(String apiKey) {
@@ -170,7 +191,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withRequestTimeout(Duration requestTimeout) {
@@ -184,7 +207,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withMaxBodyBytes(int maxBodyBytes) {
@@ -198,7 +223,9 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
     }
 
     public ServerOptions withPrefillChunk(int prefillChunk) {
@@ -212,6 +239,29 @@ public record ServerOptions(
                 requestTimeout,
                 maxBodyBytes,
                 prefillChunk,
-                modelId);
+                modelId,
+                stateSpillDir,
+                stateSpillBytes);
+    }
+
+    /**
+     * Spills states evicted from the state cache to {@code directory} (created if missing), at most {@code maxBytes}
+     * bytes of files; a null directory turns the spill off. The directory belongs to this server alone (it is locked;
+     * a second server on it fails to start), and its state files are deleted at start and at close.
+     */
+    public ServerOptions withStateSpillDir(Path directory, long maxBytes) {
+        return new ServerOptions(
+                host,
+                port,
+                maxBatch,
+                maxQueue,
+                stateCacheBytes,
+                apiKey,
+                requestTimeout,
+                maxBodyBytes,
+                prefillChunk,
+                modelId,
+                directory,
+                maxBytes);
     }
 }

@@ -36,8 +36,8 @@ class StateCacheTest {
     static FalconMamba fixture;
     static FalconMambaServer server;
 
-    @BeforeAll
-    static void start() throws IOException {
+    /** Writes the demo model with {@link #TEMPLATE} as its chat template into {@code dir} and loads it. */
+    static FalconMamba demoWithChatTemplate(Path dir) throws IOException {
         Path demo = TestData.demoModel();
         for (String f : new String[] {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json"}) {
             Files.copy(demo.resolve(f), dir.resolve(f));
@@ -46,7 +46,12 @@ class StateCacheTest {
                 Http.JSON.readTree(demo.resolve("tokenizer_config.json").toFile());
         tokenizerConfig.put("chat_template", TEMPLATE);
         Http.JSON.writeValue(dir.resolve("tokenizer_config.json").toFile(), tokenizerConfig);
-        fixture = FalconMamba.load(dir);
+        return FalconMamba.load(dir);
+    }
+
+    @BeforeAll
+    static void start() throws IOException {
+        fixture = demoWithChatTemplate(dir);
         server = FalconMambaServer.start(
                 fixture, ServerOptions.defaults("demo-chat").withPort(0));
     }

@@ -21,8 +21,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Bounded by bytes (recurrent state, logits and token ids of every entry); the least recently used entries go
  * first. A session larger than the whole budget is not kept. Thread-safe: lookups and insertions are serialised
  * on the cache, and the copies are made outside the caller's own sessions.
+ *
+ * <p>With a {@link StateSpill}, entries evicted from memory go to disk instead of away, and a lookup whose longest
+ * prefix is on disk loads it back into memory (a hit, like one from memory). A spilled file that turns out unusable
+ * is a miss. Closing the cache closes its spill.
  */
-public final class SessionCache {
+public final class SessionCache implements AutoCloseable {
 
     /**
      * What {@link #longestPrefix} found: a session of its own holding the first {@code length} request tokens (or,
@@ -35,6 +39,8 @@ public final class SessionCache {
             long hits, long misses, long insertions, long evictions, int entries, long bytes, long maxBytes) {}
 
     private final long maxBytes;
+    /** The disk tier, or null. */
+    private final StateSpill spill;
     /** Keyed by token sequence; access order, so iteration starts at the least recently used. */
     private final LinkedHashMap<Key, Session> entries = new LinkedHashMap<>(16, 0.75f, true);
 
@@ -46,10 +52,19 @@ public final class SessionCache {
 
     /** A cache holding at most {@code maxBytes} bytes of sessions ({@code 0} keeps nothing). */
     public SessionCache(long maxBytes) {
+        this(maxBytes, null);
+    }
+
+    /**
+     * A cache holding at most {@code maxBytes} bytes of sessions in memory, evicting to {@code spill} (null for none),
+     * which the cache then owns.
+     */
+    public SessionCache(long maxBytes, StateSpill spill) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must be >= 0, got " + maxBytes);
         }
         this.maxBytes = maxBytes;
+        this.spill = spill;
     }
 
     /**
@@ -84,6 +99,21 @@ public final class SessionCache {
             }
             if (bestKey != null) {
                 entries.get(bestKey); // mark as recently used
+            }
+        }
+        if (spill != null) {
+            int longerThan = bestKey == null ? 0 : bestKey.ids.length;
+            for (Key k; (k = spill.longestPrefix(tokens, longerThan)) != null; ) {
+                Session loaded = spill.load(k);
+                if (loaded != null) {
+                    best = loaded;
+                    bestKey = k;
+                    long size = sizeOf(loaded);
+                    if (size <= maxBytes) {
+                        keep(k, loaded, size);
+                    }
+                    break;
+                }
             }
         }
         if (best == null) {
@@ -123,8 +153,15 @@ public final class SessionCache {
         if (size > maxBytes) {
             return;
         }
-        Session stored = session.fork();
-        Key key = new Key(tokens);
+        keep(new Key(tokens), session.fork(), size);
+    }
+
+    /**
+     * Puts {@code stored} (a session nobody else mutates) in memory and evicts least recently used entries until the
+     * budget holds; the evicted ones go to the spill, written outside the lock.
+     */
+    private void keep(Key key, Session stored, long size) {
+        List<Map.Entry<Key, Session>> evicted = new ArrayList<>();
         synchronized (this) {
             Session old = entries.put(key, stored);
             if (old != null) {
@@ -139,16 +176,40 @@ public final class SessionCache {
                     continue;
                 }
                 bytes -= sizeOf(e.getValue());
+                evicted.add(Map.entry(e.getKey(), e.getValue()));
                 it.remove();
                 evictions++;
             }
         }
+        if (spill != null) {
+            for (Map.Entry<Key, Session> e : evicted) {
+                spill.write(e.getKey(), e.getValue());
+            }
+        }
     }
 
-    /** Drops every entry. */
-    public synchronized void clear() {
-        entries.clear();
-        bytes = 0;
+    /** Drops every entry, in memory and on disk. */
+    public void clear() {
+        synchronized (this) {
+            entries.clear();
+            bytes = 0;
+        }
+        if (spill != null) {
+            spill.clear();
+        }
+    }
+
+    /** The disk tier's counters ({@link StateSpill.Stats#NONE} without one). */
+    public StateSpill.Stats spillStats() {
+        return spill == null ? StateSpill.Stats.NONE : spill.stats();
+    }
+
+    /** Closes the spill (deleting its files); the cache in memory stays usable without it. */
+    @Override
+    public void close() {
+        if (spill != null) {
+            spill.close();
+        }
     }
 
     /** The token sequences held, least recently used first (for tests and diagnostics). */
@@ -165,7 +226,7 @@ public final class SessionCache {
     }
 
     /** A token sequence as a map key. */
-    private static final class Key {
+    static final class Key {
         final int[] ids;
         final int hash;
 

@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,6 +20,13 @@ import jdk.incubator.vector.VectorSpecies;
  * ints in registers (nibbles and high bits split there: x86 has no byte shift), turned into the weights exactly
  * as {@code rowToFloats} computes them (same float32 operations, so the same weights) and multiplied into a
  * per-row accumulator. Only the summation order differs from the generic path.
+ *
+ * <p>Q8_0 is the exception: as llama.cpp does, x is quantized once per product to Q8_0 blocks ({@link #quantize})
+ * and each block's product is summed in integers, four rows at a time sharing x. Widening, converting and
+ * scaling every weight costs more instructions than reading its byte from memory takes; one conversion and one
+ * scale per block of 32 do not. The result differs from the float product by x's quantization error (at most
+ * half a step of {@code max|x|/127} per element), as llama.cpp's does. Each row's sum is the same whichever
+ * thread or pass computes it.
  *
  * <p>Vectors of 8 or 16 floats only ({@link #VECTOR}): a vector then covers whole half-groups of 16 weights.
  */
@@ -33,6 +41,13 @@ final class BlockMatVec {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4)));
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+
+    /** Shorts filling the float vector's shape, and bytes at half of it: one load widens to one short vector. */
+    private static final VectorSpecies<Short> SW = VectorSpecies.of(short.class, F.vectorShape());
+
+    private static final VectorSpecies<Byte> BH =
+            VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    private static final int SL = SW.length();
 
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
@@ -51,8 +66,21 @@ final class BlockMatVec {
     }
 
     private static final class Job extends ProductJob<BlockMatrix> {
+        /** x quantized to Q8_0 blocks: quants widened to shorts, and a scale per 32 columns. */
+        short[] xq = new short[0];
+
+        float[] xd = new float[0];
+
         @Override
         int prepare() {
+            if (w.format() == Format.Q8_0) {
+                int blocks = w.cols() / 32;
+                if (xd.length < blocks) {
+                    xd = new float[blocks];
+                    xq = new short[32 * blocks];
+                }
+                quantize(x, xOff, blocks, xq, xd);
+            }
             return (w.rows() + ROWS - 1) / ROWS;
         }
 
@@ -69,10 +97,16 @@ final class BlockMatVec {
             int blocks = w.cols() / w.format().blockSize();
             float[] lanes = Lanes.scratch();
             int end = Math.min(to * ROWS, w.rows());
-            for (int r = from * ROWS; r < end; r++) {
+            int r = from * ROWS;
+            if (w.format() == Format.Q8_0) {
+                for (; r + ROWS <= end; r += ROWS) {
+                    q8_0x4(data, r * rb, rb, blocks, xq, xd, out, outOff + r, lanes);
+                }
+            }
+            for (; r < end; r++) {
                 long at = r * rb;
                 out[outOff + r] = switch (w.format()) {
-                    case Q8_0 -> q8_0(data, at, blocks, x, xOff, lanes);
+                    case Q8_0 -> q8_0(data, at, blocks, xq, xd, lanes);
                     case Q4_0 -> q4_0(data, at, blocks, x, xOff, lanes);
                     case Q5_0 -> q5_0(data, at, blocks, x, xOff, lanes);
                     case Q4_K -> q4k(data, at, blocks, x, xOff, lanes);
@@ -94,28 +128,121 @@ final class BlockMatVec {
         JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
     }
 
+    /**
+     * x as Q8_0 blocks, llama.cpp's activation quantization: per 32 columns {@code d = max|x| / 127} and
+     * {@code q = round(x / d)}, so {@code |q| ≤ 127}.
+     */
+    static void quantize(float[] x, int xOff, int blocks, short[] q, float[] d) {
+        for (int b = 0; b < blocks; b++) {
+            int o = xOff + 32 * b;
+            float max = 0;
+            for (int j = 0; j < 32; j++) {
+                max = Math.max(max, Math.abs(x[o + j]));
+            }
+            float db = max / 127;
+            d[b] = db;
+            for (int j = 0; j < 32; j++) {
+                // x / d, not x · (1/d): 1/d overflows for subnormal d.
+                q[32 * b + j] = db != 0 ? (short) Math.round(x[o + j] / db) : 0;
+            }
+        }
+    }
+
     /*
      * The loops below stream a row as a while over a long byte offset (MatVec's STREAM_LOOPS) and write the
      * widening out in place: a helper C2 declines to inline boxes every vector.
      */
 
-    /** Q8_0: {@code w = q·d}. */
-    static float q8_0(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+    /*
+     * Q8_0 runs against x quantized the same way ({@link #quantize}, llama.cpp's own decode): each block's
+     * product is exact in integers, then converted and scaled once, d_w·d_x. A product of two quants fits a
+     * short ({@code |q_w| ≤ 128}, {@code |q_x| ≤ 127}) and so does the sum of two, so the 16-bit products are
+     * summed pairwise into int lanes by a shift and an add: (p + (p << 16)) >> 16 is the pair's sum.
+     */
+
+    /** One Q8_0 row against x quantized by {@link #quantize}: as one row of {@link #q8_0x4}, the same sums. */
+    static float q8_0(MemorySegment s, long at, int blocks, short[] xq, float[] xd, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
         long end = at + blocks * 34L;
-        int xb = xOff;
-        while (at < end) {
-            float d = Float.float16ToFloat(s.get(Convert.I16, at));
-            for (int j = 0; j < 32; j += L) {
-                FloatVector q = (FloatVector)
-                        ByteVector.fromMemorySegment(B, s, at + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0);
-                acc = q.mul(d).fma(FloatVector.fromArray(F, x, xb + j), acc);
+        int xb = 0;
+        while (at < end) { // not a counted loop, as MatVec's STREAM_LOOPS
+            IntVector i0 = IntVector.zero(I);
+            for (int j = 0; j < 32; j += SL) {
+                ShortVector xv = ShortVector.fromArray(SW, xq, xb + j);
+                IntVector p0 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, at + 2 + j, LE)
+                                .convertShape(VectorOperators.B2S, SW, 0))
+                        .mul(xv)
+                        .reinterpretAsInts();
+                i0 = i0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
             }
+            float d0 = Float.float16ToFloat(s.get(Convert.I16, at)) * xd[xb >> 5];
+            acc = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0), acc);
             at += 34;
             xb += 32;
         }
         acc.intoArray(lanes, 0);
         return Lanes.sum(lanes);
+    }
+
+    /**
+     * Four adjacent Q8_0 rows from {@code at}, {@code rb} bytes apart, into {@code out[o .. o+4)}: each block of x
+     * loaded once for the four, and the loop's bookkeeping shared, which is most of what a block costs.
+     */
+    static void q8_0x4(
+            MemorySegment s, long at, long rb, int blocks, short[] xq, float[] xd, float[] out, int o, float[] lanes) {
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
+        long r1 = at + rb, r2 = r1 + rb, r3 = r2 + rb;
+        long off = 0;
+        long end = blocks * 34L;
+        int xb = 0;
+        while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
+            IntVector i0 = IntVector.zero(I), i1 = IntVector.zero(I), i2 = IntVector.zero(I), i3 = IntVector.zero(I);
+            for (int j = 0; j < 32; j += SL) {
+                ShortVector xv = ShortVector.fromArray(SW, xq, xb + j);
+                IntVector p0 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, at + off + 2 + j, LE)
+                                .convertShape(VectorOperators.B2S, SW, 0))
+                        .mul(xv)
+                        .reinterpretAsInts();
+                i0 = i0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+                IntVector p1 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, r1 + off + 2 + j, LE)
+                                .convertShape(VectorOperators.B2S, SW, 0))
+                        .mul(xv)
+                        .reinterpretAsInts();
+                i1 = i1.add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+                IntVector p2 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, r2 + off + 2 + j, LE)
+                                .convertShape(VectorOperators.B2S, SW, 0))
+                        .mul(xv)
+                        .reinterpretAsInts();
+                i2 = i2.add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+                IntVector p3 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, r3 + off + 2 + j, LE)
+                                .convertShape(VectorOperators.B2S, SW, 0))
+                        .mul(xv)
+                        .reinterpretAsInts();
+                i3 = i3.add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+            }
+            float dx = xd[xb >> 5];
+            float d0 = Float.float16ToFloat(s.get(Convert.I16, at + off)) * dx;
+            float d1 = Float.float16ToFloat(s.get(Convert.I16, r1 + off)) * dx;
+            float d2 = Float.float16ToFloat(s.get(Convert.I16, r2 + off)) * dx;
+            float d3 = Float.float16ToFloat(s.get(Convert.I16, r3 + off)) * dx;
+            a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0), a0);
+            a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1), a1);
+            a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d2), a2);
+            a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d3), a3);
+            off += 34;
+            xb += 32;
+        }
+        a0.intoArray(lanes, 0);
+        out[o] = Lanes.sum(lanes);
+        a1.intoArray(lanes, 0);
+        out[o + 1] = Lanes.sum(lanes);
+        a2.intoArray(lanes, 0);
+        out[o + 2] = Lanes.sum(lanes);
+        a3.intoArray(lanes, 0);
+        out[o + 3] = Lanes.sum(lanes);
     }
 
     /** Q4_0: {@code w = (q - 8)·d}, low nibbles weights 0..15, high nibbles 16..31. */

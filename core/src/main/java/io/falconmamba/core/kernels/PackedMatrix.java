@@ -5,6 +5,7 @@ import static io.falconmamba.core.kernels.Convert.I16;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -62,7 +63,12 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         return m.format() == Format.F16 || m.format() == Format.BF16;
     }
 
-    /** Packs {@code m} into a segment of {@code arena}, tiles split across {@code pool}. */
+    /**
+     * Packs {@code m} into a segment of {@code arena}, tiles split across {@code pool}. Each thread copies a
+     * tile's rows whole into a scratch array (one sequential read of the source), gathers each column pair of the
+     * tile's rows into one vector and writes the finished tile with one bulk copy, so the destination's pages are
+     * first touched by the thread that fills them.
+     */
     public static PackedMatrix pack(Matrix m, Arena arena, ThreadPool pool) {
         if (!packable(m)) {
             throw new IllegalArgumentException(
@@ -70,35 +76,60 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         }
         long bytes = bytesFor(m.rows(), m.cols());
         MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
-        int tiles = (m.rows() + TILE - 1) / TILE;
-        int cols = m.cols();
-        long rb = m.rowBytes();
-        long tileBytes = tiles == 0 ? 0 : bytes / tiles;
-        MemorySegment src = m.data();
-        pool.parallelFor(tiles, (from, to) -> {
+        PackedMatrix p = new PackedMatrix(m.name(), m.rows(), m.cols(), m.format(), data);
+        pool.parallelFor(p.tiles(), (from, to) -> new Packer(m, p).pack(from, to));
+        return p;
+    }
+
+    /** One thread's scratch for {@link #pack}: the source rows of a tile as ints, and the tile being built. */
+    private static final class Packer {
+
+        /** Ints between scratch rows beyond a row: one cache line, so a gather's rows fall in different L1 sets. */
+        private static final int ROW_PAD = 16;
+
+        private final Matrix src;
+        private final PackedMatrix dst;
+        private final int stride;
+        private final int[] rows;
+        private final int[] tile;
+        private final int[] lanes = new int[TILE];
+
+        Packer(Matrix src, PackedMatrix dst) {
+            this.src = src;
+            this.dst = dst;
+            this.stride = dst.steps() + ROW_PAD;
+            this.rows = new int[TILE * stride];
+            this.tile = new int[dst.steps() * TILE];
+            for (int i = 0; i < TILE; i++) {
+                lanes[i] = i * stride;
+            }
+        }
+
+        void pack(int from, int to) {
+            int cols = src.cols();
+            int pairs = cols / 2;
+            int steps = dst.steps();
+            long rowBytes = src.rowBytes();
             for (int t = from; t < to; t++) {
-                long base = t * tileBytes;
                 for (int i = 0; i < TILE; i++) {
                     int r = t * TILE + i;
-                    if (r >= m.rows()) {
-                        continue; // allocate() zeroed it
+                    int at = i * stride;
+                    if (r >= src.rows()) {
+                        Arrays.fill(rows, at, at + steps, 0); // padding rows are zero
+                        continue;
                     }
-                    long row = r * rb;
                     // A column pair is one little-endian int in both layouts: move ints, not halves.
-                    int pairs = cols / 2;
-                    for (int p = 0; p < pairs; p++) {
-                        data.set(
-                                Convert.I32,
-                                base + ((long) p * TILE + i) * 4,
-                                src.get(Convert.I32, row + (long) p * 4));
-                    }
+                    MemorySegment.copy(src.data(), Convert.I32, r * rowBytes, rows, at, pairs);
                     if ((cols & 1) != 0) {
-                        data.set(I16, base + ((long) pairs * TILE + i) * 4, src.get(I16, row + (long) pairs * 4));
+                        rows[at + pairs] = Short.toUnsignedInt(src.data().get(I16, r * rowBytes + pairs * 4L));
                     }
                 }
+                for (int p = 0; p < steps; p++) {
+                    IntVector.fromArray(I, rows, p, lanes, 0).intoArray(tile, p * TILE);
+                }
+                MemorySegment.copy(tile, 0, dst.data(), Convert.I32, t * dst.tileBytes(), tile.length);
             }
-        });
-        return new PackedMatrix(m.name(), m.rows(), m.cols(), m.format(), data);
+        }
     }
 
     /**

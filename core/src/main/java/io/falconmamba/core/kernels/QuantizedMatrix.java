@@ -97,7 +97,9 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
 
     /**
      * Quantizes {@code src} into a segment of {@code arena}, tiles split across {@code pool}. The source is read
-     * as floats (F32, F16 or BF16 widened exactly), then each block is quantized as llama.cpp's reference does.
+     * as floats (F32, F16 or BF16 widened exactly), then each block is quantized as llama.cpp's reference does
+     * ({@link #quantizeRow}), a tile at a time by {@link TileQuantizer}: the result is byte for byte what
+     * quantizing row by row gives.
      */
     public static QuantizedMatrix quantize(Matrix src, Format type, Arena arena, ThreadPool pool) {
         if (type != Format.Q8_0 && type != Format.Q4_0) {
@@ -107,32 +109,13 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             throw new IllegalArgumentException(
                     "matrix " + src.name() + ": " + src.cols() + " columns are not a multiple of " + BLOCK);
         }
-        int rows = src.rows();
-        int cols = src.cols();
-        int bb = type.blockBytes();
-        int blocks = cols / BLOCK;
-        long bytes = bytesFor(rows, cols, type);
+        long bytes = bytesFor(src.rows(), src.cols(), type);
         MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
-        QuantizedMatrix m = new QuantizedMatrix(src.name(), rows, cols, type, data);
-        byte flip = type == Format.Q4_0 ? Q4_FLIP : 0;
+        QuantizedMatrix m = new QuantizedMatrix(src.name(), src.rows(), src.cols(), type, data);
         pool.parallelFor(m.tiles(), (from, to) -> {
-            float[] row = new float[cols];
-            // One row's llama.cpp blocks, then scattered into the tile's transposed blocks.
-            MemorySegment blocksOfRow = MemorySegment.ofArray(new byte[blocks * bb]);
+            TileQuantizer q = new TileQuantizer(src, m);
             for (int t = from; t < to; t++) {
-                for (int i = 0; i < TILE && t * TILE + i < rows; i++) {
-                    int r = t * TILE + i;
-                    src.rowToFloats(r, row, 0);
-                    quantizeRow(type, row, 0, cols, blocksOfRow, 0);
-                    for (int b = 0; b < blocks; b++) {
-                        long src0 = (long) b * bb;
-                        long dst0 = m.at(r, b, 2);
-                        data.set(I16, m.at(r, b, 0), blocksOfRow.get(I16, src0));
-                        for (int p = 2; p < bb; p++) {
-                            data.set(I8, dst0 + (long) (p - 2) * TILE, (byte) (blocksOfRow.get(I8, src0 + p) ^ flip));
-                        }
-                    }
-                }
+                q.quantize(t);
             }
         });
         return m;
@@ -147,6 +130,9 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
         }
     }
 
+    /** The scale of a Q8_0 block holding a NaN: the half NaN with only the quiet bit set. */
+    private static final short NAN_SCALE = 0x7E00;
+
     /** llama.cpp {@code quantize_row_q8_0_ref}: {@code d = amax/127}, {@code q = roundf(x · (1/d))}. */
     static void quantizeRowQ8(float[] x, int off, int n, MemorySegment dst, long base) {
         for (int b = 0; b < n / BLOCK; b++) {
@@ -158,7 +144,9 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             }
             float d = amax / 127f;
             float id = d != 0f ? 1f / d : 0f;
-            dst.set(I16, at, Float.floatToFloat16(d));
+            // A NaN weight makes d NaN, with whichever payload Math.max passed on (the JIT's and the interpreter's
+            // differ): one NaN for all keeps the bytes the same from run to run.
+            dst.set(I16, at, Float.isNaN(d) ? NAN_SCALE : Float.floatToFloat16(d));
             for (int j = 0; j < BLOCK; j++) {
                 dst.set(I8, at + 2 + j, (byte) roundHalfAway(x[o + j] * id));
             }
