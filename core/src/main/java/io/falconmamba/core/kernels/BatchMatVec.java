@@ -397,11 +397,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs1.intoArray(fix.pairs, 0);
-                wa.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                wa = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits1 = wa.reinterpretAsInts();
+                IntVector raised1 = bits1.add(1 << 23);
+                wa = wa.blend(
+                        raised1.reinterpretAsFloats()
+                                .sub(raised1.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits1.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits1.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             IntVector pairs2 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
             FloatVector wb = pairs2.lanewise(VectorOperators.LSHL, 16)
@@ -414,11 +420,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs2.intoArray(fix.pairs, 0);
-                wb.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                wb = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits2 = wb.reinterpretAsInts();
+                IntVector raised2 = bits2.add(1 << 23);
+                wb = wb.blend(
+                        raised2.reinterpretAsFloats()
+                                .sub(raised2.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits2.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits2.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
@@ -454,11 +466,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs3.intoArray(fix.pairs, 0);
-                wa.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                wa = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits3 = wa.reinterpretAsInts();
+                IntVector raised3 = bits3.add(1 << 23);
+                wa = wa.blend(
+                        raised3.reinterpretAsFloats()
+                                .sub(raised3.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits3.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits3.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             IntVector pairs4 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
             wb = pairs4.lanewise(VectorOperators.ASHR, shift)
@@ -470,11 +488,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs4.intoArray(fix.pairs, 0);
-                wb.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                wb = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits4 = wb.reinterpretAsInts();
+                IntVector raised4 = bits4.add(1 << 23);
+                wb = wb.blend(
+                        raised4.reinterpretAsFloats()
+                                .sub(raised4.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits4.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits4.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
@@ -563,11 +587,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs5.intoArray(fix.pairs, 0);
-                wa.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                wa = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits5 = wa.reinterpretAsInts();
+                IntVector raised5 = bits5.add(1 << 23);
+                wa = wa.blend(
+                        raised5.reinterpretAsFloats()
+                                .sub(raised5.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits5.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits5.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             IntVector pairs6 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
             FloatVector wb = pairs6.lanewise(VectorOperators.LSHL, 16)
@@ -580,11 +610,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs6.intoArray(fix.pairs, 0);
-                wb.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                wb = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits6 = wb.reinterpretAsInts();
+                IntVector raised6 = bits6.add(1 << 23);
+                wb = wb.blend(
+                        raised6.reinterpretAsFloats()
+                                .sub(raised6.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits6.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits6.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
@@ -608,11 +644,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs7.intoArray(fix.pairs, 0);
-                wa.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                wa = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits7 = wa.reinterpretAsInts();
+                IntVector raised7 = bits7.add(1 << 23);
+                wa = wa.blend(
+                        raised7.reinterpretAsFloats()
+                                .sub(raised7.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits7.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits7.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             IntVector pairs8 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
             wb = pairs8.lanewise(VectorOperators.ASHR, shift)
@@ -624,11 +666,17 @@ final class BatchMatVec {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                pairs8.intoArray(fix.pairs, 0);
-                wb.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                wb = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits8 = wb.reinterpretAsInts();
+                IntVector raised8 = bits8.add(1 << 23);
+                wb = wb.blend(
+                        raised8.reinterpretAsFloats()
+                                .sub(raised8.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits8.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits8.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);

@@ -1,9 +1,5 @@
 package io.falconmamba.core.kernels;
 
-import static io.falconmamba.core.kernels.Convert.F;
-
-import jdk.incubator.vector.VectorSpecies;
-
 /**
  * How the 16-bit kernels widen F16 halves held two to an int lane: the half's sign, exponent and mantissa moved
  * to float position with an arithmetic shift and {@link #FIELDS}, then {@link #SCALED} or {@link #EXACT} added to
@@ -14,11 +10,12 @@ import jdk.incubator.vector.VectorSpecies;
  * operands cost Intel cores a microcode assist of about a hundred cycles per multiply or FMA; F16 weights of the
  * usual scale hold a few subnormals per thousand, enough to make F16 decode several times slower there (AMD cores
  * take them at full speed). So each kernel tests the stored pairs for a zero exponent field ({@link #PAIR_EXPONENTS}
- * as 16-bit lanes, one test per vector) and sends the rare vector that has one through {@link Scratch#patch},
- * which sets those lanes exactly in scalar code.
+ * as 16-bit lanes, one test per vector) and sends the rare vector that has one through the patch below, exact
+ * through a subtraction of two normal floats.
  *
- * <p>The test and the patch are written out at each site, the patch through arrays: a helper taking or returning
- * vectors is not always inlined into the large kernels (C2's node-count cutoff), and then it boxes every vector.
+ * <p>The test and the patch are written out at each site: a helper taking or returning vectors is not always
+ * inlined into the large kernels (C2's node-count cutoff, or the size limit for a rarely taken branch), and then
+ * it boxes every vector it touches.
  */
 final class F16Fields {
 
@@ -41,36 +38,16 @@ final class F16Fields {
     /** Added to the fields: the half's value (tile widening, where each weight is widened once per tile). */
     static final int EXACT = 112 << 23;
 
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
-
     private F16Fields() {}
 
-    /** This thread's patch arrays. */
-    static Scratch scratch() {
-        return SCRATCH.get();
-    }
-
-    /** One vector of stored pairs and one of widened halves, for the scalar patch. */
-    static final class Scratch {
-        final int[] pairs = new int[I.length()];
-        final float[] widened = new float[F.length()];
-
-        /**
-         * Sets each lane of {@link #widened} whose half (the low one of the pair when {@code even}, else the high
-         * one) has a zero exponent to the half's exact value at the kernel's scale: {@code rebias} is
-         * {@link #SCALED} or {@link #EXACT}. {@link Float#float16ToFloat} gives a normal float for every subnormal
-         * half, and the power-of-two scale keeps it normal and exact.
-         */
-        void patch(boolean even, int rebias) {
-            float scale = Math.scalb(1f, (rebias >> 23) - 112);
-            for (int i = 0; i < widened.length; i++) {
-                short half = (short) (even ? pairs[i] : pairs[i] >>> 16);
-                if ((half & 0x7C00) == 0) {
-                    widened[i] = Float.float16ToFloat(half) * scale;
-                }
-            }
-        }
-    }
+    /*
+     * The patch, written out at each site for a vector w of widened halves (fields + rebias) whose pairs hold a
+     * zero exponent field: those lanes read 2^(k-127)·(1 + m/1024), k the rebias exponent; raised one more, they read
+     * 2^(k-126)·(1 + m/1024), and subtracting the 2^(k-126) (the same bits without mantissa) leaves m·2^(k-136), the
+     * subnormal's value at the kernel's scale, both operands normal; the sign is put back so -0 stays -0.
+     *
+     *   bits = w.reinterpretAsInts(); raised = bits.add(1 << 23);
+     *   w = w.blend((raised - (raised & 0xFF800000)) | (bits & 0x80000000),
+     *               (bits & 0x7F800000) == rebias)
+     */
 }

@@ -291,14 +291,28 @@ final class MatVec {
                     .reinterpretAsShorts()
                     .compare(VectorOperators.EQ, (short) 0)
                     .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                two.intoArray(fix.pairs, 0);
-                we.intoArray(fix.widened, 0);
-                fix.patch(true, F16Fields.SCALED);
-                we = FloatVector.fromArray(F, fix.widened, 0);
-                wo.intoArray(fix.widened, 0);
-                fix.patch(false, F16Fields.SCALED);
-                wo = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits1 = we.reinterpretAsInts();
+                IntVector raised1 = bits1.add(1 << 23);
+                we = we.blend(
+                        raised1.reinterpretAsFloats()
+                                .sub(raised1.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits1.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits1.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
+                IntVector bits2 = wo.reinterpretAsInts();
+                IntVector raised2 = bits2.add(1 << 23);
+                wo = wo.blend(
+                        raised2.reinterpretAsFloats()
+                                .sub(raised2.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits2.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits2.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
             }
             accEven = we.fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
             accOdd = wo.fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
@@ -459,14 +473,28 @@ final class MatVec {
                     .reinterpretAsShorts()
                     .compare(VectorOperators.EQ, (short) 0)
                     .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                we.intoArray(fix.widened, 0);
-                fix.patch(true, F16Fields.SCALED);
-                we = FloatVector.fromArray(F, fix.widened, 0);
-                wo.intoArray(fix.widened, 0);
-                fix.patch(false, F16Fields.SCALED);
-                wo = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits3 = we.reinterpretAsInts();
+                IntVector raised3 = bits3.add(1 << 23);
+                we = we.blend(
+                        raised3.reinterpretAsFloats()
+                                .sub(raised3.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits3.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits3.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
+                IntVector bits4 = wo.reinterpretAsInts();
+                IntVector raised4 = bits4.add(1 << 23);
+                wo = wo.blend(
+                        raised4.reinterpretAsFloats()
+                                .sub(raised4.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits4.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits4.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
             }
             e0 = we.fma(xe, e0);
             o0 = wo.fma(xo, o0);
@@ -481,14 +509,28 @@ final class MatVec {
                     .reinterpretAsShorts()
                     .compare(VectorOperators.EQ, (short) 0)
                     .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                we.intoArray(fix.widened, 0);
-                fix.patch(true, F16Fields.SCALED);
-                we = FloatVector.fromArray(F, fix.widened, 0);
-                wo.intoArray(fix.widened, 0);
-                fix.patch(false, F16Fields.SCALED);
-                wo = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits5 = we.reinterpretAsInts();
+                IntVector raised5 = bits5.add(1 << 23);
+                we = we.blend(
+                        raised5.reinterpretAsFloats()
+                                .sub(raised5.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits5.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits5.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
+                IntVector bits6 = wo.reinterpretAsInts();
+                IntVector raised6 = bits6.add(1 << 23);
+                wo = wo.blend(
+                        raised6.reinterpretAsFloats()
+                                .sub(raised6.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits6.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits6.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
             }
             e1 = we.fma(xe, e1);
             o1 = wo.fma(xo, o1);
@@ -503,14 +545,28 @@ final class MatVec {
                     .reinterpretAsShorts()
                     .compare(VectorOperators.EQ, (short) 0)
                     .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                we.intoArray(fix.widened, 0);
-                fix.patch(true, F16Fields.SCALED);
-                we = FloatVector.fromArray(F, fix.widened, 0);
-                wo.intoArray(fix.widened, 0);
-                fix.patch(false, F16Fields.SCALED);
-                wo = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits7 = we.reinterpretAsInts();
+                IntVector raised7 = bits7.add(1 << 23);
+                we = we.blend(
+                        raised7.reinterpretAsFloats()
+                                .sub(raised7.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits7.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits7.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
+                IntVector bits8 = wo.reinterpretAsInts();
+                IntVector raised8 = bits8.add(1 << 23);
+                wo = wo.blend(
+                        raised8.reinterpretAsFloats()
+                                .sub(raised8.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits8.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits8.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
             }
             e2 = we.fma(xe, e2);
             o2 = wo.fma(xo, o2);
@@ -525,14 +581,28 @@ final class MatVec {
                     .reinterpretAsShorts()
                     .compare(VectorOperators.EQ, (short) 0)
                     .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                we.intoArray(fix.widened, 0);
-                fix.patch(true, F16Fields.SCALED);
-                we = FloatVector.fromArray(F, fix.widened, 0);
-                wo.intoArray(fix.widened, 0);
-                fix.patch(false, F16Fields.SCALED);
-                wo = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits9 = we.reinterpretAsInts();
+                IntVector raised9 = bits9.add(1 << 23);
+                we = we.blend(
+                        raised9.reinterpretAsFloats()
+                                .sub(raised9.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits9.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits9.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
+                IntVector bits10 = wo.reinterpretAsInts();
+                IntVector raised10 = bits10.add(1 << 23);
+                wo = wo.blend(
+                        raised10.reinterpretAsFloats()
+                                .sub(raised10.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits10.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits10.and(0x7F800000)
+                                .compare(VectorOperators.EQ, F16Fields.SCALED)
+                                .cast(F));
             }
             e3 = we.fma(xe, e3);
             o3 = wo.fma(xo, o3);

@@ -247,11 +247,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                e.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits1 = e.reinterpretAsInts();
+                IntVector raised1 = bits1.add(1 << 23);
+                e = e.blend(
+                        raised1.reinterpretAsFloats()
+                                .sub(raised1.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits1.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits1.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -262,11 +268,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                o.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits2 = o.reinterpretAsInts();
+                IntVector raised2 = bits2.add(1 << 23);
+                o = o.blend(
+                        raised2.reinterpretAsFloats()
+                                .sub(raised2.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits2.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits2.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 8]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(FloatVector.broadcast(F, xs[c + 9]), e.fma(FloatVector.broadcast(F, xs[c + 1]), a1));
@@ -321,11 +333,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                e.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits3 = e.reinterpretAsInts();
+                IntVector raised3 = bits3.add(1 << 23);
+                e = e.blend(
+                        raised3.reinterpretAsFloats()
+                                .sub(raised3.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits3.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits3.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -336,11 +354,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                o.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits4 = o.reinterpretAsInts();
+                IntVector raised4 = bits4.add(1 << 23);
+                o = o.blend(
+                        raised4.reinterpretAsFloats()
+                                .sub(raised4.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits4.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits4.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(
@@ -390,11 +414,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                e.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits5 = e.reinterpretAsInts();
+                IntVector raised5 = bits5.add(1 << 23);
+                e = e.blend(
+                        raised5.reinterpretAsFloats()
+                                .sub(raised5.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits5.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits5.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -405,11 +435,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v.intoArray(fix.pairs, 0);
-                o.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits6 = o.reinterpretAsInts();
+                IntVector raised6 = bits6.add(1 << 23);
+                o = o.blend(
+                        raised6.reinterpretAsFloats()
+                                .sub(raised6.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits6.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits6.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             c += 2;
@@ -467,11 +503,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                va.intoArray(fix.pairs, 0);
-                ea.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                ea = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits7 = ea.reinterpretAsInts();
+                IntVector raised7 = bits7.add(1 << 23);
+                ea = ea.blend(
+                        raised7.reinterpretAsFloats()
+                                .sub(raised7.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits7.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits7.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector oa = va.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -482,11 +524,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                va.intoArray(fix.pairs, 0);
-                oa.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                oa = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits8 = oa.reinterpretAsInts();
+                IntVector raised8 = bits8.add(1 << 23);
+                oa = oa.blend(
+                        raised8.reinterpretAsFloats()
+                                .sub(raised8.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits8.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits8.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
@@ -498,11 +546,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                vb.intoArray(fix.pairs, 0);
-                eb.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                eb = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits9 = eb.reinterpretAsInts();
+                IntVector raised9 = bits9.add(1 << 23);
+                eb = eb.blend(
+                        raised9.reinterpretAsFloats()
+                                .sub(raised9.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits9.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits9.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector ob = vb.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -513,11 +567,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                vb.intoArray(fix.pairs, 0);
-                ob.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                ob = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits10 = ob.reinterpretAsInts();
+                IntVector raised10 = bits10.add(1 << 23);
+                ob = ob.blend(
+                        raised10.reinterpretAsFloats()
+                                .sub(raised10.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits10.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits10.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector xe0 = FloatVector.broadcast(F, xs[c]);
             FloatVector xo0 = FloatVector.broadcast(F, xs[c + 8]);
@@ -610,11 +670,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v0.intoArray(fix.pairs, 0);
-                e0.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e0 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits11 = e0.reinterpretAsInts();
+                IntVector raised11 = bits11.add(1 << 23);
+                e0 = e0.blend(
+                        raised11.reinterpretAsFloats()
+                                .sub(raised11.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits11.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits11.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o0 = v0.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -625,11 +691,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v0.intoArray(fix.pairs, 0);
-                o0.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o0 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits12 = o0.reinterpretAsInts();
+                IntVector raised12 = bits12.add(1 << 23);
+                o0 = o0.blend(
+                        raised12.reinterpretAsFloats()
+                                .sub(raised12.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits12.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits12.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
@@ -641,11 +713,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v1.intoArray(fix.pairs, 0);
-                e1.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e1 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits13 = e1.reinterpretAsInts();
+                IntVector raised13 = bits13.add(1 << 23);
+                e1 = e1.blend(
+                        raised13.reinterpretAsFloats()
+                                .sub(raised13.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits13.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits13.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o1 = v1.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -656,11 +734,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v1.intoArray(fix.pairs, 0);
-                o1.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o1 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits14 = o1.reinterpretAsInts();
+                IntVector raised14 = bits14.add(1 << 23);
+                o1 = o1.blend(
+                        raised14.reinterpretAsFloats()
+                                .sub(raised14.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits14.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits14.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
@@ -672,11 +756,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v2.intoArray(fix.pairs, 0);
-                e2.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e2 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits15 = e2.reinterpretAsInts();
+                IntVector raised15 = bits15.add(1 << 23);
+                e2 = e2.blend(
+                        raised15.reinterpretAsFloats()
+                                .sub(raised15.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits15.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits15.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o2 = v2.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -687,11 +777,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v2.intoArray(fix.pairs, 0);
-                o2.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o2 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits16 = o2.reinterpretAsInts();
+                IntVector raised16 = bits16.add(1 << 23);
+                o2 = o2.blend(
+                        raised16.reinterpretAsFloats()
+                                .sub(raised16.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits16.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits16.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
@@ -703,11 +799,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v3.intoArray(fix.pairs, 0);
-                e3.intoArray(fix.widened, 0);
-                fix.patch(true, rebias);
-                e3 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits17 = e3.reinterpretAsInts();
+                IntVector raised17 = bits17.add(1 << 23);
+                e3 = e3.blend(
+                        raised17.reinterpretAsFloats()
+                                .sub(raised17.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits17.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits17.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             FloatVector o3 = v3.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
@@ -718,11 +820,17 @@ final class PackedMatMul {
                             .reinterpretAsShorts()
                             .compare(VectorOperators.EQ, (short) 0)
                             .anyTrue()) {
-                F16Fields.Scratch fix = F16Fields.scratch();
-                v3.intoArray(fix.pairs, 0);
-                o3.intoArray(fix.widened, 0);
-                fix.patch(false, rebias);
-                o3 = FloatVector.fromArray(F, fix.widened, 0);
+                IntVector bits18 = o3.reinterpretAsInts();
+                IntVector raised18 = bits18.add(1 << 23);
+                o3 = o3.blend(
+                        raised18.reinterpretAsFloats()
+                                .sub(raised18.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits18.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits18.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
             }
             a0 = o0.fma(xo, e0.fma(xe, a0));
             a1 = o1.fma(xo, e1.fma(xe, a1));

@@ -168,11 +168,15 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
                         .reinterpretAsShorts()
                         .compare(VectorOperators.EQ, (short) 0)
                         .anyTrue()) {
-            F16Fields.Scratch fix = F16Fields.scratch();
-            v.intoArray(fix.pairs, 0);
-            w.intoArray(fix.widened, 0);
-            fix.patch(true, rebias);
-            w = FloatVector.fromArray(F, fix.widened, 0);
+            IntVector bits1 = w.reinterpretAsInts();
+            IntVector raised1 = bits1.add(1 << 23);
+            w = w.blend(
+                    raised1.reinterpretAsFloats()
+                            .sub(raised1.and(0xFF800000).reinterpretAsFloats())
+                            .reinterpretAsInts()
+                            .or(bits1.and(0x80000000))
+                            .reinterpretAsFloats(),
+                    bits1.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
         }
         return w;
     }
@@ -186,11 +190,15 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
                         .reinterpretAsShorts()
                         .compare(VectorOperators.EQ, (short) 0)
                         .anyTrue()) {
-            F16Fields.Scratch fix = F16Fields.scratch();
-            v.intoArray(fix.pairs, 0);
-            w.intoArray(fix.widened, 0);
-            fix.patch(false, rebias);
-            w = FloatVector.fromArray(F, fix.widened, 0);
+            IntVector bits2 = w.reinterpretAsInts();
+            IntVector raised2 = bits2.add(1 << 23);
+            w = w.blend(
+                    raised2.reinterpretAsFloats()
+                            .sub(raised2.and(0xFF800000).reinterpretAsFloats())
+                            .reinterpretAsInts()
+                            .or(bits2.and(0x80000000))
+                            .reinterpretAsFloats(),
+                    bits2.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
         }
         return w;
     }
