@@ -219,7 +219,8 @@ final class BatchMatVec {
                             lanes);
             for (int k = 0; k < width; k++) {
                 int xt = j.xOff + (t + k) * j.xStride;
-                float scale = f16 ? j.rescale[t + k] : 1f;
+                // x is split for MatVec's plain fields; the packed kernels' weights are 2^14 larger (F16Fields).
+                float scale = f16 ? j.rescale[t + k] * F16Fields.SCALED_SUMS : 1f;
                 int o = j.outOff + (t + k) * j.outStride + ri;
                 j.out[o] = sums[k] * scale + tail(w, ri, j.x, xt, p, n);
                 j.out[o + step] = sums[width + k] * scale + tail(w, ri + step, j.x, xt, p, n);

@@ -146,15 +146,15 @@ final class MatVec {
      * makes them megamorphic and halves decode (a bandwidth probe in the same JVM is enough). Pairs past the
      * last whole chunk are not stored; the kernels take those columns from x itself.
      *
-     * <p>For F16 weights the split x is also scaled by 2^(SCALE - e) ({@link F16Fields#SCALE}), and e is returned:
-     * the F16 kernels then need no per-weight multiply and multiply each row's sum by 2^e instead. e
-     * follows x's largest exponent (over all of x) so that x·2^(SCALE-e) stays below 2^87 (no overflow in the
+     * <p>For F16 weights the split x is also scaled by 2^(112 - e), and e is returned: the F16 kernels then need
+     * no per-weight rebias multiply (see {@link #F16_FIELDS}) and multiply each row's sum by 2^e instead. e
+     * follows x's largest exponent (over all of x) so that x·2^(112-e) stays below 2^101 (no overflow in the
      * products or sums) and as far above the float underflow as it can.
      */
     static int split(Format format, float[] x, int xOff, int pairs, MemorySegment split) {
         boolean f16 = format == Format.F16;
         int e = f16 ? scaleExponent(x, xOff, 2 * pairs) : 0;
-        float up = f16 ? Math.scalb(1f, F16Fields.SCALE - e) : 1f;
+        float up = f16 ? Math.scalb(1f, 112 - e) : 1f;
         int step = F.length();
         for (int p = 0; p <= pairs - step; p += step) {
             FloatVector a = FloatVector.fromArray(F, x, xOff + 2 * p);
@@ -179,7 +179,7 @@ final class MatVec {
     /** The e of {@link #split} for x of largest magnitude {@code max}. */
     static int exponentFor(float max) {
         // NaN or infinite x makes every product non-finite whatever the scale; keep the scale neutral.
-        return Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : F16Fields.SCALE;
+        return Float.isFinite(max) ? Math.clamp(Math.getExponent(max) + 12, 0, 127) : 112;
     }
 
     /** The e of {@link #split} for {@code x[off .. off+n)}. */
@@ -263,14 +263,22 @@ final class MatVec {
         return sum;
     }
 
-    /*
-     * WIDENING: F16 pairs are widened as F16Fields describes, written out in each loop rather than in a helper
-     * taking and returning vectors on the common path: once a helper is compiled on its own C2 may decline to
-     * inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows the allocation, and the
-     * loop runs several times slower). F16Fields.patch is such a call, on the rare vector with a zero exponent.
-     * Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping them would
-     * cost a compare and a blend per vector ({@link Convert#toFloats} is exact for them).
+    /**
+     * Sign, exponent and mantissa of the half in the top 16 bits of each lane, moved to float position
+     * ({@code >> 3} arithmetic keeps the sign at bit 31; the mask drops the smeared copies). The float that
+     * gives is the half times 2^-112, exactly, for normal and subnormal halves; {@link #split} puts the 2^112
+     * into x (and a power of two back per row), so the inner loop is three integer ops and an FMA per
+     * vector. Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping
+     * them would cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact
+     * for them). A subnormal half gives a denormal float here, which Intel cores multiply through a microcode
+     * assist; with one FMA per widened vector that costs less than testing every vector for one (measured on
+     * fm-1.4b decode), unlike the batch kernels, where each widened vector feeds several FMAs (see F16Fields).
+     *
+     * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
+     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows
+     * the allocation, and the loop runs several times slower).
      */
+    static final int F16_FIELDS = F16Fields.FIELDS;
 
     /** One F16 row against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
     static float dotF16(
@@ -281,41 +289,15 @@ final class MatVec {
         long end = (long) I.loopBound(n / 2) * 4;
         while (k < end) { // not a counted loop: see STREAM_LOOPS
             IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
-            IntVector fe = two.lanewise(VectorOperators.LSHL, 16)
+            accEven = two.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16Fields.FIELDS);
-            IntVector fo = two.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
-            FloatVector we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
-            FloatVector wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (two.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
-                IntVector bits1 = we.reinterpretAsInts();
-                IntVector raised1 = bits1.add(1 << 23);
-                we = we.blend(
-                        raised1.reinterpretAsFloats()
-                                .sub(raised1.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits1.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits1.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-                IntVector bits2 = wo.reinterpretAsInts();
-                IntVector raised2 = bits2.add(1 << 23);
-                wo = wo.blend(
-                        raised2.reinterpretAsFloats()
-                                .sub(raised2.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits2.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits2.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-            }
-            accEven = we.fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
-            accOdd = wo.fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
+            accOdd = two.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
             k += I.vectorByteSize();
         }
         accEven.add(accOdd).intoArray(lanes, 0);
@@ -328,7 +310,7 @@ final class MatVec {
 
     /*
      * The four-row kernels below are each one-row kernel written out four times (rows base, base+gap, base+2gap,
-     * base+3gap, outputs out[o], out[o+q], ...): a helper taking vectors would box them (see WIDENING).
+     * base+3gap, outputs out[o], out[o+q], ...): a helper taking vectors would box them (see F16_FIELDS).
      */
 
     /** Four F32 rows {@code gap} bytes apart against x. */
@@ -461,151 +443,45 @@ final class MatVec {
             FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
             long at = base + k;
             IntVector v = IntVector.fromMemorySegment(I, w, at, LE);
-            IntVector fe, fo;
-            FloatVector we, wo;
-            fe = v.lanewise(VectorOperators.LSHL, 16)
+            e0 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16Fields.FIELDS);
-            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
-            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
-            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (v.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
-                IntVector bits3 = we.reinterpretAsInts();
-                IntVector raised3 = bits3.add(1 << 23);
-                we = we.blend(
-                        raised3.reinterpretAsFloats()
-                                .sub(raised3.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits3.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits3.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-                IntVector bits4 = wo.reinterpretAsInts();
-                IntVector raised4 = bits4.add(1 << 23);
-                wo = wo.blend(
-                        raised4.reinterpretAsFloats()
-                                .sub(raised4.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits4.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits4.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-            }
-            e0 = we.fma(xe, e0);
-            o0 = wo.fma(xo, o0);
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e0);
+            o0 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o0);
             v = IntVector.fromMemorySegment(I, w, at + gap, LE);
-            fe = v.lanewise(VectorOperators.LSHL, 16)
+            e1 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16Fields.FIELDS);
-            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
-            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
-            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (v.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
-                IntVector bits5 = we.reinterpretAsInts();
-                IntVector raised5 = bits5.add(1 << 23);
-                we = we.blend(
-                        raised5.reinterpretAsFloats()
-                                .sub(raised5.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits5.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits5.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-                IntVector bits6 = wo.reinterpretAsInts();
-                IntVector raised6 = bits6.add(1 << 23);
-                wo = wo.blend(
-                        raised6.reinterpretAsFloats()
-                                .sub(raised6.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits6.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits6.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-            }
-            e1 = we.fma(xe, e1);
-            o1 = wo.fma(xo, o1);
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e1);
+            o1 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o1);
             v = IntVector.fromMemorySegment(I, w, at + gap2, LE);
-            fe = v.lanewise(VectorOperators.LSHL, 16)
+            e2 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16Fields.FIELDS);
-            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
-            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
-            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (v.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
-                IntVector bits7 = we.reinterpretAsInts();
-                IntVector raised7 = bits7.add(1 << 23);
-                we = we.blend(
-                        raised7.reinterpretAsFloats()
-                                .sub(raised7.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits7.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits7.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-                IntVector bits8 = wo.reinterpretAsInts();
-                IntVector raised8 = bits8.add(1 << 23);
-                wo = wo.blend(
-                        raised8.reinterpretAsFloats()
-                                .sub(raised8.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits8.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits8.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-            }
-            e2 = we.fma(xe, e2);
-            o2 = wo.fma(xo, o2);
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e2);
+            o2 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o2);
             v = IntVector.fromMemorySegment(I, w, at + gap3, LE);
-            fe = v.lanewise(VectorOperators.LSHL, 16)
+            e3 = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16Fields.FIELDS);
-            fo = v.lanewise(VectorOperators.ASHR, 3).and(F16Fields.FIELDS);
-            we = fe.add(F16Fields.SCALED).reinterpretAsFloats();
-            wo = fo.add(F16Fields.SCALED).reinterpretAsFloats();
-            if (v.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
-                IntVector bits9 = we.reinterpretAsInts();
-                IntVector raised9 = bits9.add(1 << 23);
-                we = we.blend(
-                        raised9.reinterpretAsFloats()
-                                .sub(raised9.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits9.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits9.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-                IntVector bits10 = wo.reinterpretAsInts();
-                IntVector raised10 = bits10.add(1 << 23);
-                wo = wo.blend(
-                        raised10.reinterpretAsFloats()
-                                .sub(raised10.and(0xFF800000).reinterpretAsFloats())
-                                .reinterpretAsInts()
-                                .or(bits10.and(0x80000000))
-                                .reinterpretAsFloats(),
-                        bits10.and(0x7F800000)
-                                .compare(VectorOperators.EQ, F16Fields.SCALED)
-                                .cast(F));
-            }
-            e3 = we.fma(xe, e3);
-            o3 = wo.fma(xo, o3);
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xe, e3);
+            o3 = v.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16_FIELDS)
+                    .reinterpretAsFloats()
+                    .fma(xo, o3);
             k += I.vectorByteSize();
         }
         int c = (int) (k / 2);

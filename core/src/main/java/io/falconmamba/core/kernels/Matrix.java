@@ -142,7 +142,7 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
         int shift = PackedMatrix.shift(format);
         int evenMask = PackedMatrix.evenMask(format);
         int oddMask = PackedMatrix.oddMask(format);
-        int rebias = PackedMatrix.exactRebias(format);
+        float rebias = PackedMatrix.rebias(format);
         for (int p = 0; p < pairs; p++) {
             IntVector a = IntVector.fromArray(Convert.I, raw, p, lanes, 0);
             IntVector b = IntVector.fromArray(Convert.I, raw, p + hiRows, lanes, 0);

@@ -142,7 +142,7 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         int shift = shift(format);
         int evenMask = evenMask(format);
         int oddMask = oddMask(format);
-        int rebias = exactRebias(format);
+        float rebias = rebias(format);
         long base = tile * tileBytes();
         int steps = steps();
         for (int p = 0; p < steps; p++) {
@@ -155,58 +155,31 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     }
 
     /**
-     * The lower-addressed (even) halves of pairs, widened to their float values ({@code rebias} =
-     * {@link #exactRebias}) or, for F16, to the half times 2^-{@link F16Fields#SCALE} ({@link #scaledRebias}).
+     * The lower-addressed (even) halves of pairs, widened to their float values for the tiles: the fields times
+     * {@link #rebias}. A zero or subnormal F16 half makes that multiply's operand a denormal float (a microcode
+     * assist on Intel cores, see {@link F16Fields}), which costs little here: each weight is widened once per
+     * tile and then multiplied by every token, and a test and patch per vector cost more than the rare assist.
      */
-    static FloatVector even(IntVector v, int shift, int evenMask, int rebias) {
-        IntVector fields = v.lanewise(VectorOperators.LSHL, 16)
+    static FloatVector even(IntVector v, int shift, int evenMask, float rebias) {
+        return v.lanewise(VectorOperators.LSHL, 16)
                 .lanewise(VectorOperators.ASHR, shift)
-                .and(evenMask);
-        FloatVector w = fields.add(rebias).reinterpretAsFloats();
-        if (rebias != 0
-                && v.and(F16Fields.PAIR_EXPONENTS)
-                        .reinterpretAsShorts()
-                        .compare(VectorOperators.EQ, (short) 0)
-                        .anyTrue()) {
-            IntVector bits1 = w.reinterpretAsInts();
-            IntVector raised1 = bits1.add(1 << 23);
-            w = w.blend(
-                    raised1.reinterpretAsFloats()
-                            .sub(raised1.and(0xFF800000).reinterpretAsFloats())
-                            .reinterpretAsInts()
-                            .or(bits1.and(0x80000000))
-                            .reinterpretAsFloats(),
-                    bits1.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
-        }
-        return w;
+                .and(evenMask)
+                .reinterpretAsFloats()
+                .mul(rebias);
     }
 
     /** The higher-addressed (odd) halves of pairs, widened as {@link #even} widens. */
-    static FloatVector odd(IntVector v, int shift, int oddMask, int rebias) {
-        IntVector fields = v.lanewise(VectorOperators.ASHR, shift).and(oddMask);
-        FloatVector w = fields.add(rebias).reinterpretAsFloats();
-        if (rebias != 0
-                && v.and(F16Fields.PAIR_EXPONENTS)
-                        .reinterpretAsShorts()
-                        .compare(VectorOperators.EQ, (short) 0)
-                        .anyTrue()) {
-            IntVector bits2 = w.reinterpretAsInts();
-            IntVector raised2 = bits2.add(1 << 23);
-            w = w.blend(
-                    raised2.reinterpretAsFloats()
-                            .sub(raised2.and(0xFF800000).reinterpretAsFloats())
-                            .reinterpretAsInts()
-                            .or(bits2.and(0x80000000))
-                            .reinterpretAsFloats(),
-                    bits2.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
-        }
-        return w;
+    static FloatVector odd(IntVector v, int shift, int oddMask, float rebias) {
+        return v.lanewise(VectorOperators.ASHR, shift)
+                .and(oddMask)
+                .reinterpretAsFloats()
+                .mul(rebias);
     }
 
     /*
      * The widening of a lane holding two halves: even = ((v << 16) >> shift) & evenMask, odd = (v >> shift) &
-     * oddMask (arithmetic shifts), plus the rebias. F16: the half's fields moved to float position, rebiased as
-     * F16Fields describes; BF16: the half is the top of a float, shift and mask only.
+     * oddMask (arithmetic shifts). F16: the half's fields moved to float position (F16Fields.FIELDS), the half
+     * times 2^-112; BF16: the half is the top of a float, shift and mask only.
      */
 
     static int shift(Format format) {
@@ -221,9 +194,9 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         return format == Format.F16 ? F16Fields.FIELDS : 0xFFFF0000;
     }
 
-    /** Added to the widened fields to give the value itself: {@link F16Fields#EXACT} for F16, 0 for BF16. */
-    static int exactRebias(Format format) {
-        return format == Format.F16 ? F16Fields.EXACT : 0;
+    /** What takes the tiles' widened fields to the value: 2^112 for F16, 1 for BF16. */
+    static float rebias(Format format) {
+        return format == Format.F16 ? 0x1p112f : 1f;
     }
 
     /**
