@@ -203,6 +203,7 @@ final class BatchMatVec {
         int shift = PackedMatrix.shift(w.format());
         int evenMask = PackedMatrix.evenMask(w.format());
         int oddMask = PackedMatrix.oddMask(w.format());
+        int rebias = PackedMatrix.scaledRebias(w.format());
         int q = j.packedAt(t);
         int chunk = width * 2 * V;
         for (int i = 0; i < ROWS; i += 2) {
@@ -210,11 +211,16 @@ final class BatchMatVec {
             long base = ri * rb;
             int p;
             p = width == WIDE
-                    ? dot2x8(data, base, step * rb, shift, evenMask, oddMask, j.packed, q, chunk, n / 2, sums, lanes)
-                    : dot2x4(data, base, step * rb, shift, evenMask, oddMask, j.packed, q, chunk, n / 2, sums, lanes);
+                    ? dot2x8(
+                            data, base, step * rb, shift, evenMask, oddMask, rebias, j.packed, q, chunk, n / 2, sums,
+                            lanes)
+                    : dot2x4(
+                            data, base, step * rb, shift, evenMask, oddMask, rebias, j.packed, q, chunk, n / 2, sums,
+                            lanes);
             for (int k = 0; k < width; k++) {
                 int xt = j.xOff + (t + k) * j.xStride;
-                float scale = f16 ? j.rescale[t + k] : 1f;
+                // x is split for MatVec's plain fields; the packed kernels' weights are 2^14 larger (F16Fields).
+                float scale = f16 ? j.rescale[t + k] * F16Fields.SCALED_SUMS : 1f;
                 int o = j.outOff + (t + k) * j.outStride + ri;
                 j.out[o] = sums[k] * scale + tail(w, ri, j.x, xt, p, n);
                 j.out[o + step] = sums[width + k] * scale + tail(w, ri + step, j.x, xt, p, n);
@@ -251,7 +257,7 @@ final class BatchMatVec {
     /*
      * The kernels below return the first column they did not cover. Their loops are a while over a long byte
      * offset for the reason MatVec's STREAM_LOOPS gives, and the widening is written out in each (a helper
-     * makes C2 box vectors, see MatVec.F16_FIELDS). Each accumulator is stored to lanes, and
+     * makes C2 box vectors, see MatVec's WIDENING). Each accumulator is stored to lanes, and
      * sumEach leaves row i, token k's sum in sums[i * 4 + k] (F32, four rows by four tokens) or
      * sums[i * m + k] (two rows by m = 8 or 4 packed tokens).
      */
@@ -353,6 +359,7 @@ final class BatchMatVec {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int q,
             int chunk,
@@ -380,16 +387,52 @@ final class BatchMatVec {
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+            IntVector pairs1 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            FloatVector wa = pairs1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+            if (rebias != 0
+                    && pairs1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits1 = wa.reinterpretAsInts();
+                IntVector raised1 = bits1.add(1 << 23);
+                wa = wa.blend(
+                        raised1.reinterpretAsFloats()
+                                .sub(raised1.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits1.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits1.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            IntVector pairs2 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            FloatVector wb = pairs2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits2 = wb.reinterpretAsInts();
+                IntVector raised2 = bits2.add(1 << 23);
+                wb = wb.blend(
+                        raised2.reinterpretAsFloats()
+                                .sub(raised2.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits2.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits2.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -414,14 +457,50 @@ final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 14 * V);
             a7 = wa.fma(x, a7);
             b7 = wb.fma(x, b7);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
+            IntVector pairs3 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            wa = pairs3.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
+            if (rebias != 0
+                    && pairs3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits3 = wa.reinterpretAsInts();
+                IntVector raised3 = bits3.add(1 << 23);
+                wa = wa.blend(
+                        raised3.reinterpretAsFloats()
+                                .sub(raised3.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits3.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits3.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            IntVector pairs4 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            wb = pairs4.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs4.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits4 = wb.reinterpretAsInts();
+                IntVector raised4 = bits4.add(1 << 23);
+                wb = wb.blend(
+                        raised4.reinterpretAsFloats()
+                                .sub(raised4.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits4.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits4.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -478,6 +557,7 @@ final class BatchMatVec {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int q,
             int chunk,
@@ -497,16 +577,52 @@ final class BatchMatVec {
         long off = 0;
         long end = (long) I.loopBound(pairs) * 4;
         while (off < end) {
-            FloatVector wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+            IntVector pairs5 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            FloatVector wa = pairs5.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.LSHL, 16)
+            if (rebias != 0
+                    && pairs5.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits5 = wa.reinterpretAsInts();
+                IntVector raised5 = bits5.add(1 << 23);
+                wa = wa.blend(
+                        raised5.reinterpretAsFloats()
+                                .sub(raised5.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits5.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits5.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            IntVector pairs6 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            FloatVector wb = pairs6.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs6.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits6 = wb.reinterpretAsInts();
+                IntVector raised6 = bits6.add(1 << 23);
+                wb = wb.blend(
+                        raised6.reinterpretAsFloats()
+                                .sub(raised6.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits6.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits6.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector x = FloatVector.fromArray(F, xs, q);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);
@@ -519,14 +635,50 @@ final class BatchMatVec {
             x = FloatVector.fromArray(F, xs, q + 6 * V);
             a3 = wa.fma(x, a3);
             b3 = wb.fma(x, b3);
-            wa = IntVector.fromMemorySegment(I, w, base + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
+            IntVector pairs7 = IntVector.fromMemorySegment(I, w, base + off, LE);
+            wa = pairs7.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            wb = IntVector.fromMemorySegment(I, w, r1 + off, LE)
-                    .lanewise(VectorOperators.ASHR, shift)
+            if (rebias != 0
+                    && pairs7.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits7 = wa.reinterpretAsInts();
+                IntVector raised7 = bits7.add(1 << 23);
+                wa = wa.blend(
+                        raised7.reinterpretAsFloats()
+                                .sub(raised7.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits7.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits7.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            IntVector pairs8 = IntVector.fromMemorySegment(I, w, r1 + off, LE);
+            wb = pairs8.lanewise(VectorOperators.ASHR, shift)
                     .and(oddMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
+            if (rebias != 0
+                    && pairs8.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits8 = wb.reinterpretAsInts();
+                IntVector raised8 = bits8.add(1 << 23);
+                wb = wb.blend(
+                        raised8.reinterpretAsFloats()
+                                .sub(raised8.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits8.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits8.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             x = FloatVector.fromArray(F, xs, q + V);
             a0 = wa.fma(x, a0);
             b0 = wb.fma(x, b0);

@@ -68,15 +68,21 @@ public final class Convert {
                 for (; i < bound; i += F.length()) {
                     ShortVector s = ShortVector.fromMemorySegment(S, seg, base + (long) i * 2, LE);
                     IntVector h = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).and(0xFFFF);
-                    // f16ToFloat in place, so C2 never sees it as a call it might not inline (vector boxing).
-                    IntVector m = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-                    m.reinterpretAsFloats()
-                            .mul(0x1p112f)
-                            .reinterpretAsInts()
-                            .blend(m.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00))
-                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16))
+                    // The half's fields in float position, rebiased as F16Fields describes (no denormal operand);
+                    // inf and NaN keep their all-ones exponent; a vector holding a zero or subnormal half is
+                    // widened in scalar.
+                    IntVector fields = h.and(0x7FFF)
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+                    fields.add(F16Fields.EXACT)
+                            .blend(fields.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00))
                             .reinterpretAsFloats()
                             .intoArray(out, off + i);
+                    if (h.and(0x7C00).compare(VectorOperators.EQ, 0).anyTrue()) {
+                        for (int k = i; k < i + F.length(); k++) {
+                            out[off + k] = load(type, seg, base, k);
+                        }
+                    }
                 }
             }
             default -> throw new IllegalArgumentException(type + " is a block format, not an element type");
@@ -84,20 +90,5 @@ public final class Convert {
         for (; i < n; i++) {
             out[off + i] = load(type, seg, base, i);
         }
-    }
-
-    /**
-     * IEEE half bits (in the low 16 bits of each lane, upper bits zero) to floats. Exponent and mantissa
-     * shifted into float position and scaled by 2^112 give normals and subnormals exactly; inf/NaN are
-     * patched to keep their all-ones exponent.
-     */
-    static FloatVector f16ToFloat(IntVector h) {
-        IntVector magnitude = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        FloatVector value = magnitude.reinterpretAsFloats().mul(0x1p112f);
-        IntVector bits = value.reinterpretAsInts();
-        var infNan = h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00);
-        bits = bits.blend(magnitude.or(0x7F800000), infNan);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        return bits.or(sign).reinterpretAsFloats();
     }
 }

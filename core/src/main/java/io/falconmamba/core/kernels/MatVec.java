@@ -270,13 +270,15 @@ final class MatVec {
      * into x (and a power of two back per row), so the inner loop is three integer ops and an FMA per
      * vector. Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping
      * them would cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact
-     * for them).
+     * for them). A subnormal half gives a denormal float here, which Intel cores multiply through a microcode
+     * assist; with one FMA per widened vector that costs less than testing every vector for one (measured on
+     * fm-1.4b decode), unlike the batch kernels, where each widened vector feeds several FMAs (see F16Fields).
      *
      * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
      * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows
      * the allocation, and the loop runs several times slower).
      */
-    static final int F16_FIELDS = 0x8FFFE000;
+    static final int F16_FIELDS = F16Fields.FIELDS;
 
     /** One F16 row against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
     static float dotF16(

@@ -88,7 +88,7 @@ final class PackedMatMul {
                 rescale[t] = 1f;
                 if (w.format() == Format.F16) {
                     int e = MatVec.scaleExponent(row, 0, cols);
-                    MatVec.scale(row, 0, cols, Math.scalb(1f, 112 - e));
+                    MatVec.scale(row, 0, cols, Math.scalb(1f, F16Fields.SCALE - e));
                     rescale[t] = Math.scalb(1f, e);
                 }
                 if (t < grouped) {
@@ -129,6 +129,7 @@ final class PackedMatMul {
         int shift = PackedMatrix.shift(w.format());
         int evenMask = PackedMatrix.evenMask(w.format());
         int oddMask = PackedMatrix.oddMask(w.format());
+        int rebias = PackedMatrix.scaledRebias(w.format());
         float[] acc = ACC.get();
         int tile = from;
         if (j.tokens == 1) {
@@ -137,7 +138,7 @@ final class PackedMatMul {
             int gap = MatVec.STREAMS ? groups : 1;
             for (int g = 0; g < groups; g++) {
                 int first = from + (MatVec.STREAMS ? g : 4 * g);
-                tiles4(data, first * tb, gap * tb, steps, shift, evenMask, oddMask, j.xs, 0, acc);
+                tiles4(data, first * tb, gap * tb, steps, shift, evenMask, oddMask, rebias, j.xs, 0, acc);
                 for (int k = 0; k < 4; k++) {
                     store(j, acc, k, first + k * gap, 0);
                 }
@@ -148,25 +149,25 @@ final class PackedMatMul {
             for (; tile + 2 <= to; tile += 2) {
                 int t = 0;
                 for (; t + 8 <= j.tokens; t += 8) {
-                    tiles2x8(data, tile * tb, tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, acc);
+                    tiles2x8(data, tile * tb, tb, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, acc);
                     for (int k = 0; k < 8; k++) {
                         store(j, acc, k, tile, t + k);
                         store(j, acc, 8 + k, tile + 1, t + k);
                     }
                 }
-                rest(j, data, tile, t, steps, shift, evenMask, oddMask, acc);
-                rest(j, data, tile + 1, t, steps, shift, evenMask, oddMask, acc);
+                rest(j, data, tile, t, steps, shift, evenMask, oddMask, rebias, acc);
+                rest(j, data, tile + 1, t, steps, shift, evenMask, oddMask, rebias, acc);
             }
         }
         for (; tile < to; tile++) {
             int t = 0;
             for (; t + 8 <= j.tokens; t += 8) {
-                tile8(data, tile * tb, steps, shift, evenMask, oddMask, j.xs, t * j.stride, acc);
+                tile8(data, tile * tb, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, acc);
                 for (int k = 0; k < 8; k++) {
                     store(j, acc, k, tile, t + k);
                 }
             }
-            rest(j, data, tile, t, steps, shift, evenMask, oddMask, acc);
+            rest(j, data, tile, t, steps, shift, evenMask, oddMask, rebias, acc);
         }
     }
 
@@ -180,18 +181,19 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] acc) {
         long base = tile * j.w.tileBytes();
         int t = from;
         if (t + 4 <= j.tokens) {
-            tile4(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+            tile4(data, base, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, j.stride, acc);
             for (int k = 0; k < 4; k++) {
                 store(j, acc, k, tile, t + k);
             }
             t += 4;
         }
         for (; t < j.tokens; t++) {
-            tile1(data, base, steps, shift, evenMask, oddMask, j.xs, t * j.stride, j.stride, acc);
+            tile1(data, base, steps, shift, evenMask, oddMask, rebias, j.xs, t * j.stride, j.stride, acc);
             store(j, acc, 0, tile, t);
         }
     }
@@ -218,6 +220,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             float[] acc) {
@@ -237,8 +240,46 @@ final class PackedMatMul {
             FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits1 = e.reinterpretAsInts();
+                IntVector raised1 = bits1.add(1 << 23);
+                e = e.blend(
+                        raised1.reinterpretAsFloats()
+                                .sub(raised1.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits1.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits1.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits2 = o.reinterpretAsInts();
+                IntVector raised2 = bits2.add(1 << 23);
+                o = o.blend(
+                        raised2.reinterpretAsFloats()
+                                .sub(raised2.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits2.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits2.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 8]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(FloatVector.broadcast(F, xs[c + 9]), e.fma(FloatVector.broadcast(F, xs[c + 1]), a1));
             a2 = o.fma(FloatVector.broadcast(F, xs[c + 10]), e.fma(FloatVector.broadcast(F, xs[c + 2]), a2));
@@ -268,6 +309,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             int stride,
@@ -284,8 +326,46 @@ final class PackedMatMul {
             FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits3 = e.reinterpretAsInts();
+                IntVector raised3 = bits3.add(1 << 23);
+                e = e.blend(
+                        raised3.reinterpretAsFloats()
+                                .sub(raised3.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits3.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits3.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits4 = o.reinterpretAsInts();
+                IntVector raised4 = bits4.add(1 << 23);
+                o = o.blend(
+                        raised4.reinterpretAsFloats()
+                                .sub(raised4.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits4.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits4.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             a1 = o.fma(
                     FloatVector.broadcast(F, xs[c + 1 * stride + 1]),
@@ -313,6 +393,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             int stride,
@@ -326,8 +407,46 @@ final class PackedMatMul {
             FloatVector e = v.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o = v.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits5 = e.reinterpretAsInts();
+                IntVector raised5 = bits5.add(1 << 23);
+                e = e.blend(
+                        raised5.reinterpretAsFloats()
+                                .sub(raised5.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits5.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits5.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o = v.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits6 = o.reinterpretAsInts();
+                IntVector raised6 = bits6.add(1 << 23);
+                o = o.blend(
+                        raised6.reinterpretAsFloats()
+                                .sub(raised6.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits6.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits6.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             a0 = o.fma(FloatVector.broadcast(F, xs[c + 1]), e.fma(FloatVector.broadcast(F, xs[c]), a0));
             c += 2;
             off += F.vectorByteSize();
@@ -347,6 +466,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             float[] acc) {
@@ -376,15 +496,89 @@ final class PackedMatMul {
             FloatVector ea = va.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector oa =
-                    va.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && va.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits7 = ea.reinterpretAsInts();
+                IntVector raised7 = bits7.add(1 << 23);
+                ea = ea.blend(
+                        raised7.reinterpretAsFloats()
+                                .sub(raised7.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits7.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits7.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector oa = va.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && va.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits8 = oa.reinterpretAsInts();
+                IntVector raised8 = bits8.add(1 << 23);
+                oa = oa.blend(
+                        raised8.reinterpretAsFloats()
+                                .sub(raised8.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits8.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits8.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector eb = vb.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector ob =
-                    vb.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && vb.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits9 = eb.reinterpretAsInts();
+                IntVector raised9 = bits9.add(1 << 23);
+                eb = eb.blend(
+                        raised9.reinterpretAsFloats()
+                                .sub(raised9.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits9.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits9.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector ob = vb.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && vb.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits10 = ob.reinterpretAsInts();
+                IntVector raised10 = bits10.add(1 << 23);
+                ob = ob.blend(
+                        raised10.reinterpretAsFloats()
+                                .sub(raised10.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits10.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits10.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector xe0 = FloatVector.broadcast(F, xs[c]);
             FloatVector xo0 = FloatVector.broadcast(F, xs[c + 8]);
             a0 = oa.fma(xo0, ea.fma(xe0, a0));
@@ -447,6 +641,7 @@ final class PackedMatMul {
             int shift,
             int evenMask,
             int oddMask,
+            int rebias,
             float[] xs,
             int x0,
             float[] acc) {
@@ -468,27 +663,175 @@ final class PackedMatMul {
             FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o0 =
-                    v0.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v0.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits11 = e0.reinterpretAsInts();
+                IntVector raised11 = bits11.add(1 << 23);
+                e0 = e0.blend(
+                        raised11.reinterpretAsFloats()
+                                .sub(raised11.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits11.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits11.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v0.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits12 = o0.reinterpretAsInts();
+                IntVector raised12 = bits12.add(1 << 23);
+                o0 = o0.blend(
+                        raised12.reinterpretAsFloats()
+                                .sub(raised12.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits12.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits12.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o1 =
-                    v1.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits13 = e1.reinterpretAsInts();
+                IntVector raised13 = bits13.add(1 << 23);
+                e1 = e1.blend(
+                        raised13.reinterpretAsFloats()
+                                .sub(raised13.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits13.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits13.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits14 = o1.reinterpretAsInts();
+                IntVector raised14 = bits14.add(1 << 23);
+                o1 = o1.blend(
+                        raised14.reinterpretAsFloats()
+                                .sub(raised14.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits14.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits14.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o2 =
-                    v2.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits15 = e2.reinterpretAsInts();
+                IntVector raised15 = bits15.add(1 << 23);
+                e2 = e2.blend(
+                        raised15.reinterpretAsFloats()
+                                .sub(raised15.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits15.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits15.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o2 = v2.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits16 = o2.reinterpretAsInts();
+                IntVector raised16 = bits16.add(1 << 23);
+                o2 = o2.blend(
+                        raised16.reinterpretAsFloats()
+                                .sub(raised16.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits16.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits16.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16)
                     .lanewise(VectorOperators.ASHR, shift)
                     .and(evenMask)
+                    .add(rebias)
                     .reinterpretAsFloats();
-            FloatVector o3 =
-                    v3.lanewise(VectorOperators.ASHR, shift).and(oddMask).reinterpretAsFloats();
+            if (rebias != 0
+                    && v3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits17 = e3.reinterpretAsInts();
+                IntVector raised17 = bits17.add(1 << 23);
+                e3 = e3.blend(
+                        raised17.reinterpretAsFloats()
+                                .sub(raised17.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits17.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits17.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
+            FloatVector o3 = v3.lanewise(VectorOperators.ASHR, shift)
+                    .and(oddMask)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (rebias != 0
+                    && v3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
+                IntVector bits18 = o3.reinterpretAsInts();
+                IntVector raised18 = bits18.add(1 << 23);
+                o3 = o3.blend(
+                        raised18.reinterpretAsFloats()
+                                .sub(raised18.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits18.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits18.and(0x7F800000)
+                                .compare(VectorOperators.EQ, rebias)
+                                .cast(F));
+            }
             a0 = o0.fma(xo, e0.fma(xe, a0));
             a1 = o1.fma(xo, e1.fma(xe, a1));
             a2 = o2.fma(xo, e2.fma(xe, a2));

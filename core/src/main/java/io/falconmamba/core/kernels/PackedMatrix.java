@@ -135,7 +135,7 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     /**
      * Rows {@code [tile·L, tile·L + L)} ({@code L} = {@link #TILE}) as floats into {@code out}, transposed: column
      * {@code c} at {@code out[c·stride + lane ..]}, for {@link MatMul}'s tiles. Exact for finite values (F16:
-     * the fields widened as the kernels do, times 2^112).
+     * the fields widened as the kernels do, rebiased to the value).
      */
     @Override
     public void tileToFloats(int tile, float[] out, int lane, int stride) {
@@ -154,7 +154,12 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         }
     }
 
-    /** The lower-addressed (even) halves of pairs, widened to their float values. */
+    /**
+     * The lower-addressed (even) halves of pairs, widened to their float values for the tiles: the fields times
+     * {@link #rebias}. A zero or subnormal F16 half makes that multiply's operand a denormal float (a microcode
+     * assist on Intel cores, see {@link F16Fields}), which costs little here: each weight is widened once per
+     * tile and then multiplied by every token, and a test and patch per vector cost more than the rare assist.
+     */
     static FloatVector even(IntVector v, int shift, int evenMask, float rebias) {
         return v.lanewise(VectorOperators.LSHL, 16)
                 .lanewise(VectorOperators.ASHR, shift)
@@ -163,7 +168,7 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
                 .mul(rebias);
     }
 
-    /** The higher-addressed (odd) halves of pairs, widened to their float values. */
+    /** The higher-addressed (odd) halves of pairs, widened as {@link #even} widens. */
     static FloatVector odd(IntVector v, int shift, int oddMask, float rebias) {
         return v.lanewise(VectorOperators.ASHR, shift)
                 .and(oddMask)
@@ -173,8 +178,8 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
 
     /*
      * The widening of a lane holding two halves: even = ((v << 16) >> shift) & evenMask, odd = (v >> shift) &
-     * oddMask (arithmetic shifts). F16: the half's fields moved to float position, the float being the half
-     * times 2^-112 (see MatVec.F16_FIELDS); BF16: the half is the top of a float, shift and mask only.
+     * oddMask (arithmetic shifts). F16: the half's fields moved to float position (F16Fields.FIELDS), the half
+     * times 2^-112; BF16: the half is the top of a float, shift and mask only.
      */
 
     static int shift(Format format) {
@@ -182,16 +187,24 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     }
 
     static int evenMask(Format format) {
-        return format == Format.F16 ? MatVec.F16_FIELDS : -1;
+        return format == Format.F16 ? F16Fields.FIELDS : -1;
     }
 
     static int oddMask(Format format) {
-        return format == Format.F16 ? MatVec.F16_FIELDS : 0xFFFF0000;
+        return format == Format.F16 ? F16Fields.FIELDS : 0xFFFF0000;
     }
 
-    /** What takes the widened fields to the value: 2^112 for F16 (kept in x by the decode kernels), 1 for BF16. */
+    /** What takes the tiles' widened fields to the value: 2^112 for F16, 1 for BF16. */
     static float rebias(Format format) {
         return format == Format.F16 ? 0x1p112f : 1f;
+    }
+
+    /**
+     * Added to the widened fields by the decode kernels, which scale x by 2^{@link F16Fields#SCALE} for F16:
+     * {@link F16Fields#SCALED} for F16, 0 for BF16.
+     */
+    static int scaledRebias(Format format) {
+        return format == Format.F16 ? F16Fields.SCALED : 0;
     }
 
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());

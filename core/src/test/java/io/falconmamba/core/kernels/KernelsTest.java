@@ -366,6 +366,79 @@ class KernelsTest {
         }
     }
 
+    /** Every half, inf and NaN included, widens to exactly {@link Float#float16ToFloat}'s bits. */
+    @Test
+    void everyHalfDecodesExactly() {
+        int n = 1 << 16;
+        MemorySegment seg = Arena.ofAuto().allocate(n * 2L);
+        for (int h = 0; h < n; h++) {
+            seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), h * 2L, (short) h);
+        }
+        float[] out = new float[n];
+        Convert.toFloats(Format.F16, seg, 0, out, 0, n);
+        for (int h = 0; h < n; h++) {
+            assertEquals(
+                    Float.floatToIntBits(Float.float16ToFloat((short) h)),
+                    Float.floatToIntBits(out[h]),
+                    "half 0x" + Integer.toHexString(h));
+        }
+    }
+
+    /**
+     * Every finite half, zeros and subnormals included, through every F16 product path (decode, batch decode,
+     * the transposed tiles, mapped and packed): against one-hot tokens each output is one weight, so it must be
+     * that weight exactly. This pins the rebiasing and the zero-exponent patch of {@link F16Fields}.
+     */
+    @ParameterizedTest(name = "{0} tokens")
+    @ValueSource(ints = {1, 8, 4, 128})
+    void everyFiniteHalfMultipliesExactly(int tokens) {
+        int rows = 2048;
+        int cols = 34; // 32 one-hot columns and an odd-free width past a whole vector of pairs on every width
+        List<Short> finite = new ArrayList<>();
+        for (int h = 0; h < 1 << 16; h++) {
+            if ((h & 0x7C00) != 0x7C00) {
+                finite.add((short) h);
+            }
+        }
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
+        float[][] values = new float[rows][cols];
+        int next = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                short bits = finite.get(next++ % finite.size());
+                seg.set(
+                        ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
+                        ((long) r * cols + c) * 2,
+                        bits);
+                values[r][c] = Float.float16ToFloat(bits);
+            }
+        }
+        Matrix mapped = new Matrix("halves", rows, cols, Format.F16, seg);
+        List<Weight> weights = List.of(mapped, PackedMatrix.pack(mapped, Arena.ofAuto(), POOL));
+        for (Weight w : weights) {
+            for (int c0 = 0; c0 < cols; c0 += tokens) {
+                int count = Math.min(tokens, cols - c0);
+                float[] x = new float[count * cols];
+                for (int t = 0; t < count; t++) {
+                    x[t * cols + c0 + t] = 1f;
+                }
+                float[] out = new float[count * rows];
+                MatrixProduct.multiply(w, x, 0, cols, count, out, 0, rows, POOL);
+                for (int t = 0; t < count; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        float want = values[r][c0 + t];
+                        float got = out[t * rows + r];
+                        assertEquals(
+                                want == 0 ? 0f : want,
+                                got == 0 ? 0f : got,
+                                w.getClass().getSimpleName() + " row " + r + " column " + (c0 + t) + " (half 0x"
+                                        + Integer.toHexString(Float.floatToFloat16(want) & 0xFFFF) + ")");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void f16SpecialValuesDecodeExactly() {
         short[] specials = {
