@@ -236,7 +236,7 @@ final class BatchMatVec {
         return switch (w.format()) {
             case F32 -> MatVec.dotF32(w.data(), base, j.x, xt, w.cols(), lanes);
             case BF16 -> MatVec.dotBF16(w.data(), base, j.x, xt, j.xs[t], w.cols(), lanes);
-            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, j.xs[t], j.rescale[t], w.cols(), lanes);
+            case F16 -> MatVec.dotF16(w.data(), base, j.x, xt, w.cols(), MatVec.HALVES.get(), lanes);
             default -> throw new IllegalStateException("matrix " + w.name() + ": not an element format: " + w.format());
         };
     }

@@ -12,9 +12,9 @@ package io.falconmamba.core.kernels;
  * feeds an FMA per token (batch decode, short prefill chunks, the packed layout), that makes F16 several times
  * slower than BF16; so those kernels test the stored pairs for a zero exponent field ({@link #PAIR_EXPONENTS} as
  * 16-bit lanes, one test per vector) and send the rare vector that has one through the patch below, exact through a
- * subtraction of two normal floats. Batch-1 decode ({@link MatVec}) keeps the plain fields: with one FMA per
- * widened vector the rare assist costs less than a test per vector, and the tiles of {@link MatMul} multiply once
- * per widened weight.
+ * subtraction of two normal floats. Batch-1 decode ({@link MatVec}) widens with the CPU's half-to-float
+ * instruction instead (see {@link MatVec#HALF_CHUNK}), and the tiles of {@link MatMul} multiply once per widened
+ * weight.
  *
  * <p>The test and the patch are written out at each site: a helper taking or returning vectors is not always
  * inlined into the large kernels (C2's node-count cutoff, or the size limit for a rarely taken branch), and then it

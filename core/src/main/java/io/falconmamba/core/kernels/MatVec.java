@@ -14,9 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Matrix × vector, the decode path: {@code out[r] = Σ_c W[r, c] · x[c]} with W read in place.
  *
- * <p>Decode is bound by memory bandwidth, so each kernel streams W once and keeps x in cache. The 16-bit
+ * <p>Decode is bound by memory bandwidth, so each kernel streams W once and keeps x in cache. The BF16
  * kernels read weights as 32-bit pairs and split them with a shift (even element) and a mask (odd element)
- * against x pre-split into its even and odd halves: no widening shuffles in the inner loop.
+ * against x pre-split into its even and odd halves: no widening shuffles in the inner loop. The F16 kernels
+ * widen a chunk of each row with the CPU's half-to-float instruction first ({@link #HALF_CHUNK}).
  *
  * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
  * ({@link #STREAMS}). With AVX-512, one row at a time: each thread reads its share of W as one sequential
@@ -36,16 +37,14 @@ final class MatVec {
         /** x as {@link #split} leaves it. */
         MemorySegment xs = MemorySegment.NULL;
 
-        int f16Exp;
-
         @Override
         int prepare() {
-            if (w.format() != Format.F32) {
+            if (w.format() == Format.BF16) {
                 int pairs = w.cols() / 2;
                 if (xs.byteSize() < splitBytes(pairs)) {
                     xs = allocateSplit(pairs);
                 }
-                f16Exp = split(w.format(), x, xOff, pairs, xs);
+                split(w.format(), x, xOff, pairs, xs);
             }
             return (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
         }
@@ -59,7 +58,7 @@ final class MatVec {
         /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
         @Override
         public void run(int from, int to) {
-            rows(w, x, xOff, xs, f16Exp, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
+            rows(w, x, xOff, xs, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
         }
     }
 
@@ -92,12 +91,8 @@ final class MatVec {
      */
     static final boolean STREAMS = F.vectorBitSize() < 512;
 
-    /**
-     * Single-threaded over rows {@code [from, to)}. For the 16-bit types {@code xs} must hold x as {@link #split}
-     * left it, and {@code f16Exp} is what it returned.
-     */
-    static void rows(
-            Matrix w, float[] x, int xOff, MemorySegment xs, int f16Exp, float[] out, int outOff, int from, int to) {
+    /** Single-threaded over rows {@code [from, to)}. For BF16 {@code xs} must hold x as {@link #split} left it. */
+    static void rows(Matrix w, float[] x, int xOff, MemorySegment xs, float[] out, int outOff, int from, int to) {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
@@ -123,12 +118,12 @@ final class MatVec {
                 }
             }
             case F16 -> {
-                float rescale = Math.scalb(1f, f16Exp);
+                float[] halves = HALVES.get();
                 for (int i = 0; i < q; i++) {
-                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, xs, rescale, n, out, outOff + from + i, q, lanes);
+                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, n, out, outOff + from + i, q, halves, lanes);
                 }
                 for (r += 4 * q; r < to; r++) {
-                    out[outOff + r] = dotF16(data, r * rb, x, xOff, xs, rescale, n, lanes);
+                    out[outOff + r] = dotF16(data, r * rb, x, xOff, n, halves, lanes);
                 }
             }
         }
@@ -146,8 +141,8 @@ final class MatVec {
      * makes them megamorphic and halves decode (a bandwidth probe in the same JVM is enough). Pairs past the
      * last whole chunk are not stored; the kernels take those columns from x itself.
      *
-     * <p>For F16 weights the split x is also scaled by 2^(112 - e), and e is returned: the F16 kernels then need
-     * no per-weight rebias multiply (see {@link #F16_FIELDS}) and multiply each row's sum by 2^e instead. e
+     * <p>For F16 weights (the batch kernels, see {@link F16Fields}) the split x is also scaled by 2^(112 - e), and
+     * e is returned: those kernels then need no per-weight rebias multiply and multiply each row's sum by 2^e. e
      * follows x's largest exponent (over all of x) so that x·2^(112-e) stays below 2^101 (no overflow in the
      * products or sums) and as far above the float underflow as it can.
      */
@@ -264,53 +259,51 @@ final class MatVec {
     }
 
     /**
-     * Sign, exponent and mantissa of the half in the top 16 bits of each lane, moved to float position
-     * ({@code >> 3} arithmetic keeps the sign at bit 31; the mask drops the smeared copies). The float that
-     * gives is the half times 2^-112, exactly, for normal and subnormal halves; {@link #split} puts the 2^112
-     * into x (and a power of two back per row), so the inner loop is three integer ops and an FMA per
-     * vector. Halves with the all-ones exponent (inf, NaN) come out finite: weights hold none, and keeping
-     * them would cost a compare and a blend per vector in the decode loop ({@link Convert#toFloats} is exact
-     * for them). A subnormal half gives a denormal float here, which Intel cores multiply through a microcode
-     * assist; with one FMA per widened vector that costs less than testing every vector for one (measured on
-     * fm-1.4b decode), unlike the batch kernels, where each widened vector feeds several FMAs (see F16Fields).
-     *
-     * <p>The widening is written out in each loop rather than in a helper: once a helper is compiled on its
-     * own C2 may decline to inline it into a larger loop, and then it boxes every vector (JMH -prof gc shows
-     * the allocation, and the loop runs several times slower).
+     * Halves widened per chunk of a row, before the FMAs read them: {@code Float.float16ToFloat} over a plain
+     * loop is compiled by C2's auto-vectorizer to the CPU's half-to-float instruction ({@code vcvtph2ps}), which
+     * the Vector API does not expose. That instruction gives every half, subnormals included, as the exact
+     * normal float, so the FMAs never see a denormal operand (Intel cores multiply those through a microcode
+     * assist, see {@link F16Fields}), and it costs one instruction per vector where widening by bit operations
+     * costs three. The chunk stays in L1 between the two loops.
      */
-    static final int F16_FIELDS = F16Fields.FIELDS;
+    static final int HALF_CHUNK = 512;
 
-    /** One F16 row against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
-    static float dotF16(
-            MemorySegment w, long base, float[] x, int xOff, MemorySegment xs, float rescale, int n, float[] lanes) {
-        FloatVector accEven = FloatVector.zero(F);
-        FloatVector accOdd = FloatVector.zero(F);
-        long k = 0;
-        long end = (long) I.loopBound(n / 2) * 4;
-        while (k < end) { // not a counted loop: see STREAM_LOOPS
-            IntVector two = IntVector.fromMemorySegment(I, w, base + k, LE);
-            accEven = two.lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k, LE), accEven);
-            accOdd = two.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE), accOdd);
-            k += I.vectorByteSize();
+    /** One chunk of widened halves per row stream, per thread. */
+    static final ThreadLocal<float[]> HALVES = ThreadLocal.withInitial(() -> new float[4 * HALF_CHUNK]);
+
+    /** {@code halves[at ..]} = the {@code count} halves at {@code w[base ..]}, as floats (see {@link #HALF_CHUNK}). */
+    static void widenHalves(MemorySegment w, long base, float[] halves, int at, int count) {
+        for (int i = 0; i < count; i++) {
+            halves[at + i] = Float.float16ToFloat(w.get(Convert.I16, base + 2L * i));
         }
-        accEven.add(accOdd).intoArray(lanes, 0);
-        float sum = Lanes.sum(lanes) * rescale;
-        for (int i = (int) (k / 2); i < n; i++) {
-            sum += Float.float16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
+    }
+
+    /** One F16 row against x, widened chunk by chunk into {@code halves} (see {@link #HALF_CHUNK}). */
+    static float dotF16(MemorySegment w, long base, float[] x, int xOff, int n, float[] halves, float[] lanes) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int step = F.length();
+        float tail = 0f;
+        for (int c = 0; c < n; c += HALF_CHUNK) {
+            int m = Math.min(HALF_CHUNK, n - c);
+            widenHalves(w, base + 2L * c, halves, 0, m);
+            int i = 0;
+            for (; i <= m - 2 * step; i += 2 * step) {
+                acc0 = FloatVector.fromArray(F, halves, i).fma(FloatVector.fromArray(F, x, xOff + c + i), acc0);
+                acc1 = FloatVector.fromArray(F, halves, i + step)
+                        .fma(FloatVector.fromArray(F, x, xOff + c + i + step), acc1);
+            }
+            for (; i < m; i++) {
+                tail += halves[i] * x[xOff + c + i];
+            }
         }
-        return sum;
+        acc0.add(acc1).intoArray(lanes, 0);
+        return Lanes.sum(lanes) + tail;
     }
 
     /*
      * The four-row kernels below are each one-row kernel written out four times (rows base, base+gap, base+2gap,
-     * base+3gap, outputs out[o], out[o+q], ...): a helper taking vectors would box them (see F16_FIELDS).
+     * base+3gap, outputs out[o], out[o+q], ...): a helper taking vectors would box them (see Lanes).
      */
 
     /** Four F32 rows {@code gap} bytes apart against x. */
@@ -404,103 +397,74 @@ final class MatVec {
         }
         int c = (int) (k / 2);
         e0.add(o0).intoArray(lanes, 0);
-        out[o] = Lanes.sum(lanes) + tail16(w, base, x, xOff, c, n, false);
+        out[o] = Lanes.sum(lanes) + tailBF16(w, base, x, xOff, c, n);
         e1.add(o1).intoArray(lanes, 0);
-        out[o + q] = Lanes.sum(lanes) + tail16(w, base + gap, x, xOff, c, n, false);
+        out[o + q] = Lanes.sum(lanes) + tailBF16(w, base + gap, x, xOff, c, n);
         e2.add(o2).intoArray(lanes, 0);
-        out[o + 2 * q] = Lanes.sum(lanes) + tail16(w, base + gap2, x, xOff, c, n, false);
+        out[o + 2 * q] = Lanes.sum(lanes) + tailBF16(w, base + gap2, x, xOff, c, n);
         e3.add(o3).intoArray(lanes, 0);
-        out[o + 3 * q] = Lanes.sum(lanes) + tail16(w, base + gap3, x, xOff, c, n, false);
+        out[o + 3 * q] = Lanes.sum(lanes) + tailBF16(w, base + gap3, x, xOff, c, n);
     }
 
-    /** Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split} (in {@code xs}); {@code rescale} = 2^e. */
+    /** Four F16 rows {@code gap} bytes apart against x, widened chunk by chunk into {@code halves}. */
     static void dotF16x4(
             MemorySegment w,
             long base,
             long gap,
             float[] x,
             int xOff,
-            MemorySegment xs,
-            float rescale,
             int n,
             float[] out,
             int o,
             int q,
+            float[] halves,
             float[] lanes) {
-        FloatVector e0 = FloatVector.zero(F),
-                e1 = FloatVector.zero(F),
-                e2 = FloatVector.zero(F),
-                e3 = FloatVector.zero(F);
-        FloatVector o0 = FloatVector.zero(F),
-                o1 = FloatVector.zero(F),
-                o2 = FloatVector.zero(F),
-                o3 = FloatVector.zero(F);
-        long gap2 = 2 * gap, gap3 = 3 * gap;
-        long k = 0; // bytes into each row; x's split floats are 2k bytes in
-        long end = (long) I.loopBound(n / 2) * 4;
-        while (k < end) { // not a counted loop: see STREAM_LOOPS
-            FloatVector xe = FloatVector.fromMemorySegment(F, xs, 2 * k, LE);
-            FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
-            long at = base + k;
-            IntVector v = IntVector.fromMemorySegment(I, w, at, LE);
-            e0 = v.lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e0);
-            o0 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o0);
-            v = IntVector.fromMemorySegment(I, w, at + gap, LE);
-            e1 = v.lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e1);
-            o1 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o1);
-            v = IntVector.fromMemorySegment(I, w, at + gap2, LE);
-            e2 = v.lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e2);
-            o2 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o2);
-            v = IntVector.fromMemorySegment(I, w, at + gap3, LE);
-            e3 = v.lanewise(VectorOperators.LSHL, 16)
-                    .lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xe, e3);
-            o3 = v.lanewise(VectorOperators.ASHR, 3)
-                    .and(F16_FIELDS)
-                    .reinterpretAsFloats()
-                    .fma(xo, o3);
-            k += I.vectorByteSize();
+        FloatVector a0 = FloatVector.zero(F),
+                a1 = FloatVector.zero(F),
+                a2 = FloatVector.zero(F),
+                a3 = FloatVector.zero(F);
+        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f;
+        int step = F.length();
+        int h1 = HALF_CHUNK, h2 = 2 * HALF_CHUNK, h3 = 3 * HALF_CHUNK;
+        for (int c = 0; c < n; c += HALF_CHUNK) {
+            int m = Math.min(HALF_CHUNK, n - c);
+            long at = base + 2L * c;
+            widenHalves(w, at, halves, 0, m);
+            widenHalves(w, at + gap, halves, h1, m);
+            widenHalves(w, at + 2 * gap, halves, h2, m);
+            widenHalves(w, at + 3 * gap, halves, h3, m);
+            int i = 0;
+            for (; i <= m - step; i += step) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + c + i);
+                a0 = FloatVector.fromArray(F, halves, i).fma(xv, a0);
+                a1 = FloatVector.fromArray(F, halves, h1 + i).fma(xv, a1);
+                a2 = FloatVector.fromArray(F, halves, h2 + i).fma(xv, a2);
+                a3 = FloatVector.fromArray(F, halves, h3 + i).fma(xv, a3);
+            }
+            for (; i < m; i++) {
+                float xi = x[xOff + c + i];
+                t0 += halves[i] * xi;
+                t1 += halves[h1 + i] * xi;
+                t2 += halves[h2 + i] * xi;
+                t3 += halves[h3 + i] * xi;
+            }
         }
-        int c = (int) (k / 2);
-        e0.add(o0).intoArray(lanes, 0);
-        out[o] = Lanes.sum(lanes) * rescale + tail16(w, base, x, xOff, c, n, true);
-        e1.add(o1).intoArray(lanes, 0);
-        out[o + q] = Lanes.sum(lanes) * rescale + tail16(w, base + gap, x, xOff, c, n, true);
-        e2.add(o2).intoArray(lanes, 0);
-        out[o + 2 * q] = Lanes.sum(lanes) * rescale + tail16(w, base + gap2, x, xOff, c, n, true);
-        e3.add(o3).intoArray(lanes, 0);
-        out[o + 3 * q] = Lanes.sum(lanes) * rescale + tail16(w, base + gap3, x, xOff, c, n, true);
+        a0.intoArray(lanes, 0);
+        out[o] = Lanes.sum(lanes) + t0;
+        a1.intoArray(lanes, 0);
+        out[o + q] = Lanes.sum(lanes) + t1;
+        a2.intoArray(lanes, 0);
+        out[o + 2 * q] = Lanes.sum(lanes) + t2;
+        a3.intoArray(lanes, 0);
+        out[o + 3 * q] = Lanes.sum(lanes) + t3;
     }
 
-    /** The columns {@code [from, n)} of one 16-bit row past the vector loop, in scalar (against unscaled x). */
-    private static float tail16(MemorySegment w, long base, float[] x, int xOff, int from, int n, boolean f16) {
+    /** The columns {@code [from, n)} of one BF16 row past the vector loop, in scalar (against unsplit x). */
+    private static float tailBF16(MemorySegment w, long base, float[] x, int xOff, int from, int n) {
         float sum = 0f;
         for (int i = from; i < n; i++) {
             short h = w.get(Convert.I16, base + (long) i * 2);
-            sum += (f16 ? Float.float16ToFloat(h) : Convert.bf16ToFloat(h)) * x[xOff + i];
+            sum += Convert.bf16ToFloat(h) * x[xOff + i];
         }
         return sum;
     }
