@@ -58,6 +58,7 @@ public final class FalconMambaServer implements AutoCloseable {
     private final SessionCache cache;
     private final Metrics metrics = new Metrics();
     private final Scheduler scheduler;
+    private final DisconnectWatcher disconnects = new DisconnectWatcher();
     private final HttpServer http;
     private final ExecutorService executor;
     private final long created = System.currentTimeMillis() / 1000;
@@ -80,6 +81,7 @@ public final class FalconMambaServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             scheduler.close();
             executor.close();
+            disconnects.close();
             cache.close();
             throw e;
         }
@@ -137,6 +139,7 @@ public final class FalconMambaServer implements AutoCloseable {
         http.stop(0);
         scheduler.close();
         executor.shutdownNow();
+        disconnects.close();
         cache.close();
         synchronized (stopped) {
             stopped.notifyAll();
@@ -283,7 +286,11 @@ public final class FalconMambaServer implements AutoCloseable {
         if (req.stream()) {
             return stream(ex, job, chat, id, createdAt, req.includeUsage());
         }
-        Job.Outcome out = await(job);
+        Job.Outcome out;
+        try (DisconnectWatcher.Watch _ =
+                disconnects.watch(ex.getLocalAddress(), ex.getRemoteAddress(), () -> job.cancel("disconnected"))) {
+            out = await(job);
+        }
         ObjectNode choice = JSON.createObjectNode().put("index", 0);
         if (chat) {
             choice.putObject("message").put("role", "assistant").put("content", out.text());
@@ -302,11 +309,17 @@ public final class FalconMambaServer implements AutoCloseable {
         return sendJson(ex, 200, resp);
     }
 
-    /** Waits for a job that does not stream; a job that ends cancelled (timeout) is an error. */
-    private Job.Outcome await(Job job) {
+    /**
+     * Waits for a job that does not stream; a job that ends cancelled (timeout) is an error, one whose client left
+     * (noticed by the {@link DisconnectWatcher}) an {@link IOException}, as when a write to the client fails.
+     */
+    private Job.Outcome await(Job job) throws IOException {
         try {
             Job.Outcome out =
                     job.outcome.get(options.requestTimeout().toNanos() + 5_000_000_000L, TimeUnit.NANOSECONDS);
+            if (out.stopReason() == StopReason.CANCELLED && "disconnected".equals(out.cancelReason())) {
+                throw new IOException("the client closed the connection");
+            }
             if (out.stopReason() == StopReason.CANCELLED) {
                 throw cancelled(out);
             }

@@ -103,18 +103,16 @@ final class Scheduler implements AutoCloseable {
 
     /**
      * Starts a job from the longest cached prefix of its prompt. A cached state of the whole prompt with its logits
-     * current joins the batch at once; one whose last token is still pending (a reply) is not used for the whole
-     * prompt, since feeding that token is a prefill of its own: then the longest prefix one token shorter is.
+     * current joins the batch at once; one whose last token is still pending (a reply) does not serve, since a
+     * batch joins with logits current and that token is fed only with further input: the cache then gives the
+     * longest prefix one token shorter (one lookup, counted once).
      */
     private void admit(Job job) {
         if (expired(job)) {
             finish(job, StopReason.CANCELLED, new int[0]);
             return;
         }
-        SessionCache.Match m = cache.longestPrefix(job.prompt);
-        if (m != null && m.length() == job.prompt.length && m.session().hasPendingToken()) {
-            m = cache.longestPrefix(Arrays.copyOf(job.prompt, job.prompt.length - 1));
-        }
+        SessionCache.Match m = cache.longestPrefixWithLogits(job.prompt);
         if (m != null) {
             job.session = m.session();
             job.cachedTokens = m.length();

@@ -2,15 +2,20 @@ package io.falconmamba.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.FalconMamba;
 import io.falconmamba.testkit.TestData;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -161,6 +166,43 @@ class BatchingTest {
             HttpResponse<String> next = Http.post(one, "/v1/completions", body("And God said", 4));
             assertEquals(200, next.statusCode(), next.body());
             assertEquals(1, (int) Http.metric(one, "falconmamba_cancelled_total"));
+        }
+    }
+
+    /** Polls {@code /metrics} until {@code name} reaches {@code value}; fails after {@code seconds}. */
+    static void awaitMetric(FalconMambaServer server, String name, double value, int seconds)
+            throws InterruptedException {
+        long end = System.nanoTime() + seconds * 1_000_000_000L;
+        double now;
+        while ((now = Http.metric(server, name)) != value) {
+            if (System.nanoTime() > end) {
+                fail(name + " is " + now + ", not " + value + ", after " + seconds + " s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void aPlainClientThatLeavesIsCancelledAndItsSlotFreed() throws Exception {
+        assumeTrue(DisconnectWatcher.supported(), "closed connections are noticed only where Linux lists them");
+        try (FalconMambaServer one = FalconMambaServer.start(
+                demo, ServerOptions.defaults("demo").withPort(0).withMaxBatch(1))) {
+            byte[] b = body("In the beginning", 1_000_000).getBytes(StandardCharsets.UTF_8);
+            try (Socket socket = new Socket(one.baseUri().getHost(), one.port())) {
+                OutputStream out = socket.getOutputStream();
+                out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: " + b.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.write(b);
+                out.flush();
+                awaitMetric(one, "falconmamba_batch_size", 1, 30);
+            }
+            // The client closed its socket without reading: the request is cancelled and the only slot freed.
+            awaitMetric(one, "falconmamba_cancelled_total", 1, 10);
+            awaitMetric(one, "falconmamba_batch_size", 0, 10);
+            HttpResponse<String> next = Http.post(one, "/v1/completions", body("And God said", 4));
+            assertEquals(200, next.statusCode(), next.body());
+            awaitMetric(one, "falconmamba_requests_total{endpoint=\"completions\",status=\"499\"}", 1, 10);
         }
     }
 

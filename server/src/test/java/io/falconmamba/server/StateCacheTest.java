@@ -114,4 +114,44 @@ class StateCacheTest {
         assertEquals(9, (int) Http.metric(server, "falconmamba_state_cache_hits_total"));
         assertTrue(Http.metric(server, "falconmamba_state_cache_tokens_saved_total") > 9 * 4000);
     }
+
+    /**
+     * A prompt that is exactly an earlier prompt plus its reply matches the cached reply state whole, but that state's
+     * last token is pending, so the request starts from a shorter prefix: still one cache lookup per request.
+     */
+    @Test
+    void eachRequestCountsOneStateCacheLookup() throws IOException {
+        try (FalconMambaServer own = FalconMambaServer.start(
+                fixture, ServerOptions.defaults("demo-chat").withPort(0))) {
+            String prompt = "In the beginning";
+            int previousIds = 0;
+            int cachedSum = 0;
+            int requests = 4;
+            for (int i = 0; i < requests; i++) {
+                ObjectNode body = Http.JSON
+                        .createObjectNode()
+                        .put("prompt", prompt)
+                        .put("max_tokens", 6)
+                        .put("temperature", 0);
+                HttpResponse<String> r = Http.post(own, "/v1/completions", body.toString());
+                assertEquals(200, r.statusCode(), r.body());
+                JsonNode resp = Http.json(r);
+                JsonNode usage = resp.get("usage");
+                if (i > 0) {
+                    // The premise: the text sent back encodes to the very ids of the previous prompt and reply.
+                    assertEquals(previousIds, usage.get("prompt_tokens").asInt(), "request " + i + ": " + prompt);
+                    assertTrue(usage.at("/prompt_tokens_details/cached_tokens").asInt() > 0, "request " + i);
+                }
+                cachedSum += usage.at("/prompt_tokens_details/cached_tokens").asInt();
+                assertEquals("length", resp.at("/choices/0/finish_reason").asText());
+                previousIds = usage.get("total_tokens").asInt();
+                prompt += resp.at("/choices/0/text").asText();
+            }
+            double hits = Http.metric(own, "falconmamba_state_cache_hits_total");
+            double misses = Http.metric(own, "falconmamba_state_cache_misses_total");
+            assertEquals(requests, (int) (hits + misses), "one lookup per request: " + hits + " hits, " + misses);
+            assertEquals(requests - 1, (int) hits);
+            assertEquals(cachedSum, (int) Http.metric(own, "falconmamba_state_cache_tokens_saved_total"));
+        }
+    }
 }

@@ -85,6 +85,31 @@ public final class SessionCache implements AutoCloseable {
      */
     public Match longestPrefix(int[] tokens) {
         Objects.requireNonNull(tokens, "tokens");
+        return counted(find(tokens));
+    }
+
+    /**
+     * Like {@link #longestPrefix}, for a caller that needs the state's logits current after feeding the rest of
+     * {@code tokens}: an entry holding all of them whose last token is still pending does not serve (that token is
+     * fed only together with further input), so then the longest entry holding all but the last token is returned.
+     * Counts one hit or one miss, like any lookup.
+     */
+    public Match longestPrefixWithLogits(int[] tokens) {
+        Objects.requireNonNull(tokens, "tokens");
+        Match m = find(tokens);
+        if (m != null && m.length() == tokens.length && m.session().hasPendingToken()) {
+            m = find(Arrays.copyOf(tokens, tokens.length - 1));
+        }
+        return counted(m);
+    }
+
+    private Match counted(Match m) {
+        (m == null ? misses : hits).incrementAndGet();
+        return m;
+    }
+
+    /** The longest entry that is a prefix of {@code tokens}, as a copy; counts nothing. */
+    private Match find(int[] tokens) {
         Session best = null;
         Key bestKey = null;
         synchronized (this) {
@@ -117,10 +142,8 @@ public final class SessionCache implements AutoCloseable {
             }
         }
         if (best == null) {
-            misses.incrementAndGet();
             return null;
         }
-        hits.incrementAndGet();
         // Stored sessions are never mutated, so forking outside the lock is safe.
         return new Match(best.fork(), bestKey.ids.length);
     }

@@ -2,6 +2,7 @@ package io.falconmamba.core.generation;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -58,6 +59,29 @@ class SessionCacheTest {
         assertNull(cache.longestPrefix(new int[] {6}));
         assertEquals(2, cache.stats().hits());
         assertEquals(1, cache.stats().misses());
+    }
+
+    @Test
+    void aWholeSequenceWithItsLastTokenPendingFallsBackToAShorterPrefixCountedOnce() {
+        Session reply = sessionOf(PROMPT);
+        reply.generate(greedy(4));
+        assertTrue(reply.hasPendingToken());
+        SessionCache cache = new SessionCache(1L << 30);
+        cache.put(sessionOf(PROMPT));
+        cache.put(reply);
+        int[] all = reply.tokens();
+
+        // The reply holds all of it, but its last token is pending: the prompt's state (logits current) serves.
+        SessionCache.Match m = cache.longestPrefixWithLogits(all);
+        assertEquals(PROMPT.length, m.length());
+        assertFalse(m.session().hasPendingToken());
+        // Longer input is fed together with the pending token: the reply serves.
+        assertEquals(
+                all.length,
+                cache.longestPrefixWithLogits(concat(all, new int[] {8})).length());
+        assertNull(cache.longestPrefixWithLogits(new int[] {6}));
+        assertEquals(2, cache.stats().hits(), "one hit per lookup");
+        assertEquals(1, cache.stats().misses(), "one miss per lookup");
     }
 
     @Test
