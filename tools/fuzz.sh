@@ -10,6 +10,8 @@ source "$ROOT/bin/find-jdk"
 export JAVA_HOME
 ALL=(loader:io.falconmamba.loader.LoaderFuzzTest#safetensorsHeader
      loader:io.falconmamba.loader.LoaderFuzzTest#modelConfig
+     loader:io.falconmamba.loader.gguf.GgufJazzerFuzzTest#ggufFile
+     loader:io.falconmamba.loader.gguf.GgufJazzerFuzzTest#mambaModel
      core:io.falconmamba.core.generation.SnapshotFuzzTest#snapshotRestore
      tokenizer:io.falconmamba.tokenizer.TokenizerFuzzTest#chatTemplate
      tokenizer:io.falconmamba.tokenizer.TokenizerFuzzTest#tokenizerInput)
