@@ -205,8 +205,10 @@ public final class GgufFile implements AutoCloseable {
                 }
                 list.add(t);
             }
-            long dataStart = alignUp(pos, alignment);
-            long dataLength = size - Math.min(size, dataStart);
+            // A file whose tensors are all empty may end before the padding that would align its data section: the
+            // section is then empty and starts at the end of the file, so every tensor's slice lies inside the file.
+            long dataStart = Math.min(alignUp(pos, alignment), size);
+            long dataLength = size - dataStart;
             for (GgufTensorInfo t : list) {
                 if (t.offset() > dataLength || t.bytes() > dataLength - t.offset()) {
                     throw new GgufException(label + ": tensor '" + t.name() + "' data [" + t.offset() + ", "

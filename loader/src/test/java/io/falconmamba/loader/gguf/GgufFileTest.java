@@ -282,6 +282,18 @@ class GgufFileTest {
     }
 
     @Test
+    void emptyTensorInAFileThatEndsBeforeTheDataPadding() throws IOException {
+        // 57 bytes: the aligned data section would start at 64, past the end; the empty tensor still reads
+        byte[] b = Raw.header(1, 0).tensor("e", 0, 0, 0).toBytes();
+        assertEquals(57, b.length);
+        try (GgufFile f = GgufFile.open(write(b))) {
+            assertEquals(0, f.data("e").byteSize());
+        }
+        b = Raw.header(1, 0).tensor("e", 0, 32, 0).toBytes();
+        assertTrue(error(b).contains("outside the data section"));
+    }
+
+    @Test
     void misalignedOffset() throws IOException {
         byte[] b = Raw.header(1, 0).tensor("w", 0, 4, 4).data(64).toBytes();
         assertTrue(error(b).contains("not a multiple of the alignment 32"));
