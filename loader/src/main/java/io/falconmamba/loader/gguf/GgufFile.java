@@ -257,8 +257,12 @@ public final class GgufFile implements AutoCloseable {
             long bytes;
             try {
                 elements = 1;
+                // the non-zero dimensions must multiply within 64 bits too, so that no product of some of them
+                // (rows × columns, in any order) overflows in an empty tensor either
+                long nonZero = 1;
                 for (long d : ne) {
                     elements = Math.multiplyExact(elements, d);
+                    nonZero = Math.multiplyExact(nonZero, Math.max(d, 1));
                 }
                 if (ne.length > 0 && ne[0] % type.blockSize() != 0) {
                     throw new GgufException(where + ": rows of " + ne[0] + " elements are not a whole number of " + type

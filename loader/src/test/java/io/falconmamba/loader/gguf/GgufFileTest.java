@@ -258,6 +258,10 @@ class GgufFileTest {
                 Raw.header(1, 0).tensor("w", 0, 0, 1L << 40, 1L << 40).data(4).toBytes();
         String m = error(b);
         assertTrue(m.contains("tensor 'w'") && m.contains("overflows"), m);
+        // a zero dimension first does not hide the overflow of the others (rows × columns elsewhere would wrap)
+        b = Raw.header(1, 0).tensor("w", 0, 0, 0, 1L << 40, 1L << 40).data(4).toBytes();
+        m = error(b);
+        assertTrue(m.contains("tensor 'w'") && m.contains("overflows"), m);
         b = Raw.header(1, 0).tensor("w", 0, 0, -1).data(4).toBytes();
         assertTrue(error(b).contains("too large"));
     }
