@@ -10,6 +10,8 @@ source "$ROOT/bin/find-jdk"
 export JAVA_HOME
 ALL=(loader:io.falconmamba.loader.LoaderFuzzTest#safetensorsHeader
      loader:io.falconmamba.loader.LoaderFuzzTest#modelConfig
+     loader:io.falconmamba.loader.gguf.GgufJazzerFuzzTest#ggufFile
+     loader:io.falconmamba.loader.gguf.GgufJazzerFuzzTest#mambaModel
      core:io.falconmamba.core.generation.SnapshotFuzzTest#snapshotRestore
      tokenizer:io.falconmamba.tokenizer.TokenizerFuzzTest#chatTemplate
      tokenizer:io.falconmamba.tokenizer.TokenizerFuzzTest#tokenizerInput)
@@ -42,6 +44,15 @@ for m in $(printf '%s\n' "${targets[@]}" | cut -d: -f1 | sort -u); do
       cp_line="${cp_line//"$from"/$snap/$m/deps/$dep/classes}"
     fi
   done
+  # The modules declare no JUnit engine (surefire brings its own, matching junit-jupiter-api); the launcher needs
+  # one, so add the engine jar of the same version, which the module's Maven test runs leave in the local repository.
+  api_jar=$(printf '%s' "$cp_line" | tr ':' '\n' | grep '/junit-jupiter-api-[^/]*\.jar$' | head -1)
+  engine_jar=${api_jar//junit-jupiter-api/junit-jupiter-engine}
+  if [ ! -f "$engine_jar" ]; then
+    echo "no $engine_jar: run the module's tests with Maven once (surefire fetches it)" >&2
+    exit 1
+  fi
+  cp_line="$cp_line:$engine_jar"
   printf '%s' "$cp_line" >"$snap/$m/classpath.txt"
 done
 status=0

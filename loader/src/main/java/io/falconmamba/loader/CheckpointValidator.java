@@ -6,6 +6,7 @@ import io.falconmamba.core.WeightSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -58,40 +59,66 @@ public final class CheckpointValidator {
         }
     }
 
+    /**
+     * Missing or misshaped tensors listed before the check stops: a layer count far beyond the weights (a corrupt
+     * header can claim two billion) gives a short report, not one line per tensor it implies.
+     */
+    static final int MAX_TENSOR_PROBLEMS = 20;
+
     /** Every tensor the configuration implies, in model order. */
     public static List<ExpectedTensor> expectedTensors(MambaConfig c) {
+        List<ExpectedTensor> list = new ArrayList<>();
+        forEachExpected(c, list::add);
+        return list;
+    }
+
+    /** Hands the expected tensors to {@code visitor} in model order until it returns false. */
+    private static void forEachExpected(MambaConfig c, Predicate<ExpectedTensor> visitor) {
         long v = c.vocabSize();
+        long d = c.hiddenSize();
+        if (!visitor.test(new ExpectedTensor("backbone.embeddings.weight", new long[] {v, d}, true))) {
+            return;
+        }
+        for (int i = 0; i < c.numLayers(); i++) {
+            for (ExpectedTensor e : layer(c, i)) {
+                if (!visitor.test(e)) {
+                    return;
+                }
+            }
+        }
+        if (visitor.test(new ExpectedTensor("backbone.norm_f.weight", new long[] {d}, true))) {
+            visitor.test(new ExpectedTensor("lm_head.weight", new long[] {v, d}, !c.tieWordEmbeddings()));
+        }
+    }
+
+    /** The tensors of layer {@code i}. */
+    private static List<ExpectedTensor> layer(MambaConfig c, int i) {
         long d = c.hiddenSize();
         long di = c.intermediateSize();
         long n = c.stateSize();
         long r = c.timeStepRank();
         long k = c.convKernel();
         List<ExpectedTensor> list = new ArrayList<>();
-        list.add(new ExpectedTensor("backbone.embeddings.weight", new long[] {v, d}, true));
-        for (int i = 0; i < c.numLayers(); i++) {
-            String p = "backbone.layers." + i + ".";
-            String m = p + "mixer.";
-            list.add(new ExpectedTensor(p + "norm.weight", new long[] {d}, true));
-            list.add(new ExpectedTensor(m + "in_proj.weight", new long[] {2 * di, d}, true));
-            if (c.useBias()) {
-                list.add(new ExpectedTensor(m + "in_proj.bias", new long[] {2 * di}, true));
-            }
-            list.add(new ExpectedTensor(m + "conv1d.weight", new long[] {di, 1, k}, true));
-            if (c.useConvBias()) {
-                list.add(new ExpectedTensor(m + "conv1d.bias", new long[] {di}, true));
-            }
-            list.add(new ExpectedTensor(m + "x_proj.weight", new long[] {r + 2 * n, di}, true));
-            list.add(new ExpectedTensor(m + "dt_proj.weight", new long[] {di, r}, true));
-            list.add(new ExpectedTensor(m + "dt_proj.bias", new long[] {di}, true));
-            list.add(new ExpectedTensor(m + "A_log", new long[] {di, n}, true));
-            list.add(new ExpectedTensor(m + "D", new long[] {di}, true));
-            list.add(new ExpectedTensor(m + "out_proj.weight", new long[] {d, di}, true));
-            if (c.useBias()) {
-                list.add(new ExpectedTensor(m + "out_proj.bias", new long[] {d}, true));
-            }
+        String p = "backbone.layers." + i + ".";
+        String m = p + "mixer.";
+        list.add(new ExpectedTensor(p + "norm.weight", new long[] {d}, true));
+        list.add(new ExpectedTensor(m + "in_proj.weight", new long[] {2 * di, d}, true));
+        if (c.useBias()) {
+            list.add(new ExpectedTensor(m + "in_proj.bias", new long[] {2 * di}, true));
         }
-        list.add(new ExpectedTensor("backbone.norm_f.weight", new long[] {d}, true));
-        list.add(new ExpectedTensor("lm_head.weight", new long[] {v, d}, !c.tieWordEmbeddings()));
+        list.add(new ExpectedTensor(m + "conv1d.weight", new long[] {di, 1, k}, true));
+        if (c.useConvBias()) {
+            list.add(new ExpectedTensor(m + "conv1d.bias", new long[] {di}, true));
+        }
+        list.add(new ExpectedTensor(m + "x_proj.weight", new long[] {r + 2 * n, di}, true));
+        list.add(new ExpectedTensor(m + "dt_proj.weight", new long[] {di, r}, true));
+        list.add(new ExpectedTensor(m + "dt_proj.bias", new long[] {di}, true));
+        list.add(new ExpectedTensor(m + "A_log", new long[] {di, n}, true));
+        list.add(new ExpectedTensor(m + "D", new long[] {di}, true));
+        list.add(new ExpectedTensor(m + "out_proj.weight", new long[] {d, di}, true));
+        if (c.useBias()) {
+            list.add(new ExpectedTensor(m + "out_proj.bias", new long[] {d}, true));
+        }
         return list;
     }
 
@@ -107,26 +134,31 @@ public final class CheckpointValidator {
     /** Every mismatch between the configuration and the weights, one line each; empty when they agree. */
     public static List<String> problems(MambaConfig config, WeightSource weights) {
         List<String> problems = new ArrayList<>();
-        for (ExpectedTensor e : expectedTensors(config)) {
+        forEachExpected(config, e -> {
+            if (problems.size() == MAX_TENSOR_PROBLEMS) {
+                problems.add("(more tensor problems not listed; the config implies " + config.numLayers() + " layers)");
+                return false;
+            }
             if (!weights.contains(e.name())) {
                 if (e.required()) {
                     problems.add(
                             "tensor '" + e.name() + "' is missing (expected shape " + Arrays.toString(e.shape()) + ")");
                 }
-                continue;
+                return true;
             }
             Tensor t;
             try {
                 t = weights.tensor(e.name());
             } catch (IllegalArgumentException ex) {
                 problems.add("tensor '" + e.name() + "': " + ex.getMessage());
-                continue;
+                return true;
             }
             if (!Arrays.equals(t.shape(), e.shape()) && !isConvWithoutGroupAxis(t.shape(), e.shape())) {
                 problems.add("tensor '" + e.name() + "' has shape " + Arrays.toString(t.shape())
                         + " but the config implies " + Arrays.toString(e.shape()));
             }
-        }
+            return true;
+        });
         Iterable<String> names = weights instanceof WeightFiles files
                 ? files.names()
                 : weights instanceof SafetensorsFile f ? f.names() : List.of();

@@ -232,6 +232,32 @@ class CheckpointTest {
     }
 
     @Test
+    void aLayerCountFarBeyondTheWeightsGivesAShortReport() {
+        // tiny-mamba's 3 layers under a config claiming Integer.MAX_VALUE: listing every missing tensor would take
+        // billions of lines; the report stops after the first few
+        MambaConfig huge = new MambaConfig(
+                io.falconmamba.core.Architecture.MAMBA,
+                512,
+                64,
+                128,
+                16,
+                Integer.MAX_VALUE,
+                4,
+                8,
+                1e-5f,
+                1e-6f,
+                false,
+                true,
+                true);
+        try (Checkpoint cp = Checkpoint.open(TestFiles.fixtures().resolve("tiny-mamba"))) {
+            List<String> problems = CheckpointValidator.problems(huge, cp);
+            assertEquals(CheckpointValidator.MAX_TENSOR_PROBLEMS + 1, problems.size(), problems.toString());
+            assertTrue(problems.get(0).contains("'backbone.layers.3.norm.weight' is missing"), problems.get(0));
+            assertTrue(problems.getLast().contains("implies " + Integer.MAX_VALUE + " layers"), problems.getLast());
+        }
+    }
+
+    @Test
     void expectedTensorsWithBiases() {
         MambaConfig c = new MambaConfig(
                 io.falconmamba.core.Architecture.FALCON_MAMBA, 10, 4, 8, 2, 1, 3, 1, 1e-5f, 1e-6f, true, false, false);

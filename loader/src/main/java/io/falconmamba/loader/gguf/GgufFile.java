@@ -92,15 +92,7 @@ public final class GgufFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         MemorySegment seg;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size < 24) {
-                throw new GgufException(
-                        label + ": file is " + size + " bytes, shorter than a GGUF header (24 bytes): not a GGUF file");
-            }
-            seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-        } catch (GgufException e) {
-            arena.close();
-            throw e;
+            seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         } catch (NoSuchFileException e) {
             arena.close();
             throw new GgufException(label + ": no such file", e);
@@ -113,14 +105,25 @@ public final class GgufFile implements AutoCloseable {
             throw new GgufException(label + ": " + why, e);
         }
         try {
-            return new Parser(label, seg).parse(path, arena);
+            return parse(path, seg, arena);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
         }
     }
 
-    /** Reads the header of a mapped file. Every read goes through {@link #need(long, String)} first. */
+    /**
+     * Validates the bytes of a GGUF file already in memory: {@link #open} passes its mapping, the fuzz targets a heap
+     * segment, so both run the same checks. The result reads {@code bytes} in place and closes {@code arena} when
+     * closed; {@code path} names the file in messages.
+     *
+     * @throws GgufException naming {@code path} (and key or tensor) when the bytes are not valid GGUF
+     */
+    static GgufFile parse(Path path, MemorySegment bytes, Arena arena) {
+        return new Parser(path.toString(), bytes).parse(path, arena);
+    }
+
+    /** Reads the header of a file's bytes. Every read goes through {@link #need(long, String)} first. */
     private static final class Parser {
         private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
         private static final ValueLayout.OfLong U64 =
@@ -140,6 +143,10 @@ public final class GgufFile implements AutoCloseable {
         }
 
         GgufFile parse(Path path, Arena arena) {
+            if (size < 24) {
+                throw new GgufException(
+                        label + ": file is " + size + " bytes, shorter than a GGUF header (24 bytes): not a GGUF file");
+            }
             int magic = seg.get(U32, 0);
             if (magic != MAGIC) {
                 throw new GgufException(label + ": bad magic 0x" + Integer.toHexString(magic)
@@ -198,8 +205,10 @@ public final class GgufFile implements AutoCloseable {
                 }
                 list.add(t);
             }
-            long dataStart = alignUp(pos, alignment);
-            long dataLength = size - Math.min(size, dataStart);
+            // A file whose tensors are all empty may end before the padding that would align its data section: the
+            // section is then empty and starts at the end of the file, so every tensor's slice lies inside the file.
+            long dataStart = Math.min(alignUp(pos, alignment), size);
+            long dataLength = size - dataStart;
             for (GgufTensorInfo t : list) {
                 if (t.offset() > dataLength || t.bytes() > dataLength - t.offset()) {
                     throw new GgufException(label + ": tensor '" + t.name() + "' data [" + t.offset() + ", "
@@ -248,8 +257,12 @@ public final class GgufFile implements AutoCloseable {
             long bytes;
             try {
                 elements = 1;
+                // the non-zero dimensions must multiply within 64 bits too, so that no product of some of them
+                // (rows × columns, in any order) overflows in an empty tensor either
+                long nonZero = 1;
                 for (long d : ne) {
                     elements = Math.multiplyExact(elements, d);
+                    nonZero = Math.multiplyExact(nonZero, Math.max(d, 1));
                 }
                 if (ne.length > 0 && ne[0] % type.blockSize() != 0) {
                     throw new GgufException(where + ": rows of " + ne[0] + " elements are not a whole number of " + type

@@ -46,9 +46,10 @@ public final class GgufModelConfig {
         int state = f.integer(p + "ssm.state_size", 1);
         int rank = f.integer(p + "ssm.time_step_rank", 1);
         double eps = f.number(p + "attention.layer_norm_rms_epsilon");
-        if (!(eps > 0) || Double.isInfinite(eps)) {
-            throw new GgufException(
-                    f.path() + ": metadata '" + p + "attention.layer_norm_rms_epsilon' is " + eps + ", not positive");
+        // the engine computes in float32: a FLOAT64 epsilon must stay positive and finite there too
+        if (!((float) eps > 0) || Float.isInfinite((float) eps)) {
+            throw new GgufException(f.path() + ": metadata '" + p + "attention.layer_norm_rms_epsilon' is " + eps
+                    + ", not a positive float32");
         }
         boolean falcon = f.bool(p + "ssm.dt_b_c_rms", false);
         int vocab = vocabSize(f, p);
@@ -88,9 +89,9 @@ public final class GgufModelConfig {
             throw new GgufException(f.path() + ": no tensor 'token_embd.weight' and no '" + p + "vocab_size'");
         }
         long[] shape = f.info("token_embd.weight").shape();
-        if (shape.length != 2 || shape[0] > Integer.MAX_VALUE) {
+        if (shape.length != 2 || shape[0] < 1 || shape[0] > Integer.MAX_VALUE) {
             throw new GgufException(f.path() + ": tensor 'token_embd.weight' has shape "
-                    + java.util.Arrays.toString(shape) + ", not [vocab, hidden]");
+                    + java.util.Arrays.toString(shape) + ", not [vocab, hidden] with at least one token");
         }
         return (int) shape[0];
     }

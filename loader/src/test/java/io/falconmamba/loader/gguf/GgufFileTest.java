@@ -258,6 +258,10 @@ class GgufFileTest {
                 Raw.header(1, 0).tensor("w", 0, 0, 1L << 40, 1L << 40).data(4).toBytes();
         String m = error(b);
         assertTrue(m.contains("tensor 'w'") && m.contains("overflows"), m);
+        // a zero dimension first does not hide the overflow of the others (rows × columns elsewhere would wrap)
+        b = Raw.header(1, 0).tensor("w", 0, 0, 0, 1L << 40, 1L << 40).data(4).toBytes();
+        m = error(b);
+        assertTrue(m.contains("tensor 'w'") && m.contains("overflows"), m);
         b = Raw.header(1, 0).tensor("w", 0, 0, -1).data(4).toBytes();
         assertTrue(error(b).contains("too large"));
     }
@@ -278,6 +282,18 @@ class GgufFileTest {
         String m = error(b);
         assertTrue(m.contains("tensor 'w'") && m.contains("outside the data section"), m);
         b = Raw.header(1, 0).tensor("w", 0, 1L << 62, 8).data(32).toBytes();
+        assertTrue(error(b).contains("outside the data section"));
+    }
+
+    @Test
+    void emptyTensorInAFileThatEndsBeforeTheDataPadding() throws IOException {
+        // 57 bytes: the aligned data section would start at 64, past the end; the empty tensor still reads
+        byte[] b = Raw.header(1, 0).tensor("e", 0, 0, 0).toBytes();
+        assertEquals(57, b.length);
+        try (GgufFile f = GgufFile.open(write(b))) {
+            assertEquals(0, f.data("e").byteSize());
+        }
+        b = Raw.header(1, 0).tensor("e", 0, 32, 0).toBytes();
         assertTrue(error(b).contains("outside the data section"));
     }
 

@@ -197,6 +197,48 @@ class GgufModelTest {
         }
     }
 
+    /** The hyper-parameters of a one-layer model, all valid: each test below spoils one. */
+    private static GgufWriter hyperParameters() {
+        return new GgufWriter()
+                .putString("general.architecture", "mamba")
+                .putUint32("mamba.embedding_length", 8)
+                .putUint32("mamba.block_count", 1)
+                .putUint32("mamba.ssm.conv_kernel", 4)
+                .putUint32("mamba.ssm.inner_size", 16)
+                .putUint32("mamba.ssm.state_size", 2)
+                .putUint32("mamba.ssm.time_step_rank", 1)
+                .putFloat32("mamba.attention.layer_norm_rms_epsilon", 1e-5f);
+    }
+
+    private String configError(GgufWriter w) throws IOException {
+        Path p = dir.resolve("spoiled.gguf");
+        w.write(p);
+        try (GgufFile f = GgufFile.open(p)) {
+            GgufException e = assertThrows(GgufException.class, () -> GgufModelConfig.read(f));
+            assertTrue(e.getMessage().startsWith(p.toString()), e.getMessage());
+            return e.getMessage();
+        }
+    }
+
+    @Test
+    void anEpsilonThatIsNoFloat32IsRefusedByKey() throws IOException {
+        for (double eps : new double[] {1e-50, 1e300}) {
+            GgufWriter w = hyperParameters()
+                    .put("mamba.attention.layer_norm_rms_epsilon", new GgufValue(GgufValueType.FLOAT64, null, eps))
+                    .putUint32("mamba.vocab_size", 4);
+            String m = configError(w);
+            assertTrue(m.contains("layer_norm_rms_epsilon") && m.contains("not a positive float32"), m);
+        }
+    }
+
+    @Test
+    void anEmptyEmbeddingGivesNoVocabulary() throws IOException {
+        GgufWriter w = hyperParameters()
+                .addTensor("token_embd.weight", GgmlType.F32, new long[] {0, 8}, MemorySegment.ofArray(new byte[0]));
+        String m = configError(w);
+        assertTrue(m.contains("'token_embd.weight' has shape [0, 8]"), m);
+    }
+
     @Test
     void aLogIsRecoveredFromA() {
         try (GgufWeights w = new GgufWeights(GgufFile.open(GgufFixtures.file(GgufFixtures.FALCON, "F32")));
