@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The load benchmark (excluded from the default build): {@code ./mvnw -o -pl server -am test -Dgroups=load -DexcludedGroups=none
- * -Dtest=LoadTest -Dsurefire.failIfNoSpecifiedTests=false}. On the demo model it measures total completion
+ * -Dtest=LoadTest -Dsurefire.failIfNoSpecifiedTests=false [-Dload.model=DIR]}. On the demo model (or DIR) it measures total completion
  * tokens/s with one client and with eight for a fixed time each, then runs 64 clients × 20 requests (half of
  * them streamed) and checks every reply against the sequential greedy text, sampling the process RSS after
  * warm-up and at the end. The figures go to stdout and {@code server/target/load-report.txt}.
@@ -37,6 +37,10 @@ class LoadTest {
     };
     static final int MAX_TOKENS = Integer.getInteger("load.maxTokens", 32);
     static final long PHASE_NANOS = Long.getLong("load.seconds", 10) * 1_000_000_000L;
+    /** The model to serve: {@code -Dload.model=DIR} (a Hugging Face folder with a tokenizer), or the demo model. */
+    static final Path MODEL = System.getProperty("load.model") == null
+            ? TestData.demoModel()
+            : Path.of(System.getProperty("load.model"));
 
     static String body(int prompt, boolean stream) {
         return Http.JSON
@@ -110,7 +114,7 @@ class LoadTest {
     @Test
     void load() throws Exception {
         StringBuilder report = new StringBuilder();
-        try (FalconMamba demo = FalconMamba.load(TestData.demoModel());
+        try (FalconMamba demo = FalconMamba.load(MODEL);
                 FalconMambaServer server = FalconMambaServer.start(
                         demo,
                         ServerOptions.defaults("demo")

@@ -3,7 +3,6 @@ package io.falconmamba.core.kernels;
 import static io.falconmamba.core.kernels.Convert.F;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * Matrix × many vectors, the prefill path of every {@link Weight}: for each of T activation rows {@code X[t]},
@@ -36,6 +35,9 @@ final class MatMul {
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    /** Per thread: the kernels' sums, {@link #ROW_TILE} per token for up to six tokens. */
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[6 * ROW_TILE]);
+
     /** Per thread: the transposed tile. */
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -70,6 +72,7 @@ final class MatMul {
             int toTile) {
         int n = w.cols();
         float[] tileT = TILE.get();
+        float[] sums = SUMS.get();
         if (tileT.length < ROW_TILE * n) {
             tileT = new float[ROW_TILE * n];
             TILE.set(tileT);
@@ -78,41 +81,46 @@ final class MatMul {
             int r0 = tile * ROW_TILE;
             int count = Math.min(ROW_TILE, w.rows() - r0);
             w.transposedRows(r0, count, tileT, ROW_TILE);
-            VectorMask<Float> lo = F.indexInRange(0, count);
-            VectorMask<Float> hi = F.indexInRange(L, count);
             int o = outOff + r0;
             int t = 0;
             for (; t + 6 <= tokens; t += 6) {
-                kernel6(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
+                kernel6(tileT, n, x, xOff + t * xStride, xStride, sums);
+                copyOut(sums, 6, count, out, o + t * outStride, outStride);
             }
             // The last tokens in fours and twos: one at a time the weight loads outnumber the FMAs (a 64-token
             // chunk is ten groups of six and four left over, which kernel1 ran at a quarter of kernel6's rate).
             if (t + 4 <= tokens) {
-                kernel4(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
+                kernel4(tileT, n, x, xOff + t * xStride, xStride, sums);
+                copyOut(sums, 4, count, out, o + t * outStride, outStride);
                 t += 4;
             }
             if (t + 2 <= tokens) {
-                kernel2(tileT, n, x, xOff + t * xStride, xStride, out, o + t * outStride, outStride, lo, hi);
+                kernel2(tileT, n, x, xOff + t * xStride, xStride, sums);
+                copyOut(sums, 2, count, out, o + t * outStride, outStride);
                 t += 2;
             }
             for (; t < tokens; t++) {
-                kernel1(tileT, n, x, xOff + t * xStride, out, o + t * outStride, lo, hi);
+                kernel1(tileT, n, x, xOff + t * xStride, sums);
+                copyOut(sums, 1, count, out, o + t * outStride, outStride);
             }
         }
     }
 
+    /**
+     * The first {@code count} sums of each of {@code tokens} tokens into {@code out}. The kernels store their
+     * accumulators whole into {@code sums} rather than masked into {@code out}: masked stores expand to many IR
+     * nodes, and with six of them kernel6 passed C2's inlining node budget, a store helper stayed a call, and the
+     * accumulators it took were boxed inside the FMA loop (an allocation per vector per column, prefill several
+     * times slower, in some JVM runs and not others).
+     */
+    private static void copyOut(float[] sums, int tokens, int count, float[] out, int o, int outStride) {
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(sums, t * ROW_TILE, out, o + t * outStride, count);
+        }
+    }
+
     /** Six tokens against the two-vector tile: twelve accumulators, two weight loads and six broadcasts per column. */
-    private static void kernel6(
-            float[] tileT,
-            int n,
-            float[] x,
-            int xOff,
-            int xStride,
-            float[] out,
-            int o,
-            int outStride,
-            VectorMask<Float> lo,
-            VectorMask<Float> hi) {
+    private static void kernel6(float[] tileT, int n, float[] x, int xOff, int xStride, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
@@ -140,26 +148,22 @@ final class MatMul {
             a5 = wa.fma(v, a5);
             b5 = wb.fma(v, b5);
         }
-        store(a0, b0, out, o, lo, hi);
-        store(a1, b1, out, o + outStride, lo, hi);
-        store(a2, b2, out, o + 2 * outStride, lo, hi);
-        store(a3, b3, out, o + 3 * outStride, lo, hi);
-        store(a4, b4, out, o + 4 * outStride, lo, hi);
-        store(a5, b5, out, o + 5 * outStride, lo, hi);
+        a0.intoArray(sums, 0);
+        b0.intoArray(sums, L);
+        a1.intoArray(sums, ROW_TILE);
+        b1.intoArray(sums, ROW_TILE + L);
+        a2.intoArray(sums, 2 * ROW_TILE);
+        b2.intoArray(sums, 2 * ROW_TILE + L);
+        a3.intoArray(sums, 3 * ROW_TILE);
+        b3.intoArray(sums, 3 * ROW_TILE + L);
+        a4.intoArray(sums, 4 * ROW_TILE);
+        b4.intoArray(sums, 4 * ROW_TILE + L);
+        a5.intoArray(sums, 5 * ROW_TILE);
+        b5.intoArray(sums, 5 * ROW_TILE + L);
     }
 
     /** Four tokens: eight accumulators, as {@link #kernel6}. */
-    private static void kernel4(
-            float[] tileT,
-            int n,
-            float[] x,
-            int xOff,
-            int xStride,
-            float[] out,
-            int o,
-            int outStride,
-            VectorMask<Float> lo,
-            VectorMask<Float> hi) {
+    private static void kernel4(float[] tileT, int n, float[] x, int xOff, int xStride, float[] sums) {
         FloatVector a0 = FloatVector.zero(F),
                 a1 = FloatVector.zero(F),
                 a2 = FloatVector.zero(F),
@@ -185,24 +189,18 @@ final class MatMul {
             a3 = wa.fma(v, a3);
             b3 = wb.fma(v, b3);
         }
-        store(a0, b0, out, o, lo, hi);
-        store(a1, b1, out, o + outStride, lo, hi);
-        store(a2, b2, out, o + 2 * outStride, lo, hi);
-        store(a3, b3, out, o + 3 * outStride, lo, hi);
+        a0.intoArray(sums, 0);
+        b0.intoArray(sums, L);
+        a1.intoArray(sums, ROW_TILE);
+        b1.intoArray(sums, ROW_TILE + L);
+        a2.intoArray(sums, 2 * ROW_TILE);
+        b2.intoArray(sums, 2 * ROW_TILE + L);
+        a3.intoArray(sums, 3 * ROW_TILE);
+        b3.intoArray(sums, 3 * ROW_TILE + L);
     }
 
     /** Two tokens: four accumulators. */
-    private static void kernel2(
-            float[] tileT,
-            int n,
-            float[] x,
-            int xOff,
-            int xStride,
-            float[] out,
-            int o,
-            int outStride,
-            VectorMask<Float> lo,
-            VectorMask<Float> hi) {
+    private static void kernel2(float[] tileT, int n, float[] x, int xOff, int xStride, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
         int x0 = xOff, x1 = x0 + xStride;
@@ -216,13 +214,14 @@ final class MatMul {
             a1 = wa.fma(v, a1);
             b1 = wb.fma(v, b1);
         }
-        store(a0, b0, out, o, lo, hi);
-        store(a1, b1, out, o + outStride, lo, hi);
+        a0.intoArray(sums, 0);
+        b0.intoArray(sums, L);
+        a1.intoArray(sums, ROW_TILE);
+        b1.intoArray(sums, ROW_TILE + L);
     }
 
     /** One token: the tile's two vectors of outputs. */
-    private static void kernel1(
-            float[] tileT, int n, float[] x, int xOff, float[] out, int o, VectorMask<Float> lo, VectorMask<Float> hi) {
+    private static void kernel1(float[] tileT, int n, float[] x, int xOff, float[] sums) {
         FloatVector a = FloatVector.zero(F);
         FloatVector b = FloatVector.zero(F);
         for (int c = 0; c < n; c++) {
@@ -230,12 +229,7 @@ final class MatMul {
             a = FloatVector.fromArray(F, tileT, c * ROW_TILE).fma(v, a);
             b = FloatVector.fromArray(F, tileT, c * ROW_TILE + L).fma(v, b);
         }
-        store(a, b, out, o, lo, hi);
-    }
-
-    private static void store(
-            FloatVector a, FloatVector b, float[] out, int o, VectorMask<Float> lo, VectorMask<Float> hi) {
-        a.intoArray(out, o, lo);
-        b.intoArray(out, o + L, hi);
+        a.intoArray(sums, 0);
+        b.intoArray(sums, L);
     }
 }
