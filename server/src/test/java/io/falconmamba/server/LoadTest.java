@@ -38,9 +38,8 @@ class LoadTest {
     static final int MAX_TOKENS = Integer.getInteger("load.maxTokens", 32);
     static final long PHASE_NANOS = Long.getLong("load.seconds", 10) * 1_000_000_000L;
     /** The model to serve: {@code -Dload.model=DIR} (a Hugging Face folder with a tokenizer), or the demo model. */
-    static final Path MODEL = System.getProperty("load.model") == null
-            ? TestData.demoModel()
-            : Path.of(System.getProperty("load.model"));
+    static final Path MODEL =
+            System.getProperty("load.model") == null ? TestData.demoModel() : Path.of(System.getProperty("load.model"));
 
     static String body(int prompt, boolean stream) {
         return Http.JSON
