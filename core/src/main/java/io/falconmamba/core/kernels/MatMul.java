@@ -109,9 +109,9 @@ final class MatMul {
     /**
      * The first {@code count} sums of each of {@code tokens} tokens into {@code out}. The kernels store their
      * accumulators whole into {@code sums} rather than masked into {@code out}: masked stores expand to many IR
-     * nodes, and with six of them kernel6 passed C2's inlining node budget, a store helper stayed a call, and the
-     * accumulators it took were boxed inside the FMA loop (an allocation per vector per column, prefill several
-     * times slower, in some JVM runs and not others).
+     * nodes, and with six of them kernel6 passed C2's inlining node budget in some JVM runs: a store helper taking
+     * the accumulators stayed a call, so they had to exist as boxed objects, and prefill ran several times slower
+     * in those runs.
      */
     private static void copyOut(float[] sums, int tokens, int count, float[] out, int o, int outStride) {
         for (int t = 0; t < tokens; t++) {
