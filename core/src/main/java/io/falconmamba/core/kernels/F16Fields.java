@@ -9,12 +9,12 @@ package io.falconmamba.core.kernels;
  * gives them a wrong value, and the plain fields (the half times 2^-112) would be a denormal float. Denormal
  * operands cost Intel cores a microcode assist of about a hundred cycles per multiply or FMA (AMD cores take them
  * at full speed), and F16 weights of the usual scale hold a few subnormals per thousand. Where each widened vector
- * feeds an FMA per token (batch decode, short prefill chunks, the packed layout), that makes F16 several times
+ * feeds an FMA (decode, batch decode, short prefill chunks, the packed layout), that makes F16 several times
  * slower than BF16; so those kernels test the stored pairs for a zero exponent field ({@link #PAIR_EXPONENTS} as
  * 16-bit lanes, one test per vector) and send the rare vector that has one through the patch below, exact through a
- * subtraction of two normal floats. Batch-1 decode ({@link MatVec}) widens with the CPU's half-to-float
- * instruction instead (see {@link MatVec#HALF_CHUNK}), and the tiles of {@link MatMul} multiply once per widened
- * weight.
+ * subtraction of two normal floats. The rows left over after {@link MatVec}'s four-row passes widen with the CPU's
+ * half-to-float instruction instead (see {@link MatVec#HALF_CHUNK}), and the tiles of {@link MatMul} multiply once
+ * per widened weight.
  *
  * <p>The test and the patch are written out at each site: a helper taking or returning vectors is not always
  * inlined into the large kernels (C2's node-count cutoff, or the size limit for a rarely taken branch), and then it

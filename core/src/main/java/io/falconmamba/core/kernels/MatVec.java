@@ -16,15 +16,15 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Decode is bound by memory bandwidth, so each kernel streams W once and keeps x in cache. The BF16
  * kernels read weights as 32-bit pairs and split them with a shift (even element) and a mask (odd element)
- * against x pre-split into its even and odd halves: no widening shuffles in the inner loop. The F16 kernels
- * widen a chunk of each row with the CPU's half-to-float instruction first ({@link #HALF_CHUNK}).
+ * against x pre-split into its even and odd halves: no widening shuffles in the inner loop. The F16 kernel
+ * does the same with {@link F16Fields}' exponent add and its patch for zero and subnormal halves.
  *
  * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
- * ({@link #STREAMS}). With AVX-512, one row at a time: each thread reads its share of W as one sequential
- * stream. Four adjacent rows per pass stream worse there: four streams 4 KiB apart, each restarting the
- * hardware prefetcher at every row. With AVX2 one stream per core leaves bandwidth unused, and four rows a
- * quarter of the thread's range apart, each a sequential stream of its own, read faster (benchmarks/README.md,
- * "Kernel structure: before/after", has the measurements).
+ * ({@link #STREAMS}). With AVX-512, F32 and BF16 go one row at a time: each thread reads its share of W as one
+ * sequential stream (on Zen 4 four adjacent rows per pass streamed worse, four streams 4 KiB apart). F16 rows of
+ * a page or more go four adjacent rows per pass there ({@link #F16_FOUR_ROW_BYTES}). With AVX2 one stream per core leaves bandwidth unused, and four
+ * rows a quarter of the thread's range apart, each a sequential stream of its own, read faster
+ * (benchmarks/README.md, "Kernel structure: before/after", has the measurements).
  */
 final class MatVec {
 
@@ -36,15 +36,18 @@ final class MatVec {
     private static final class Job extends ProductJob<Matrix> {
         /** x as {@link #split} leaves it. */
         MemorySegment xs = MemorySegment.NULL;
+        /** What takes F16 rows' sums against {@link #xs} back to their scale: 2^e from {@link #split}. */
+        float rescale = 1f;
 
         @Override
         int prepare() {
-            if (w.format() == Format.BF16) {
+            if (w.format() == Format.BF16 || w.format() == Format.F16) {
                 int pairs = w.cols() / 2;
                 if (xs.byteSize() < splitBytes(pairs)) {
                     xs = allocateSplit(pairs);
                 }
-                split(w.format(), x, xOff, pairs, xs);
+                int e = split(w.format(), x, xOff, pairs, xs);
+                rescale = Math.scalb(F16Fields.SCALED_SUMS, e);
             }
             return (w.rows() + ROWS_PER_CLAIM - 1) / ROWS_PER_CLAIM;
         }
@@ -58,7 +61,7 @@ final class MatVec {
         /** Runs blocks of {@link #ROWS_PER_CLAIM} rows. */
         @Override
         public void run(int from, int to) {
-            rows(w, x, xOff, xs, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
+            rows(w, x, xOff, xs, rescale, out, outOff, from * ROWS_PER_CLAIM, Math.min(to * ROWS_PER_CLAIM, w.rows()));
         }
     }
 
@@ -91,8 +94,20 @@ final class MatVec {
      */
     static final boolean STREAMS = F.vectorBitSize() < 512;
 
-    /** Single-threaded over rows {@code [from, to)}. For BF16 {@code xs} must hold x as {@link #split} left it. */
-    static void rows(Matrix w, float[] x, int xOff, MemorySegment xs, float[] out, int outOff, int from, int to) {
+    /**
+     * With AVX-512, F16 rows of at least this many bytes go four adjacent rows per pass ({@link #dotF16x4}) and
+     * shorter rows one at a time ({@link #dotF16}). Measured on a Sapphire Rapids Xeon, two threads over a 256 MiB
+     * mapped matrix: four rows per pass read 15–21 GB/s against 10–13 for one row with rows of 2048 and 4096
+     * halves, and 9–11 against 12–13 with rows of 768 and 1536 halves.
+     */
+    static final long F16_FOUR_ROW_BYTES = 4096;
+
+    /**
+     * Single-threaded over rows {@code [from, to)}. For BF16 and F16 {@code xs} must hold x as {@link #split} left
+     * it, and for F16 {@code rescale} be 2^e·{@link F16Fields#SCALED_SUMS} for the e it returned.
+     */
+    static void rows(
+            Matrix w, float[] x, int xOff, MemorySegment xs, float rescale, float[] out, int outOff, int from, int to) {
         MemorySegment data = w.data();
         long rb = w.rowBytes();
         int n = w.cols();
@@ -118,11 +133,17 @@ final class MatVec {
                 }
             }
             case F16 -> {
-                float[] halves = HALVES.get();
-                for (int i = 0; i < q; i++) {
-                    dotF16x4(data, (from + i) * rb, q * rb, x, xOff, n, out, outOff + from + i, q, halves, lanes);
+                // Four rows per pass: a quarter of the range apart on AVX2, adjacent on AVX-512 for rows of a page
+                // or more; shorter rows one at a time (see F16_FOUR_ROW_BYTES).
+                boolean four = STREAMS || rb >= F16_FOUR_ROW_BYTES;
+                int rowsApart = STREAMS ? q : 1;
+                int passes = !four ? 0 : STREAMS ? q : (to - from) / 4;
+                for (int i = 0; i < passes; i++) {
+                    int first = from + (STREAMS ? i : 4 * i);
+                    dotF16x4(data, first * rb, rowsApart * rb, x, xOff, xs, rescale, n, out, outOff + first, rowsApart);
                 }
-                for (r += 4 * q; r < to; r++) {
+                float[] halves = HALVES.get();
+                for (r += 4 * passes; r < to; r++) {
                     out[outOff + r] = dotF16(data, r * rb, x, xOff, n, halves, lanes);
                 }
             }
@@ -268,8 +289,8 @@ final class MatVec {
      */
     static final int HALF_CHUNK = 512;
 
-    /** One chunk of widened halves per row stream, per thread. */
-    static final ThreadLocal<float[]> HALVES = ThreadLocal.withInitial(() -> new float[4 * HALF_CHUNK]);
+    /** One chunk of widened halves, per thread. */
+    static final ThreadLocal<float[]> HALVES = ThreadLocal.withInitial(() -> new float[HALF_CHUNK]);
 
     /** {@code halves[at ..]} = the {@code count} halves at {@code w[base ..]}, as floats (see {@link #HALF_CHUNK}). */
     static void widenHalves(MemorySegment w, long base, float[] halves, int at, int count) {
@@ -406,57 +427,216 @@ final class MatVec {
         out[o + 3 * q] = Lanes.sum(lanes) + tailBF16(w, base + gap3, x, xOff, c, n);
     }
 
-    /** Four F16 rows {@code gap} bytes apart against x, widened chunk by chunk into {@code halves}. */
+    /**
+     * Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split} (in {@code xs}), sums times
+     * {@code rescale}. The pairs are widened in registers as {@link F16Fields} describes, with its exponent add and
+     * its patch for the rare vector holding a zero or subnormal half: one pass over the rows in a while loop (see
+     * STREAM_LOOPS), which streams faster than widening chunks of a row first ({@link #dotF16}) on Intel cores.
+     */
     static void dotF16x4(
             MemorySegment w,
             long base,
             long gap,
             float[] x,
             int xOff,
+            MemorySegment xs,
+            float rescale,
             int n,
             float[] out,
             int o,
-            int q,
-            float[] halves,
-            float[] lanes) {
+            int q) {
         FloatVector a0 = FloatVector.zero(F),
                 a1 = FloatVector.zero(F),
                 a2 = FloatVector.zero(F),
                 a3 = FloatVector.zero(F);
-        float t0 = 0f, t1 = 0f, t2 = 0f, t3 = 0f;
-        int step = F.length();
-        int h1 = HALF_CHUNK, h2 = 2 * HALF_CHUNK, h3 = 3 * HALF_CHUNK;
-        for (int c = 0; c < n; c += HALF_CHUNK) {
-            int m = Math.min(HALF_CHUNK, n - c);
-            long at = base + 2L * c;
-            widenHalves(w, at, halves, 0, m);
-            widenHalves(w, at + gap, halves, h1, m);
-            widenHalves(w, at + 2 * gap, halves, h2, m);
-            widenHalves(w, at + 3 * gap, halves, h3, m);
-            int i = 0;
-            for (; i <= m - step; i += step) {
-                FloatVector xv = FloatVector.fromArray(F, x, xOff + c + i);
-                a0 = FloatVector.fromArray(F, halves, i).fma(xv, a0);
-                a1 = FloatVector.fromArray(F, halves, h1 + i).fma(xv, a1);
-                a2 = FloatVector.fromArray(F, halves, h2 + i).fma(xv, a2);
-                a3 = FloatVector.fromArray(F, halves, h3 + i).fma(xv, a3);
+        long b1 = base + gap, b2 = b1 + gap, b3 = b2 + gap;
+        int rebias = F16Fields.SCALED;
+        long k = 0; // bytes into each row; x's split floats are 2k bytes in
+        long end = (long) I.loopBound(n / 2) * 4;
+        while (k < end) { // not a counted loop: see STREAM_LOOPS
+            FloatVector xe = FloatVector.fromMemorySegment(F, xs, 2 * k, LE);
+            FloatVector xo = FloatVector.fromMemorySegment(F, xs, 2 * k + F.vectorByteSize(), LE);
+            IntVector v0 = IntVector.fromMemorySegment(I, w, base + k, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, w, b1 + k, LE);
+            IntVector v2 = IntVector.fromMemorySegment(I, w, b2 + k, LE);
+            IntVector v3 = IntVector.fromMemorySegment(I, w, b3 + k, LE);
+            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v0.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = e0.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                e0 = e0.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
             }
-            for (; i < m; i++) {
-                float xi = x[xOff + c + i];
-                t0 += halves[i] * xi;
-                t1 += halves[h1 + i] * xi;
-                t2 += halves[h2 + i] * xi;
-                t3 += halves[h3 + i] * xi;
+            a0 = e0.fma(xe, a0);
+            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v0.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = o0.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                o0 = o0.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
             }
+            a0 = o0.fma(xo, a0);
+            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v1.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = e1.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                e1 = e1.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
+            }
+            a1 = e1.fma(xe, a1);
+            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v1.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = o1.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                o1 = o1.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
+            }
+            a1 = o1.fma(xo, a1);
+            FloatVector e2 = v2.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v2.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = e2.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                e2 = e2.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
+            }
+            a2 = e2.fma(xe, a2);
+            FloatVector o2 = v2.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v2.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = o2.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                o2 = o2.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
+            }
+            a2 = o2.fma(xo, a2);
+            FloatVector e3 = v3.lanewise(VectorOperators.LSHL, 16)
+                    .lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v3.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = e3.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                e3 = e3.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
+            }
+            a3 = e3.fma(xe, a3);
+            FloatVector o3 = v3.lanewise(VectorOperators.ASHR, 3)
+                    .and(F16Fields.FIELDS)
+                    .add(rebias)
+                    .reinterpretAsFloats();
+            if (v3.and(F16Fields.PAIR_EXPONENTS)
+                    .reinterpretAsShorts()
+                    .compare(VectorOperators.EQ, (short) 0)
+                    .anyTrue()) {
+                IntVector bits = o3.reinterpretAsInts();
+                IntVector raised = bits.add(1 << 23);
+                o3 = o3.blend(
+                        raised.reinterpretAsFloats()
+                                .sub(raised.and(0xFF800000).reinterpretAsFloats())
+                                .reinterpretAsInts()
+                                .or(bits.and(0x80000000))
+                                .reinterpretAsFloats(),
+                        bits.and(0x7F800000).compare(VectorOperators.EQ, rebias).cast(F));
+            }
+            a3 = o3.fma(xo, a3);
+            k += I.vectorByteSize();
         }
+        int c = (int) (k / 2);
+        float[] lanes = Lanes.scratch();
         a0.intoArray(lanes, 0);
-        out[o] = Lanes.sum(lanes) + t0;
+        out[o] = Lanes.sum(lanes) * rescale + tailF16(w, base, x, xOff, c, n);
         a1.intoArray(lanes, 0);
-        out[o + q] = Lanes.sum(lanes) + t1;
+        out[o + q] = Lanes.sum(lanes) * rescale + tailF16(w, b1, x, xOff, c, n);
         a2.intoArray(lanes, 0);
-        out[o + 2 * q] = Lanes.sum(lanes) + t2;
+        out[o + 2 * q] = Lanes.sum(lanes) * rescale + tailF16(w, b2, x, xOff, c, n);
         a3.intoArray(lanes, 0);
-        out[o + 3 * q] = Lanes.sum(lanes) + t3;
+        out[o + 3 * q] = Lanes.sum(lanes) * rescale + tailF16(w, b3, x, xOff, c, n);
+    }
+
+    /** The columns {@code [from, n)} of one F16 row past the vector loop, in scalar (against unsplit x). */
+    private static float tailF16(MemorySegment w, long base, float[] x, int xOff, int from, int n) {
+        float sum = 0f;
+        for (int i = from; i < n; i++) {
+            sum += Float.float16ToFloat(w.get(Convert.I16, base + (long) i * 2)) * x[xOff + i];
+        }
+        return sum;
     }
 
     /** The columns {@code [from, n)} of one BF16 row past the vector loop, in scalar (against unsplit x). */

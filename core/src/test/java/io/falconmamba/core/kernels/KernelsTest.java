@@ -140,7 +140,7 @@ class KernelsTest {
         float[] x = randomVector(rnd, cols + 5);
         float[] xs = Arrays.copyOfRange(x, 5, cols + 5);
         MemorySegment xSplit = MatVec.allocateSplit(cols / 2);
-        MatVec.split(type, x, 5, cols / 2, xSplit);
+        int e = MatVec.split(type, x, 5, cols / 2, xSplit);
         float[] out = new float[rows + 2];
         long rb = w.matrix().rowBytes();
         MemorySegment data = w.matrix().data();
@@ -155,12 +155,12 @@ class KernelsTest {
                         gap * rb,
                         x,
                         5,
+                        xSplit,
+                        Math.scalb(F16Fields.SCALED_SUMS, e),
                         cols,
                         out,
                         2 + first,
-                        gap,
-                        MatVec.HALVES.get(),
-                        Lanes.scratch());
+                        gap);
         }
         float[] want = ScalarKernels.matVec(w.values(), xs);
         for (int k = 0; k < 4; k++) {
@@ -433,6 +433,47 @@ class KernelsTest {
                                 w.getClass().getSimpleName() + " row " + r + " column " + (c0 + t) + " (half 0x"
                                         + Integer.toHexString(Float.floatToFloat16(want) & 0xFFFF) + ")");
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * The four-row F16 decode kernel called directly (MatVec runs it for rows of a page or more, which the test
+     * above does not reach on every vector width): every finite half against one-hot x comes out exactly.
+     */
+    @Test
+    void fourRowF16KernelGivesEveryHalfExactly() {
+        int cols = 34;
+        int rows = ((1 << 16) / cols + 4) & -4;
+        MemorySegment seg = Arena.ofAuto().allocate((long) rows * cols * 2);
+        float[][] values = new float[rows][cols];
+        int h = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++, h++) {
+                while ((h & 0x7C00) == 0x7C00) { // skip infinities and NaNs
+                    h++;
+                }
+                short bits = (short) h;
+                seg.set(
+                        ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN),
+                        ((long) r * cols + c) * 2,
+                        bits);
+                values[r][c] = Float.float16ToFloat(bits);
+            }
+        }
+        MemorySegment split = MatVec.allocateSplit(cols / 2);
+        float[] out = new float[4];
+        for (int c = 0; c < cols; c++) {
+            float[] x = new float[cols];
+            x[c] = 1f;
+            int e = MatVec.split(Format.F16, x, 0, cols / 2, split);
+            float rescale = Math.scalb(F16Fields.SCALED_SUMS, e);
+            for (int r = 0; r < rows; r += 4) {
+                MatVec.dotF16x4(seg, (long) r * cols * 2, cols * 2L, x, 0, split, rescale, cols, out, 0, 1);
+                for (int k = 0; k < 4; k++) {
+                    float want = values[r + k][c];
+                    assertEquals(want == 0 ? 0f : want, out[k] == 0 ? 0f : out[k], "row " + (r + k) + " column " + c);
                 }
             }
         }

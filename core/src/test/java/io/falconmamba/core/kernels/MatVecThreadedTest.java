@@ -40,9 +40,9 @@ class MatVecThreadedTest {
                 float[] pooled = new float[rows];
                 MatVec.multiply(w, x, 1, pooled, 0, pool);
                 MemorySegment split = MatVec.allocateSplit(cols / 2);
-                MatVec.split(type, x, 1, cols / 2, split);
+                int e = MatVec.split(type, x, 1, cols / 2, split);
                 float[] single = new float[rows];
-                MatVec.rows(w, x, 1, split, single, 0, 0, rows);
+                MatVec.rows(w, x, 1, split, Math.scalb(F16Fields.SCALED_SUMS, e), single, 0, 0, rows);
                 for (int r = 0; r < rows; r++) {
                     assertEquals(single[r], pooled[r], 1e-4f * (1 + Math.abs(single[r])), type + " row " + r);
                 }
