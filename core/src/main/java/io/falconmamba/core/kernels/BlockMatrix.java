@@ -100,11 +100,19 @@ public abstract sealed class BlockMatrix implements Weight permits Q32Matrix, KQ
         if (r < 0 || r >= rows) {
             throw new IndexOutOfBoundsException("matrix " + name + ": no row " + r + " of " + rows);
         }
+        decodeRow(data, r * rowBytes, out, off);
+    }
+
+    /**
+     * The row whose blocks start at byte {@code at} of {@code s} as {@code cols} floats into {@code out[off ..]}:
+     * block by block through {@link #decodeBlock}; a format with a vector decoder overrides it with the same
+     * results.
+     */
+    void decodeRow(MemorySegment s, long at, float[] out, int off) {
         int bs = format.blockSize();
         int bb = format.blockBytes();
-        long at = r * rowBytes;
         for (int c = 0; c < cols; c += bs, at += bb) {
-            decodeBlock(data, at, out, off + c);
+            decodeBlock(s, at, out, off + c);
         }
     }
 

@@ -59,9 +59,52 @@ final class DecodedRows {
         JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
-    /** {@link Weight#transposedRows} through {@link Weight#rowToFloats}. */
+    /** Floats between scratch rows beyond their width: one cache line. */
+    private static final int ROW_PAD = 16;
+    /** Per thread: the tile's rows decoded, {@link #ROW_PAD} apart. */
+    private static final ThreadLocal<float[]> TILE_ROWS = ThreadLocal.withInitial(() -> new float[0]);
+    /** Per thread: the gather's lane offsets, scratch row {@code i} at lane {@code i}. */
+    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[F.length()]);
+
+    /**
+     * {@link Weight#transposedRows} through {@link Weight#rowToFloats}. For {@link MatMul}'s tiles (two vectors of
+     * rows) the rows are decoded whole into scratch rows a cache line more than a row apart (so the rows' lines at
+     * one column fall in different L1 sets), then each column of the tile is two vector gathers: storing each
+     * row's floats one by one across the tile (128-256 KiB, in L2) costs as much as the products at 64-token
+     * chunks.
+     */
     static void transposed(Weight w, int r0, int count, float[] tile, int width) {
         int cols = w.cols();
+        int lanesPerVector = F.length();
+        if (width != 2 * lanesPerVector) {
+            transposedScalar(w, r0, count, tile, width, cols);
+            return;
+        }
+        int stride = cols + ROW_PAD;
+        float[] rows = TILE_ROWS.get();
+        if (rows.length < width * stride) {
+            rows = new float[width * stride];
+            TILE_ROWS.set(rows);
+        }
+        for (int k = 0; k < width; k++) {
+            if (k < count) {
+                w.rowToFloats(r0 + k, rows, k * stride);
+            } else {
+                Arrays.fill(rows, k * stride, k * stride + cols, 0f);
+            }
+        }
+        int[] lanes = GATHER.get();
+        for (int i = 0; i < lanesPerVector; i++) {
+            lanes[i] = i * stride;
+        }
+        int hiRows = lanesPerVector * stride;
+        for (int c = 0; c < cols; c++) {
+            FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tile, c * width);
+            FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tile, c * width + lanesPerVector);
+        }
+    }
+
+    private static void transposedScalar(Weight w, int r0, int count, float[] tile, int width, int cols) {
         float[] row = ROW.get();
         if (row.length < cols) {
             row = new float[cols];

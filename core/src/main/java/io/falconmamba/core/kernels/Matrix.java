@@ -4,7 +4,6 @@ import static io.falconmamba.core.kernels.Convert.F;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 
 /**
@@ -63,8 +62,6 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
 
     /** Elements between scratch rows beyond their width: one cache line. */
     private static final int ROW_PAD = 16;
-    /** Per thread: the tile's rows widened (F32) or as stored, 16-bit weights two to an int (F16, BF16). */
-    private static final ThreadLocal<float[]> ROWS = ThreadLocal.withInitial(() -> new float[0]);
 
     private static final ThreadLocal<int[]> RAW = ThreadLocal.withInitial(() -> new int[0]);
     /** Per thread: the gather's lane offsets, row {@code i} of the scratch rows at lane {@code i}. */
@@ -78,37 +75,10 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
      */
     @Override
     public void transposedRows(int r0, int count, float[] tile, int width) {
-        if (width != 2 * L) {
-            DecodedRows.transposed(this, r0, count, tile, width);
-        } else if (format != Format.F32 && cols >= 2) {
+        if (width == 2 * L && format != Format.F32 && cols >= 2) {
             transposed16(r0, count, tile);
         } else {
-            transposed32(r0, count, tile);
-        }
-    }
-
-    private void transposed32(int r0, int count, float[] tileT) {
-        int n = cols;
-        // Rows a cache line more than n apart: n floats apart (8 or 16 KiB) the sixteen rows' lines at one column
-        // fall in one L1 set.
-        int stride = n + ROW_PAD;
-        float[] rows = ROWS.get();
-        if (rows.length < 2 * L * stride) {
-            rows = new float[2 * L * stride];
-            ROWS.set(rows);
-        }
-        for (int k = 0; k < 2 * L; k++) {
-            if (k < count) {
-                rowToFloats(r0 + k, rows, k * stride);
-            } else {
-                Arrays.fill(rows, k * stride, k * stride + n, 0f);
-            }
-        }
-        int[] lanes = lanes(stride);
-        int hiRows = L * stride;
-        for (int c = 0; c < n; c++) {
-            FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tileT, c * 2 * L);
-            FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tileT, c * 2 * L + L);
+            DecodedRows.transposed(this, r0, count, tile, width); // F32: rows copied whole, then gathered
         }
     }
 

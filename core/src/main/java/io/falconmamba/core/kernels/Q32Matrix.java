@@ -1,6 +1,12 @@
 package io.falconmamba.core.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * ggml's 32-weight blocks with one half scale, row-major as a GGUF file stores them: {@link Format#Q8_0},
@@ -16,6 +22,55 @@ public final class Q32Matrix extends BlockMatrix {
 
     Q32Matrix(String name, int rows, int cols, Format format, MemorySegment data) {
         super(name, rows, cols, format, data);
+    }
+
+    /** Bytes holding one float vector's lanes of int8 quants; none below eight lanes (no vector that small). */
+    private static final VectorSpecies<Byte> QUANTS = Convert.F.length() >= 8
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(Convert.F.length() * Byte.SIZE))
+            : null;
+
+    /**
+     * Q8_0 and Q4_0 rows a vector of quants at a time (widened with the conversion instruction, times the block's
+     * scale: the same float32 products as {@link #decodeBlock}); the other formats block by block. The tiles of
+     * prefill decode every weight once per chunk, so this bounds short prompts.
+     */
+    @Override
+    void decodeRow(MemorySegment s, long at, float[] out, int off) {
+        if (QUANTS == null) {
+            super.decodeRow(s, at, out, off);
+            return;
+        }
+        int lanes = Convert.F.length();
+        switch (format()) {
+            case Q8_0 -> {
+                for (int c = 0; c < cols(); c += 32, at += 34) {
+                    float d = f16(s, at);
+                    for (int j = 0; j < 32; j += lanes) {
+                        ((FloatVector) ByteVector.fromMemorySegment(QUANTS, s, at + 2 + j, ByteOrder.LITTLE_ENDIAN)
+                                        .convertShape(VectorOperators.B2F, Convert.F, 0))
+                                .mul(d)
+                                .intoArray(out, off + c + j);
+                    }
+                }
+            }
+            case Q4_0 -> {
+                for (int c = 0; c < cols(); c += 32, at += 18) {
+                    float d = f16(s, at);
+                    for (int j = 0; j < 16; j += lanes) {
+                        ByteVector q = ByteVector.fromMemorySegment(QUANTS, s, at + 2 + j, ByteOrder.LITTLE_ENDIAN);
+                        ((FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, Convert.F, 0))
+                                .mul(d)
+                                .intoArray(out, off + c + j);
+                        ((FloatVector) q.lanewise(VectorOperators.LSHR, 4)
+                                        .sub((byte) 8)
+                                        .convertShape(VectorOperators.B2F, Convert.F, 0))
+                                .mul(d)
+                                .intoArray(out, off + c + 16 + j);
+                    }
+                }
+            }
+            default -> super.decodeRow(s, at, out, off);
+        }
     }
 
     /** Decode through {@link BlockMatVec} where it has a kernel for the format, else the generic rows. */
