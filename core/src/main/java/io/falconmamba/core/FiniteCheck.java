@@ -55,10 +55,18 @@ final class FiniteCheck {
         return found;
     }
 
+    /** Elements read per call of {@link Tensor#get(long, long, float[])}: a block row is decoded once per piece. */
+    private static final int PIECE = 1 << 16;
+
     private static long scan(Tensor t, long from, long to) {
-        for (long i = from; i < to; i++) {
-            if (!Float.isFinite(t.get(i))) {
-                return i;
+        float[] values = new float[(int) Math.min(PIECE, to - from)];
+        for (long start = from; start < to; start += PIECE) {
+            long end = Math.min(to, start + PIECE);
+            t.get(start, end, values);
+            for (int i = 0; i < end - start; i++) {
+                if (!Float.isFinite(values[i])) {
+                    return start + i;
+                }
             }
         }
         return -1;

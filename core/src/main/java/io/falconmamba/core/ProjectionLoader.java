@@ -1,5 +1,7 @@
 package io.falconmamba.core;
 
+import io.falconmamba.core.kernels.BlockMatrix;
+import io.falconmamba.core.kernels.Format;
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.PackedMatrix;
 import io.falconmamba.core.kernels.QuantizedMatrix;
@@ -10,7 +12,8 @@ import java.util.Optional;
 
 /**
  * Prepares the projection matrices at load: quantized ({@link Quantization}), copied into memory
- * ({@link WeightStorage#IN_MEMORY}: F16/BF16 repacked into row tiles, {@link PackedMatrix}; F32 as stored) or
+ * ({@link WeightStorage#IN_MEMORY}: F16/BF16 repacked into row tiles, {@link PackedMatrix}; Q8_0/Q4_0 blocks of a
+ * GGUF file into {@link QuantizedMatrix} tiles; F32 as stored) or
  * left in place in the mapped checkpoint. Quantized and copied matrices live
  * in one shared off-heap arena, which the model frees when it closes. Matrices
  * whose rows do not split into 32-weight blocks (a small dt_proj) are not quantized; they are still copied when
@@ -43,8 +46,15 @@ final class ProjectionLoader implements AutoCloseable {
         return storage;
     }
 
-    /** A matrix of element type prepared as asked; a block-format matrix (a GGUF's) as stored, in place. */
+    /**
+     * A matrix of element type prepared as asked. A block-format matrix (a GGUF's) stays as stored, in place,
+     * except Q8_0 and Q4_0 in memory: rearranged into the tiles of {@link QuantizedMatrix}, the same blocks.
+     */
     Weight apply(Weight w) {
+        if (w instanceof BlockMatrix b) {
+            boolean tiled = b.format() == Format.Q8_0 || b.format() == Format.Q4_0;
+            return storage == WeightStorage.IN_MEMORY && tiled ? QuantizedMatrix.fromBlocks(b, arena, pool) : b;
+        }
         if (!(w instanceof Matrix m)) {
             return w;
         }

@@ -105,6 +105,35 @@ public record Tensor(String name, Format format, long[] shape, MemorySegment dat
         };
     }
 
+    /**
+     * Elements {@code [from, to)} as floats into {@code out[0 ..)}: for a block format each row they touch is
+     * decoded once (where {@link #get} decodes a row per element).
+     */
+    public void get(long from, long to, float[] out) {
+        if (from < 0 || to > size() || from > to || out.length < to - from) {
+            throw new IndexOutOfBoundsException(
+                    "tensor " + name + ": elements [" + from + ", " + to + ") of " + size() + " into " + out.length);
+        }
+        if (!format.blocked()) {
+            for (long i = from; i < to; i++) {
+                out[(int) (i - from)] = get(i);
+            }
+            return;
+        }
+        BlockMatrix m = blocks();
+        int cols = m.cols();
+        float[] row = new float[cols];
+        long decoded = -1;
+        for (long i = from; i < to; i++) {
+            long r = i / cols;
+            if (r != decoded) {
+                m.rowToFloats((int) r, row, 0);
+                decoded = r;
+            }
+            out[(int) (i - from)] = row[(int) (i % cols)];
+        }
+    }
+
     /** A block-format tensor as the matrix of its rows (the last dimension) over the others. */
     private BlockMatrix blocks() {
         long cols = shape[shape.length - 1];

@@ -114,4 +114,35 @@ class FiniteWeightsTest {
             assertTrue(e.getMessage().contains("output holds NaN"), e.getMessage());
         }
     }
+
+    /** A Q8_0 tensor of two rows of two blocks: quants j - 16 in every block, scale 1/4 except where given. */
+    static Tensor q8Rows(short secondRowScale) {
+        ByteBuffer b = ByteBuffer.allocate(4 * 34).order(ByteOrder.LITTLE_ENDIAN);
+        for (int block = 0; block < 4; block++) {
+            b.putShort(block == 2 ? secondRowScale : Float.floatToFloat16(0.25f));
+            for (int j = 0; j < 32; j++) {
+                b.put((byte) (j - 16));
+            }
+        }
+        return new Tensor(
+                "q8", io.falconmamba.core.kernels.Format.Q8_0, new long[] {2, 64}, MemorySegment.ofArray(b.array()));
+    }
+
+    @Test
+    void blockTensorsAreReadByRangeAcrossRows() {
+        Tensor t = q8Rows(Float.floatToFloat16(0.5f));
+        float[] got = new float[100];
+        t.get(20, 120, got);
+        for (int i = 20; i < 120; i++) {
+            float scale = i >= 64 && i < 96 ? 0.5f : 0.25f;
+            assertEquals((i % 32 - 16) * scale, got[i - 20], "element " + i);
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> t.get(100, 129, new float[29]));
+    }
+
+    @Test
+    void aNonFiniteBlockScaleIsFound() {
+        assertEquals(-1, FiniteCheck.scanMatrix(q8Rows(Float.floatToFloat16(0.5f))));
+        assertEquals(64, FiniteCheck.scanMatrix(q8Rows((short) 0x7E00)), "row 1's first block has a NaN scale");
+    }
 }

@@ -121,6 +121,49 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
         return m;
     }
 
+    /**
+     * Rearranges a matrix already in Q8_0 or Q4_0 blocks (a GGUF file's) into tiles in a segment of {@code arena},
+     * tiles split across {@code pool}: the same scales and quants, so the products are those of the blocks. Each
+     * thread copies a tile's rows whole (one sequential read of each), transposes them in an array and writes the
+     * finished tile with one bulk copy.
+     */
+    public static QuantizedMatrix fromBlocks(BlockMatrix src, Arena arena, ThreadPool pool) {
+        Format type = src.format();
+        if (type != Format.Q8_0 && type != Format.Q4_0) {
+            throw new IllegalArgumentException("matrix " + src.name() + ": " + type + " is not Q8_0 or Q4_0");
+        }
+        long bytes = bytesFor(src.rows(), src.cols(), type);
+        MemorySegment data = arena.allocate(Math.max(1, bytes), 64).asSlice(0, bytes);
+        QuantizedMatrix m = new QuantizedMatrix(src.name(), src.rows(), src.cols(), type, data);
+        int rowBytes = (int) src.rowBytes();
+        int blockBytes = type.blockBytes();
+        int blocks = m.blocks();
+        byte flip = type == Format.Q4_0 ? Q4_FLIP : 0;
+        pool.parallelFor(m.tiles(), (from, to) -> {
+            byte[] rows = new byte[TILE * rowBytes];
+            byte[] tile = new byte[(int) m.tileBytes()];
+            for (int t = from; t < to; t++) {
+                int count = Math.min(TILE, src.rows() - t * TILE);
+                MemorySegment.copy(src.data(), I8, (long) t * TILE * rowBytes, rows, 0, count * rowBytes);
+                java.util.Arrays.fill(rows, count * rowBytes, rows.length, (byte) 0); // padding rows: scale 0
+                for (int b = 0; b < blocks; b++) {
+                    int base = b * TILE * blockBytes;
+                    for (int i = 0; i < TILE; i++) {
+                        int at = i * rowBytes + b * blockBytes;
+                        byte f = i < count ? flip : 0; // padding rows stay zero bytes, as quantize leaves them
+                        tile[base + 2 * i] = rows[at];
+                        tile[base + 2 * i + 1] = rows[at + 1];
+                        for (int p = 2; p < blockBytes; p++) {
+                            tile[base + 2 * TILE + (p - 2) * TILE + i] = (byte) (rows[at + p] ^ f);
+                        }
+                    }
+                }
+                MemorySegment.copy(tile, 0, data, I8, t * m.tileBytes(), tile.length);
+            }
+        });
+        return m;
+    }
+
     /** Quantizes {@code x[off .. off+n)} ({@code n} a multiple of 32) into blocks at {@code dst[base ..)}. */
     public static void quantizeRow(Format type, float[] x, int off, int n, MemorySegment dst, long base) {
         switch (type) {

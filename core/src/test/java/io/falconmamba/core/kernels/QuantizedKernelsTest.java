@@ -346,4 +346,60 @@ class QuantizedKernelsTest {
             assertArrayEquals(bytes(fromFloats), bytes(fromStored), type.toString());
         }
     }
+
+    /**
+     * A GGUF file's Q8_0 and Q4_0 blocks rearranged into tiles hold the very bytes of each block, and multiply as
+     * the blocks decode: rows not a multiple of the tile, random bytes with finite scales.
+     */
+    @ParameterizedTest
+    @EnumSource(
+            value = Format.class,
+            names = {"Q8_0", "Q4_0"})
+    void blocksRearrangedIntoTilesKeepEveryByte(Format type) {
+        Random rnd = new Random(type.ordinal());
+        int rows = 3 * QuantizedMatrix.TILE + 5;
+        int cols = 96;
+        int blockBytes = type.blockBytes();
+        MemorySegment data = Arena.ofAuto().allocate((long) rows * (cols / 32) * blockBytes);
+        byte[][][] blocks = new byte[rows][cols / 32][blockBytes];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < cols / 32; b++) {
+                rnd.nextBytes(blocks[r][b]);
+                short scale = Float.floatToFloat16((float) rnd.nextGaussian() * 0.01f);
+                blocks[r][b][0] = (byte) scale;
+                blocks[r][b][1] = (byte) (scale >> 8);
+                MemorySegment.copy(
+                        blocks[r][b],
+                        0,
+                        data,
+                        ValueLayout.JAVA_BYTE,
+                        ((long) r * cols / 32 + b) * blockBytes,
+                        blockBytes);
+            }
+        }
+        BlockMatrix src = BlockMatrix.of("w", rows, cols, type, data);
+        QuantizedMatrix tiled = QuantizedMatrix.fromBlocks(src, Arena.ofAuto(), POOL);
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < cols / 32; b++) {
+                assertArrayEquals(blocks[r][b], tiled.block(r, b), "row " + r + " block " + b);
+            }
+        }
+        float[] x = new float[cols];
+        for (int c = 0; c < cols; c++) {
+            x[c] = (float) rnd.nextGaussian();
+        }
+        float[] got = new float[rows];
+        MatrixProduct.multiply(tiled, x, 0, cols, 1, got, 0, rows, POOL);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            src.rowToFloats(r, row, 0);
+            double want = 0;
+            double abs = 0;
+            for (int c = 0; c < cols; c++) {
+                want += (double) row[c] * x[c];
+                abs += Math.abs((double) row[c] * x[c]);
+            }
+            assertEquals(want, got[r], 1e-5 * abs + 1e-30, "row " + r);
+        }
+    }
 }

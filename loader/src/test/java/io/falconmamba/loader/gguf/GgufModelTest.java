@@ -8,7 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.MambaConfig;
 import io.falconmamba.core.PrefillMode;
+import io.falconmamba.core.Quantization;
 import io.falconmamba.core.SequenceState;
+import io.falconmamba.core.WeightStorage;
 import io.falconmamba.core.WeightType;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.CheckpointValidator;
@@ -96,27 +98,33 @@ class GgufModelTest {
                         SafetensorsFile.open(GgufFixtures.dir(model).resolve("reference.safetensors"))) {
             MambaConfig mc = GgufModelConfig.read(w.file()).toMambaConfig();
             CheckpointValidator.validate(mc, w);
-            try (FalconMambaModel fm = FalconMambaModel.create(mc, w, 2)) {
-                for (int s = 0; s < 2; s++) {
-                    int[] ids = ids(ref.get("sequences").get(s));
-                    float[][] logits = fm.prefillAllLogits(fm.newState(), ids, PrefillMode.PARALLEL);
-                    float[] expected =
-                            refs.tensor(type + ".seq" + s + ".logits").toFloatArray();
-                    int v = mc.vocabSize();
-                    for (int t = 0; t < ids.length; t++) {
-                        double d = 0;
-                        for (int i = 0; i < v; i++) {
-                            d = Math.max(d, Math.abs(logits[t][i] - expected[t * v + i]));
+            // Mapped, and in memory (Q8_0 and Q4_0 rearranged into tiles, the other block formats as mapped).
+            for (WeightStorage storage : WeightStorage.values()) {
+                try (FalconMambaModel fm = FalconMambaModel.create(mc, w, 2, Quantization.NONE, storage)) {
+                    for (int s = 0; s < 2; s++) {
+                        int[] ids = ids(ref.get("sequences").get(s));
+                        float[][] logits = fm.prefillAllLogits(fm.newState(), ids, PrefillMode.PARALLEL);
+                        float[] expected =
+                                refs.tensor(type + ".seq" + s + ".logits").toFloatArray();
+                        int v = mc.vocabSize();
+                        for (int t = 0; t < ids.length; t++) {
+                            double d = 0;
+                            for (int i = 0; i < v; i++) {
+                                d = Math.max(d, Math.abs(logits[t][i] - expected[t * v + i]));
+                            }
+                            assertTrue(
+                                    d <= REF_TOL,
+                                    storage + " " + type + " seq" + s + " position " + t + ": differs by " + d);
                         }
-                        assertTrue(d <= REF_TOL, type + " seq" + s + " position " + t + ": differs by " + d);
+                        float[][] chunked = fm.prefillAllLogits(fm.newState(), ids, PrefillMode.chunked(5));
+                        for (int t = 0; t < ids.length; t++) {
+                            double d = maxAbsDiff(logits[t], chunked[t]);
+                            assertTrue(
+                                    d <= PREFILL_MODES_TOL, storage + ": chunked prefill differs at " + t + " by " + d);
+                        }
                     }
-                    float[][] chunked = fm.prefillAllLogits(fm.newState(), ids, PrefillMode.chunked(5));
-                    for (int t = 0; t < ids.length; t++) {
-                        double d = maxAbsDiff(logits[t], chunked[t]);
-                        assertTrue(d <= PREFILL_MODES_TOL, "chunked prefill differs at " + t + " by " + d);
-                    }
+                    assertGreedy(fm, ids(ref.get("sequences").get(0)), typeRef);
                 }
-                assertGreedy(fm, ids(ref.get("sequences").get(0)), typeRef);
             }
         }
     }
