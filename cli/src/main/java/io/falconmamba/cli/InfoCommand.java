@@ -87,7 +87,8 @@ final class InfoCommand implements Callable<Integer> {
             }
             if (fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY) {
                 System.out.printf(
-                        "storage:          matrices copied into memory at load, F16/BF16 repacked into row tiles (--no-mmap)%n");
+                        "storage:          matrices copied into memory at load, F16/BF16 and GGUF Q8_0/Q4_0 in row tiles"
+                                + " (--no-mmap)%n");
             }
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf("weight pages:     %s%n", pages);

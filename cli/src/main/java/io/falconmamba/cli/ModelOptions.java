@@ -51,7 +51,8 @@ final class ModelOptions {
     @Option(
             names = "--no-mmap",
             description = "Copy the weight matrices into memory at load instead of reading them "
-                    + "from the mapped files: slower load, faster decode (as llama.cpp's --no-mmap).")
+                    + "from the mapped files: slower load, faster decode (as llama.cpp's --no-mmap). F16, BF16 and a "
+                    + "GGUF file's Q8_0/Q4_0 go into row tiles; other GGUF block types stay mapped.")
     boolean noMmap;
 
     WeightStorage storage() {

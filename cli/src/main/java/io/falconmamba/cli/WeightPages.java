@@ -2,7 +2,6 @@ package io.falconmamba.cli;
 
 import io.falconmamba.core.FalconMambaModel;
 import io.falconmamba.core.HugePages;
-import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.WeightFiles;
 import java.util.Optional;
 
@@ -20,19 +19,18 @@ final class WeightPages {
         if (own.isPresent()) {
             return own;
         }
-        return files instanceof Checkpoint checkpoint ? checkpoint.pageBacking() : Optional.empty();
+        return files.pageBacking();
     }
 
     /** One line: page sizes, and what the kernel answered to the huge-page requests on the mapped files. */
     static String describe(FalconMambaModel model, WeightFiles files) {
         String pages = of(model, files).map(HugePages.Backing::describe).orElse("unknown");
         String where = model.weightPages().isPresent() ? "in memory" : "mapped";
-        return pages + ", " + where
-                + (files instanceof Checkpoint checkpoint ? "; files: " + checkpoint.hugePages() : "");
+        return pages + ", " + where + "; files: " + files.hugePages();
     }
 
     /** What the kernel answered to the huge-page requests on the mapped files, where the loader made them. */
     static String advice(WeightFiles files) {
-        return files instanceof Checkpoint checkpoint ? checkpoint.hugePages() : "none";
+        return files.hugePages();
     }
 }

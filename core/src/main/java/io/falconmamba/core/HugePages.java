@@ -68,6 +68,25 @@ public final class HugePages {
     }
 
     /**
+     * Asks for 2 MiB pages behind a mapped weight file: a file read in cold then arrives in huge page-cache pages; a
+     * file mostly in the page cache already (just written, converted or copied: often in 4 KiB pages) is collapsed
+     * into huge pages where the kernel allows it. Decode reads every weight per token, and 4 KiB pages slow it.
+     *
+     * @return what the kernel answered, for {@code info} and {@code bench}
+     */
+    public static String adviseWeights(MemorySegment file) {
+        String advise = adviseHuge(file);
+        if (!advise.equals("ok")) {
+            return "MADV_HUGEPAGE " + advise;
+        }
+        double cached = residentShare(file);
+        if (cached < 0.5) {
+            return "MADV_HUGEPAGE ok (file read in on demand)";
+        }
+        return "MADV_HUGEPAGE ok, MADV_COLLAPSE " + collapse(file);
+    }
+
+    /**
      * Share of {@code seg}'s pages (a file mapping) that sit in the page cache ({@code mincore}), whatever their
      * size; -1 where unknown.
      */

@@ -219,12 +219,14 @@ public final class Checkpoint implements WeightFiles {
      * The pages behind the mapped files in this process (resident bytes, bytes in huge pages); empty where the
      * platform cannot tell.
      */
+    @Override
     public Optional<HugePages.Backing> pageBacking() {
         ensureOpen();
         return HugePages.backing(files.stream().map(SafetensorsFile::mapping).toList());
     }
 
     /** What the kernel answered to the huge-page requests, per distinct answer over the files. */
+    @Override
     public String hugePages() {
         return String.join(
                 "; ", files.stream().map(SafetensorsFile::hugePages).distinct().toList());

@@ -63,26 +63,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
         this.dataStart = dataStart;
         this.tensors = header.tensors();
         this.metadata = header.metadata();
-        this.hugePages = adviseHugePages(file);
-    }
-
-    /**
-     * Asks for 2 MiB pages behind the mapping: a file read in cold then arrives in huge page-cache pages; a file
-     * mostly in the page cache already (just written, converted or copied: often in 4 KiB pages) is collapsed into
-     * huge pages where the kernel allows it. Decode reads every weight per token, and 4 KiB pages halve its speed.
-     *
-     * @return what the kernel answered, for {@code info} and {@code bench}
-     */
-    private static String adviseHugePages(MemorySegment file) {
-        String advise = HugePages.adviseHuge(file);
-        if (!advise.equals("ok")) {
-            return "MADV_HUGEPAGE " + advise;
-        }
-        double cached = HugePages.residentShare(file);
-        if (cached < 0.5) {
-            return "MADV_HUGEPAGE ok (file read in on demand)";
-        }
-        return "MADV_HUGEPAGE ok, MADV_COLLAPSE " + HugePages.collapse(file);
+        this.hugePages = HugePages.adviseWeights(file);
     }
 
     /**

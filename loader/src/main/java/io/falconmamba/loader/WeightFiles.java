@@ -1,7 +1,9 @@
 package io.falconmamba.loader;
 
+import io.falconmamba.core.HugePages;
 import io.falconmamba.core.WeightSource;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -18,6 +20,12 @@ public interface WeightFiles extends WeightSource, AutoCloseable {
 
     /** The type a tensor is stored in, as its format names it (safetensors dtype or ggml type). */
     String storedType(String name);
+
+    /** How the resident parts of the mapped files are backed (see {@link HugePages#backing}); empty where unknown. */
+    Optional<HugePages.Backing> pageBacking();
+
+    /** What the kernel answered to the huge-page requests on the mapped files. */
+    String hugePages();
 
     @Override
     void close();

@@ -1,5 +1,6 @@
 package io.falconmamba.loader.gguf;
 
+import io.falconmamba.core.HugePages;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -54,6 +55,7 @@ public final class GgufFile implements AutoCloseable {
     private final int alignment;
     private final Map<String, GgufValue> metadata;
     private final Map<String, GgufTensorInfo> tensors;
+    private final String hugePages;
     private volatile boolean closed;
 
     private GgufFile(
@@ -73,6 +75,18 @@ public final class GgufFile implements AutoCloseable {
         this.alignment = alignment;
         this.metadata = metadata;
         this.tensors = tensors;
+        this.hugePages = file.isMapped() ? HugePages.adviseWeights(file) : "none (not a mapped file)";
+    }
+
+    /** The whole file as mapped. */
+    public MemorySegment mapping() {
+        ensureOpen();
+        return file;
+    }
+
+    /** What the kernel answered to the huge-page requests on the mapping ({@link HugePages#adviseWeights}). */
+    public String hugePages() {
+        return hugePages;
     }
 
     /** Whether a path names a GGUF file by its extension. */

@@ -1,5 +1,6 @@
 package io.falconmamba.loader.gguf;
 
+import io.falconmamba.core.HugePages;
 import io.falconmamba.core.Tensor;
 import io.falconmamba.core.WeightType;
 import io.falconmamba.core.kernels.Format;
@@ -9,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -34,6 +36,16 @@ public final class GgufWeights implements WeightFiles {
     }
 
     /** The file read. */
+    @Override
+    public Optional<HugePages.Backing> pageBacking() {
+        return HugePages.backing(file.mapping());
+    }
+
+    @Override
+    public String hugePages() {
+        return file.hugePages();
+    }
+
     public GgufFile file() {
         return file;
     }

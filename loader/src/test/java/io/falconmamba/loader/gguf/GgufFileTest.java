@@ -131,6 +131,23 @@ class GgufFileTest {
         }
     }
 
+    /** A GGUF file's mapping gets the huge-page advice and reports its pages, as a safetensors file's does. */
+    @Test
+    void reportsThePagesBehindItsMapping() throws IOException {
+        try (GgufWeights w = new GgufWeights(GgufFile.open(GgufFixtures.file(GgufFixtures.FALCON, "Q8_0")))) {
+            assertTrue(w.file().mapping().isMapped());
+            assertEquals(Files.size(w.location()), w.file().mapping().byteSize());
+            String advice = w.hugePages();
+            if (io.falconmamba.core.HugePages.supported()) {
+                assertTrue(advice.startsWith("MADV_HUGEPAGE"), advice);
+                io.falconmamba.core.HugePages.Backing b = w.pageBacking().orElseThrow();
+                assertEquals(w.file().mapping().byteSize(), b.bytes());
+                assertTrue(
+                        b.hugeBytes() <= b.residentBytes() && b.residentBytes() <= b.bytes() + (2 << 20), b.toString());
+            }
+        }
+    }
+
     @Test
     void readsVersion2() throws IOException {
         GgufWriter w = new GgufWriter().putString("general.architecture", "mamba");
