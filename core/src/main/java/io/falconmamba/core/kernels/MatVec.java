@@ -21,8 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
  * ({@link #STREAMS}). With AVX-512, F32 and BF16 go one row at a time: each thread reads its share of W as one
- * sequential stream (on Zen 4 four adjacent rows per pass streamed worse, four streams 4 KiB apart). F16 rows of
- * a page or more go four adjacent rows per pass there ({@link #F16_FOUR_ROW_BYTES}). With AVX2 one stream per core leaves bandwidth unused, and four
+ * sequential stream (on Zen 4 four adjacent rows per pass streamed worse, four streams 4 KiB apart). F16 goes four
+ * rows a quarter of the thread's range apart on every width ({@link #dotF16x4}). With AVX2 one stream per core leaves bandwidth unused, and four
  * rows a quarter of the thread's range apart, each a sequential stream of its own, read faster
  * (benchmarks/README.md, "Kernel structure: before/after", has the measurements).
  */
@@ -95,14 +95,6 @@ final class MatVec {
     static final boolean STREAMS = F.vectorBitSize() < 512;
 
     /**
-     * With AVX-512, F16 rows of at least this many bytes go four adjacent rows per pass ({@link #dotF16x4}) and
-     * shorter rows one at a time ({@link #dotF16}). Measured on a Sapphire Rapids Xeon, two threads over a 256 MiB
-     * mapped matrix: four rows per pass read 15–21 GB/s against 10–13 for one row with rows of 2048 and 4096
-     * halves, and 9–11 against 12–13 with rows of 768 and 1536 halves.
-     */
-    static final long F16_FOUR_ROW_BYTES = 4096;
-
-    /**
      * Single-threaded over rows {@code [from, to)}. For BF16 and F16 {@code xs} must hold x as {@link #split} left
      * it, and for F16 {@code rescale} be 2^e·{@link F16Fields#SCALED_SUMS} for the e it returned.
      */
@@ -133,14 +125,21 @@ final class MatVec {
                 }
             }
             case F16 -> {
-                // Four rows per pass: a quarter of the range apart on AVX2, adjacent on AVX-512 for rows of a page
-                // or more; shorter rows one at a time (see F16_FOUR_ROW_BYTES).
-                boolean four = STREAMS || rb >= F16_FOUR_ROW_BYTES;
-                int rowsApart = STREAMS ? q : 1;
-                int passes = !four ? 0 : STREAMS ? q : (to - from) / 4;
+                // Four rows a quarter of the range apart on every vector width (see dotF16x4).
+                int passes = (to - from) / 4;
                 for (int i = 0; i < passes; i++) {
-                    int first = from + (STREAMS ? i : 4 * i);
-                    dotF16x4(data, first * rb, rowsApart * rb, x, xOff, xs, rescale, n, out, outOff + first, rowsApart);
+                    dotF16x4(
+                            data,
+                            (from + i) * rb,
+                            passes * rb,
+                            x,
+                            xOff,
+                            xs,
+                            rescale,
+                            n,
+                            out,
+                            outOff + from + i,
+                            passes);
                 }
                 float[] halves = HALVES.get();
                 for (r += 4 * passes; r < to; r++) {
@@ -431,7 +430,10 @@ final class MatVec {
      * Four F16 rows {@code gap} bytes apart against x split and scaled by {@link #split} (in {@code xs}), sums times
      * {@code rescale}. The pairs are widened in registers as {@link F16Fields} describes, with its exponent add and
      * its patch for the rare vector holding a zero or subnormal half: one pass over the rows in a while loop (see
-     * STREAM_LOOPS), which streams faster than widening chunks of a row first ({@link #dotF16}) on Intel cores.
+     * STREAM_LOOPS). {@link #rows} puts the four rows a quarter of the thread's range apart, so each stream runs on
+     * into the next row. On a Sapphire Rapids Xeon (AVX-512), two threads over a 256 MiB mapped matrix, that read
+     * 10–14 GB/s with rows of 768 and 1536 halves where one row at a time widened chunk by chunk ({@link #dotF16})
+     * read 8–13, and 12–17 GB/s with rows of 4096 halves, as four adjacent rows did.
      */
     static void dotF16x4(
             MemorySegment w,
