@@ -59,8 +59,8 @@ final class DecodedRows {
         JOBS.get().start(w, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
-    /** Floats between scratch rows beyond their width: one cache line. */
-    private static final int ROW_PAD = 16;
+    /** Elements between scratch rows beyond their width: one cache line (also {@link Matrix}'s gathers). */
+    static final int ROW_PAD = 16;
     /** Per thread: the tile's rows decoded, {@link #ROW_PAD} apart. */
     private static final ThreadLocal<float[]> TILE_ROWS = ThreadLocal.withInitial(() -> new float[0]);
     /** Per thread: the gather's lane offsets, scratch row {@code i} at lane {@code i}. */
@@ -93,15 +93,21 @@ final class DecodedRows {
                 Arrays.fill(rows, k * stride, k * stride + cols, 0f);
             }
         }
-        int[] lanes = GATHER.get();
-        for (int i = 0; i < lanesPerVector; i++) {
-            lanes[i] = i * stride;
-        }
+        int[] lanes = gatherOffsets(stride);
         int hiRows = lanesPerVector * stride;
         for (int c = 0; c < cols; c++) {
             FloatVector.fromArray(F, rows, c, lanes, 0).intoArray(tile, c * width);
             FloatVector.fromArray(F, rows, c + hiRows, lanes, 0).intoArray(tile, c * width + lanesPerVector);
         }
+    }
+
+    /** This thread's gather offsets for scratch rows {@code stride} elements apart: row {@code i} at lane {@code i}. */
+    static int[] gatherOffsets(int stride) {
+        int[] lanes = GATHER.get();
+        for (int i = 0; i < lanes.length; i++) {
+            lanes[i] = i * stride;
+        }
+        return lanes;
     }
 
     private static void transposedScalar(Weight w, int r0, int count, float[] tile, int width, int cols) {

@@ -21,10 +21,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>How many streams a thread reads at once depends on the CPU, so it is keyed on the vector width
  * ({@link #STREAMS}). With AVX-512, F32 and BF16 go one row at a time: each thread reads its share of W as one
- * sequential stream (on Zen 4 four adjacent rows per pass streamed worse, four streams 4 KiB apart). F16 goes four
- * rows a quarter of the thread's range apart on every width ({@link #dotF16x4}). With AVX2 one stream per core leaves bandwidth unused, and four
- * rows a quarter of the thread's range apart, each a sequential stream of its own, read faster
- * (benchmarks/README.md, "Kernel structure: before/after", has the measurements).
+ * sequential stream (on Zen 4 four adjacent rows per pass streamed worse, four streams 4 KiB apart). With AVX2 one
+ * stream per core leaves bandwidth unused, and four rows a quarter of the thread's range apart, each a sequential
+ * stream of its own, read faster (benchmarks/README.md, "Kernel structure: before/after", has the measurements).
+ * F16 goes four rows a quarter of the thread's range apart on every width ({@link #dotF16x4}).
  */
 final class MatVec {
 

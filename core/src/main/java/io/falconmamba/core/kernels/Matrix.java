@@ -60,12 +60,7 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
         BatchMatVec.multiply(this, x, xOff, xStride, tokens, out, outOff, outStride, pool);
     }
 
-    /** Elements between scratch rows beyond their width: one cache line. */
-    private static final int ROW_PAD = 16;
-
     private static final ThreadLocal<int[]> RAW = ThreadLocal.withInitial(() -> new int[0]);
-    /** Per thread: the gather's lane offsets, row {@code i} of the scratch rows at lane {@code i}. */
-    private static final ThreadLocal<int[]> GATHER = ThreadLocal.withInitial(() -> new int[L]);
 
     /**
      * The rows widened and transposed into the tile. Each column of the tile is two vector gathers, one per
@@ -92,7 +87,7 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
         int n = cols;
         int w = 2 * L;
         int pairs = n / 2;
-        int stride = pairs + ROW_PAD;
+        int stride = pairs + DecodedRows.ROW_PAD;
         int[] raw = RAW.get();
         if (raw.length < w * stride) {
             raw = new int[w * stride];
@@ -106,7 +101,7 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
                 Arrays.fill(raw, k * stride, k * stride + pairs, 0);
             }
         }
-        int[] lanes = lanes(stride);
+        int[] lanes = DecodedRows.gatherOffsets(stride);
         int hiRows = L * stride;
         // The packed layout's widening of a pair (see PackedMatrix): the same lanes, gathered instead of stored.
         int shift = PackedMatrix.shift(format);
@@ -128,14 +123,5 @@ public record Matrix(String name, int rows, int cols, Format format, MemorySegme
                 tileT[c * w + k] = k < count ? Convert.load(format, data, (r0 + k) * rowBytes, c) : 0f;
             }
         }
-    }
-
-    /** This thread's gather offsets for rows {@code stride} elements apart. */
-    private static int[] lanes(int stride) {
-        int[] lanes = GATHER.get();
-        for (int i = 0; i < L; i++) {
-            lanes[i] = i * stride;
-        }
-        return lanes;
     }
 }

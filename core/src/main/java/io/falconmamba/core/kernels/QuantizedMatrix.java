@@ -6,6 +6,7 @@ import static io.falconmamba.core.kernels.Convert.I16;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 
@@ -145,7 +146,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             for (int t = from; t < to; t++) {
                 int count = Math.min(TILE, src.rows() - t * TILE);
                 MemorySegment.copy(src.data(), I8, (long) t * TILE * rowBytes, rows, 0, count * rowBytes);
-                java.util.Arrays.fill(rows, count * rowBytes, rows.length, (byte) 0); // padding rows: scale 0
+                Arrays.fill(rows, count * rowBytes, rows.length, (byte) 0); // padding rows: scale 0
                 for (int b = 0; b < blocks; b++) {
                     int base = b * TILE * blockBytes;
                     for (int i = 0; i < TILE; i++) {
@@ -275,7 +276,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
                 if (r < rows) {
                     rowToFloats(r, row, 0);
                 } else {
-                    java.util.Arrays.fill(row, 0f);
+                    Arrays.fill(row, 0f);
                 }
                 for (int c = 0; c < cols; c++) {
                     out[c * stride + lane + i] = row[c];
