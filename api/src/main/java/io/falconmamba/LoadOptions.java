@@ -13,9 +13,11 @@ import java.util.Objects;
  * @param resolve  where to look for a repo id and whether downloading from the Hub is allowed (default: no download)
  * @param quantization block format the projection matrices are quantized to at load, off-heap (default:
  *                     {@link Quantization#NONE}, the weights as stored)
- * @param storage  whether the projection matrices are read in place from the mapped files (default,
- *                 {@link WeightStorage#MAPPED}) or copied into memory at load ({@link WeightStorage#IN_MEMORY}:
- *                 faster decode, like llama.cpp's {@code --no-mmap})
+ * @param storage  whether the projection matrices are read in place from the mapped files
+ *                 ({@link WeightStorage#MAPPED}, like llama.cpp's default) or copied into memory at load
+ *                 ({@link WeightStorage#IN_MEMORY}: slower load, faster decode, like llama.cpp's {@code --no-mmap});
+ *                 default {@link WeightStorage#AUTO}: copied when the checkpoint takes at most half the available
+ *                 memory
  */
 public record LoadOptions(int threads, ResolveOptions resolve, Quantization quantization, WeightStorage storage) {
 
@@ -29,7 +31,7 @@ public record LoadOptions(int threads, ResolveOptions resolve, Quantization quan
     }
 
     public LoadOptions(int threads, ResolveOptions resolve, Quantization quantization) {
-        this(threads, resolve, quantization, WeightStorage.MAPPED);
+        this(threads, resolve, quantization, WeightStorage.AUTO);
     }
 
     public LoadOptions(int threads, ResolveOptions resolve) {

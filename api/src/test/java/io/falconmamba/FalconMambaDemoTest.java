@@ -89,6 +89,32 @@ class FalconMambaDemoTest {
         }
     }
 
+    /**
+     * The default storage copies a checkpoint this small, and the copy takes the projection matrices' pages out of
+     * the file mapping: without that the process would hold them twice (Rss of the mapping plus the copy).
+     */
+    @Test
+    void defaultLoadCopiesSmallCheckpointsAndReleasesTheMappedPages() {
+        try (Engine engine =
+                Engine.open(TestModels.demo(), LoadOptions.defaults().withThreads(2))) {
+            assertEquals(
+                    io.falconmamba.core.WeightStorage.IN_MEMORY, engine.model().weightStorage());
+            long projections = 0;
+            for (String n : engine.weights().names()) {
+                if (n.startsWith("lm_head.") || n.matches(".*\\.(in|x|dt|out)_proj\\.weight")) {
+                    projections += engine.weights().tensor(n).data().byteSize();
+                }
+            }
+            long file = engine.weights().byteSize();
+            assertTrue(projections > file / 2, "the demo checkpoint is mostly projections: " + projections);
+            long resident = engine.weights().pageBacking().orElseThrow().residentBytes();
+            // Slack: the pages that share a boundary with a kept tensor, and fault-around of the reads since.
+            assertTrue(
+                    resident <= file - projections + (1 << 20),
+                    "mapping still holds " + resident + " of " + file + " bytes; projections: " + projections);
+        }
+    }
+
     @Test
     void parallelAndChunkedPrefillGiveTheSameIds() {
         for (JsonNode ref : references) {

@@ -1,6 +1,8 @@
 package io.falconmamba.benchmarks;
 
 import io.falconmamba.core.FalconMambaModel;
+import io.falconmamba.core.Quantization;
+import io.falconmamba.core.WeightStorage;
 import io.falconmamba.loader.Checkpoint;
 import io.falconmamba.loader.ModelConfig;
 import java.io.IOException;
@@ -50,7 +52,8 @@ public class LoadBench {
     public int load() {
         ModelConfig mc = ModelConfig.fromJson(dir);
         try (Checkpoint ck = Checkpoint.open(dir);
-                FalconMambaModel model = FalconMambaModel.create(mc.toMambaConfig(), ck, 1)) {
+                FalconMambaModel model =
+                        FalconMambaModel.create(mc.toMambaConfig(), ck, 1, Quantization.NONE, WeightStorage.MAPPED)) {
             return model.config().numLayers();
         }
     }

@@ -79,17 +79,17 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf(
                     "dtype:            %s%n",
                     dtypes.size() == 1 ? dtypes.keySet().iterator().next() : dtypes);
-            System.out.printf("weight bytes:     %,d (%.2f GB, memory-mapped)%n", bytes, bytes / 1e9);
+            System.out.printf("weight bytes:     %,d (%.2f GB)%n", bytes, bytes / 1e9);
             if (fm.model().quantization() != io.falconmamba.core.Quantization.NONE) {
                 System.out.printf(
                         "quantized:        %s at load (off-heap)%n",
                         fm.model().quantization().label());
             }
-            if (fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY) {
-                System.out.printf(
-                        "storage:          matrices copied into memory at load, F16/BF16 and GGUF Q8_0/Q4_0 in row tiles"
-                                + " (--no-mmap)%n");
-            }
+            System.out.printf(
+                    "storage:          %s%n",
+                    fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY
+                            ? "matrices copied into memory at load, F16/BF16 and GGUF Q8_0/Q4_0 in row tiles"
+                            : "matrices read in place from the mapped files");
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf("weight pages:     %s%n", pages);
             System.out.printf(

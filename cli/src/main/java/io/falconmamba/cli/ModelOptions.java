@@ -50,13 +50,23 @@ final class ModelOptions {
 
     @Option(
             names = "--no-mmap",
-            description = "Copy the weight matrices into memory at load instead of reading them "
-                    + "from the mapped files: slower load, faster decode (as llama.cpp's --no-mmap). F16, BF16 and a "
-                    + "GGUF file's Q8_0/Q4_0 go into row tiles; other GGUF block types stay mapped.")
+            description = "Copy the weight matrices into memory at load, whatever their size: slower load, faster "
+                    + "decode (as llama.cpp's --no-mmap). F16, BF16 and a GGUF file's Q8_0/Q4_0 go into row tiles; "
+                    + "other GGUF block types stay mapped. Default: copied when the checkpoint takes at most half "
+                    + "of the available memory, else mapped.")
     boolean noMmap;
 
+    @Option(
+            names = "--mmap",
+            description = "Read the weight matrices in place from the mapped files, whatever their size: quickest "
+                    + "load, shared page cache, slower decode on most machines.")
+    boolean mmap;
+
     WeightStorage storage() {
-        return noMmap ? WeightStorage.IN_MEMORY : WeightStorage.MAPPED;
+        if (noMmap && mmap) {
+            throw new IllegalArgumentException("--mmap and --no-mmap contradict each other: give one");
+        }
+        return noMmap ? WeightStorage.IN_MEMORY : mmap ? WeightStorage.MAPPED : WeightStorage.AUTO;
     }
 
     Quantization quantization() {

@@ -222,6 +222,7 @@ class CliTest {
         Run plain = run(
                 null,
                 "bench",
+                "--mmap",
                 "--prompt-tokens",
                 "8",
                 "--gen-tokens",
@@ -276,6 +277,20 @@ class CliTest {
         assertTrue(!g.out().isBlank(), g.err());
     }
 
+    /** Without either flag the demo model, far smaller than free memory, is copied; both flags are refused. */
+    @Test
+    void storageDefaultsToACopyOfSmallModelsAndRejectsContradictoryFlags() throws Exception {
+        Run info = run(null, "info");
+        assertEquals(0, info.code(), info.err());
+        assertTrue(info.out().contains("matrices copied into memory at load"), info.out());
+        Run mapped = run(null, "info", "--mmap");
+        assertEquals(0, mapped.code(), mapped.err());
+        assertTrue(mapped.out().contains("matrices read in place from the mapped files"), mapped.out());
+        Run both = run(null, "info", "--mmap", "--no-mmap");
+        assertNotEquals(0, both.code());
+        assertTrue(both.err().contains("--mmap and --no-mmap"), both.err());
+    }
+
     @Test
     void benchCopiesWeightsIntoMemoryWithNoMmap() throws Exception {
         Run r = run(
@@ -301,6 +316,7 @@ class CliTest {
         Run plain = run(
                 null,
                 "bench",
+                "--mmap",
                 "--prompt-tokens",
                 "8",
                 "--gen-tokens",

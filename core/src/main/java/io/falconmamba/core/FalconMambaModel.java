@@ -54,7 +54,7 @@ public final class FalconMambaModel implements AutoCloseable {
     }
 
     /**
-     * Builds the block stack over weights viewed in place (nothing large is copied).
+     * Builds the block stack over the weights as stored, mapped or copied as {@link WeightStorage#AUTO} decides.
      *
      * @param threads kernel threads, including the caller's (≥ 1)
      * @throws IllegalArgumentException naming the tensor that is missing or has the wrong shape
@@ -73,13 +73,14 @@ public final class FalconMambaModel implements AutoCloseable {
      */
     public static FalconMambaModel create(
             MambaConfig config, WeightSource weights, int threads, Quantization quantization) {
-        return create(config, weights, threads, quantization, WeightStorage.MAPPED);
+        return create(config, weights, threads, quantization, WeightStorage.AUTO);
     }
 
     /**
-     * As {@link #create(MambaConfig, WeightSource, int, Quantization)}, and with {@link WeightStorage#IN_MEMORY}
-     * the projection matrices that are not quantized are copied into off-heap memory at load (faster decode,
-     * slower load, a private copy of the weights).
+     * As {@link #create(MambaConfig, WeightSource, int, Quantization)}, with the projection matrices that are not
+     * quantized read from the mapped files or copied into off-heap memory at load (faster decode, slower load, a
+     * private copy of the weights), as {@code storage} decides; {@link WeightStorage#AUTO} is resolved here
+     * against the weights' size.
      */
     public static FalconMambaModel create(
             MambaConfig config, WeightSource weights, int threads, Quantization quantization, WeightStorage storage) {
@@ -91,7 +92,7 @@ public final class FalconMambaModel implements AutoCloseable {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         ThreadPool pool = new ThreadPool(threads);
-        ProjectionLoader q = new ProjectionLoader(quantization, storage, pool);
+        ProjectionLoader q = new ProjectionLoader(quantization, storage.resolve(weights.byteSize()), pool);
         try {
             return new FalconMambaModel(config, weights, pool, q);
         } catch (RuntimeException e) {
@@ -115,7 +116,10 @@ public final class FalconMambaModel implements AutoCloseable {
         return projections.type();
     }
 
-    /** Whether the projection matrices are read from the mapped checkpoint or from a copy in memory. */
+    /**
+     * Whether the projection matrices are read from the mapped checkpoint or from a copy in memory (never
+     * {@link WeightStorage#AUTO}: the choice it made).
+     */
     public WeightStorage weightStorage() {
         return projections.storage();
     }

@@ -27,6 +27,9 @@ final class ProjectionLoader implements AutoCloseable {
     private final WeightArena arena;
 
     ProjectionLoader(Quantization type, WeightStorage storage, ThreadPool pool) {
+        if (storage == WeightStorage.AUTO) {
+            throw new IllegalArgumentException("storage AUTO must be resolved against the weights' size first");
+        }
         this.type = type;
         this.storage = storage;
         this.pool = pool;
@@ -53,20 +56,36 @@ final class ProjectionLoader implements AutoCloseable {
     Weight apply(Weight w) {
         if (w instanceof BlockMatrix b) {
             boolean tiled = b.format() == Format.Q8_0 || b.format() == Format.Q4_0;
-            return storage == WeightStorage.IN_MEMORY && tiled ? QuantizedMatrix.fromBlocks(b, arena, pool) : b;
+            return storage == WeightStorage.IN_MEMORY && tiled
+                    ? released(QuantizedMatrix.fromBlocks(b, arena, pool), b.data())
+                    : b;
         }
         if (!(w instanceof Matrix m)) {
             return w;
         }
         if (type != Quantization.NONE && QuantizedMatrix.quantizable(m.cols())) {
-            return QuantizedMatrix.quantize(m, type.format(), arena, pool);
+            return released(QuantizedMatrix.quantize(m, type.format(), arena, pool), m.data());
         }
         if (storage == WeightStorage.IN_MEMORY) {
-            return PackedMatrix.packable(m)
+            Weight copied = PackedMatrix.packable(m)
                     ? PackedMatrix.pack(m, arena, pool)
                     : new Matrix(m.name(), m.rows(), m.cols(), m.format(), copy(m.data()));
+            return released(copied, m.data());
         }
         return m;
+    }
+
+    /**
+     * Drops the pages of a source the copy replaces from this process's mapping ({@link MemorySegment#unload}),
+     * so the file pages read to make the copy are not counted twice in its resident memory; they stay in the page
+     * cache, and a later read (the embedding rows, a tied output head) maps them again. Only file mappings: the
+     * pages of anonymous memory would be lost.
+     */
+    private static Weight released(Weight copy, MemorySegment source) {
+        if (source.isMapped()) {
+            source.unload();
+        }
+        return copy;
     }
 
     /** Copies in 1 MiB pieces spread over the pool: faulting in the source and the copy is most of the cost. */

@@ -15,4 +15,12 @@ public interface WeightSource {
      * @throws IllegalArgumentException naming the tensor when it is absent or not a float type the engine reads
      */
     Tensor tensor(String name);
+
+    /**
+     * Bytes the weights take where they are stored (the checkpoint's files), which {@link WeightStorage#AUTO}
+     * weighs against free memory; -1 when unknown.
+     */
+    default long byteSize() {
+        return -1;
+    }
 }

@@ -1,11 +1,15 @@
 package io.falconmamba.core;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * Where the projection matrices live while the model runs (llama.cpp's {@code --mmap} / {@code --no-mmap}).
  */
 public enum WeightStorage {
 
-    /** Read in place from the mapped checkpoint: instant load, the OS shares and pages the file. The default. */
+    /** Read in place from the mapped checkpoint: quick load, the OS shares and pages the file. */
     MAPPED,
 
     /**
@@ -16,5 +20,40 @@ public enum WeightStorage {
      * Costs reading the whole checkpoint at load and a private copy; freed when the model closes. Matrices
      * quantized at load are always in memory, whatever this says.
      */
-    IN_MEMORY
+    IN_MEMORY,
+
+    /**
+     * The default: {@link #IN_MEMORY} when the checkpoint takes at most half of the memory the OS reports
+     * available ({@code MemAvailable}), {@link #MAPPED} otherwise or where that is unknown. Decode reads every
+     * weight once per token, and reads from anonymous memory are steadier and faster than reads from the page
+     * cache (see docs/performance.md); the half leaves room for the page cache and for other processes, and a
+     * checkpoint too large for that is still served from the mapping.
+     */
+    AUTO;
+
+    /** What this storage means for a checkpoint of {@code weightBytes} bytes ({@code < 0}: unknown size). */
+    public WeightStorage resolve(long weightBytes) {
+        return this == AUTO ? resolve(weightBytes, availableMemory()) : this;
+    }
+
+    /** {@link #AUTO}'s rule, for {@code availableBytes} of free memory ({@code < 0}: unknown). */
+    static WeightStorage resolve(long weightBytes, long availableBytes) {
+        return weightBytes >= 0 && availableBytes > 0 && weightBytes <= availableBytes / 2 ? IN_MEMORY : MAPPED;
+    }
+
+    /** {@code MemAvailable} from {@code /proc/meminfo} in bytes; -1 where the file or the line is missing. */
+    static long availableMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    String[] parts =
+                            line.substring("MemAvailable:".length()).trim().split("\\s+");
+                    return parts.length == 2 && parts[1].equals("kB") ? Long.parseLong(parts[0]) * 1024 : -1;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1; // not Linux, or an unreadable /proc: map the weights
+        }
+        return -1;
+    }
 }

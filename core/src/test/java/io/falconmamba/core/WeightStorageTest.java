@@ -102,6 +102,52 @@ class WeightStorageTest {
     }
 
     @Test
+    void autoCopiesCheckpointsThatTakeAtMostHalfTheAvailableMemory() {
+        long gb = 1L << 30;
+        assertEquals(WeightStorage.IN_MEMORY, WeightStorage.resolve(3 * gb, 6 * gb));
+        assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(3 * gb + 1, 6 * gb));
+        assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(-1, 6 * gb), "size unknown");
+        assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(1, -1), "free memory unknown");
+        assertEquals(WeightStorage.MAPPED, WeightStorage.MAPPED.resolve(1));
+        assertEquals(WeightStorage.IN_MEMORY, WeightStorage.IN_MEMORY.resolve(Long.MAX_VALUE));
+        if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/meminfo"))) {
+            assertTrue(WeightStorage.availableMemory() > 0, "MemAvailable read from /proc/meminfo");
+            assertEquals(WeightStorage.IN_MEMORY, WeightStorage.AUTO.resolve(1));
+            assertEquals(WeightStorage.MAPPED, WeightStorage.AUTO.resolve(Long.MAX_VALUE));
+        }
+    }
+
+    /** AUTO is decided at load against the source's size and reported as the storage it chose. */
+    @Test
+    void autoIsResolvedWhenTheModelIsBuilt() {
+        String name = "tiny-mamba";
+        Fixtures.Tensors src = Fixtures.weights(name);
+        WeightSource sized = new WeightSource() {
+            @Override
+            public boolean contains(String n) {
+                return src.contains(n);
+            }
+
+            @Override
+            public Tensor tensor(String n) {
+                return src.tensor(n);
+            }
+
+            @Override
+            public long byteSize() {
+                return Long.MAX_VALUE; // more than any machine has free
+            }
+        };
+        try (FalconMambaModel unknown =
+                        FalconMambaModel.create(Fixtures.config(name), src, 1, Quantization.NONE, WeightStorage.AUTO);
+                FalconMambaModel tooLarge = FalconMambaModel.create(
+                        Fixtures.config(name), sized, 1, Quantization.NONE, WeightStorage.AUTO)) {
+            assertEquals(WeightStorage.MAPPED, unknown.weightStorage(), "a source of unknown size stays in place");
+            assertEquals(WeightStorage.MAPPED, tooLarge.weightStorage());
+        }
+    }
+
+    @Test
     void nullStorageIsRejected() {
         String name = "tiny-mamba";
         NullPointerException e = assertThrows(

@@ -225,6 +225,12 @@ public final class Checkpoint implements WeightFiles {
         return HugePages.backing(files.stream().map(SafetensorsFile::mapping).toList());
     }
 
+    /** The size of the safetensors files together. */
+    @Override
+    public long byteSize() {
+        return files.stream().mapToLong(SafetensorsFile::fileSize).sum();
+    }
+
     /** What the kernel answered to the huge-page requests, per distinct answer over the files. */
     @Override
     public String hugePages() {

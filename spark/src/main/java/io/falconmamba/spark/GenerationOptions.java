@@ -142,7 +142,7 @@ public final class GenerationOptions implements Serializable {
         private final String model;
         private boolean allowDownload;
         private Quantization quantization = Quantization.NONE;
-        private WeightStorage storage = WeightStorage.MAPPED;
+        private WeightStorage storage = WeightStorage.AUTO;
         private int threads;
         private int batchSize = DEFAULT_BATCH_SIZE;
         private int maxPromptTokens;
@@ -165,6 +165,10 @@ public final class GenerationOptions implements Serializable {
             return this;
         }
 
+        /**
+         * Where each executor keeps the weight matrices (default {@link WeightStorage#AUTO}: copied into memory
+         * when the checkpoint takes at most half of the executor host's available memory, else mapped).
+         */
         public Builder storage(WeightStorage storage) {
             this.storage = Objects.requireNonNull(storage, "storage");
             return this;

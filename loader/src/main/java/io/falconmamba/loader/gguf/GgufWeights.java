@@ -55,6 +55,12 @@ public final class GgufWeights implements WeightFiles {
         return file.path();
     }
 
+    /** The size of the GGUF file. */
+    @Override
+    public long byteSize() {
+        return file.fileSize();
+    }
+
     /** The Hugging Face names of the tensors the name table maps, sorted. */
     @Override
     public Set<String> names() {
