@@ -106,8 +106,8 @@ public record Tensor(String name, Format format, long[] shape, MemorySegment dat
     }
 
     /**
-     * Elements {@code [from, to)} as floats into {@code out[0 ..)}: for a block format each row they touch is
-     * decoded once (where {@link #get} decodes a row per element).
+     * Elements {@code [from, to)} as floats into {@code out[0 ..)}: for a block format each block they touch is
+     * decoded once (where {@link #get} decodes a whole row per element).
      */
     public void get(long from, long to, float[] out) {
         if (from < 0 || to > size() || from > to || out.length < to - from) {
@@ -122,15 +122,16 @@ public record Tensor(String name, Format format, long[] shape, MemorySegment dat
         }
         BlockMatrix m = blocks();
         int cols = m.cols();
-        float[] row = new float[cols];
-        long decoded = -1;
+        int bs = format.blockSize();
+        float[] block = new float[bs];
+        long decoded = -1; // flat index of the decoded block's first element
         for (long i = from; i < to; i++) {
-            long r = i / cols;
-            if (r != decoded) {
-                m.rowToFloats((int) r, row, 0);
-                decoded = r;
+            long start = i - i % bs; // rows hold whole blocks, so a block never crosses a row
+            if (start != decoded) {
+                m.blockToFloats((int) (start / cols), (int) (start % cols) / bs, block, 0);
+                decoded = start;
             }
-            out[(int) (i - from)] = row[(int) (i % cols)];
+            out[(int) (i - from)] = block[(int) (i - start)];
         }
     }
 

@@ -104,6 +104,18 @@ public abstract sealed class BlockMatrix implements Weight permits Q32Matrix, KQ
     }
 
     /**
+     * Block {@code b} of row {@code r} (columns {@code [b·blockSize, (b+1)·blockSize)}) as floats into
+     * {@code out[off ..]}: the values {@link #rowToFloats} gives there, without decoding the rest of the row.
+     */
+    public final void blockToFloats(int r, int b, float[] out, int off) {
+        if (r < 0 || r >= rows || b < 0 || b >= cols / format.blockSize()) {
+            throw new IndexOutOfBoundsException(
+                    "matrix " + name + ": no block " + b + " in row " + r + " of " + rows + "×" + cols);
+        }
+        decodeBlock(data, r * rowBytes + (long) b * format.blockBytes(), out, off);
+    }
+
+    /**
      * The row whose blocks start at byte {@code at} of {@code s} as {@code cols} floats into {@code out[off ..]}:
      * block by block through {@link #decodeBlock}; a format with a vector decoder overrides it with the same
      * results.

@@ -10,9 +10,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A GGUF file of architecture {@code mamba} seen as the engine's weights, by Hugging Face tensor name
@@ -30,6 +32,8 @@ public final class GgufWeights implements WeightFiles {
 
     private final GgufFile file;
     private final Arena derived = Arena.ofShared();
+    /** A_log per layer, derived once from ssm_a. */
+    private final Map<String, Tensor> aLogs = new ConcurrentHashMap<>();
 
     public GgufWeights(GgufFile file) {
         this.file = file;
@@ -104,7 +108,7 @@ public final class GgufWeights implements WeightFiles {
         }
         GgufTensorInfo t = file.info(g);
         if (MambaTensorNames.isALog(name)) {
-            return aLog(name, t);
+            return aLogs.computeIfAbsent(name, n -> aLog(n, t)); // asked for by validation and by the model
         }
         Format format = format(t.type());
         if (format == null) {
@@ -130,17 +134,18 @@ public final class GgufWeights implements WeightFiles {
         }
         float[] a = new float[(int) n];
         Dequantizer.dequantize(t.type(), file.data(t.name()), 0, a, 0, a.length);
-        MemorySegment out;
-        synchronized (derived) {
-            out = derived.allocate(4L * n, 4);
-        }
         for (int i = 0; i < a.length; i++) {
             if (!(a[i] < 0)) {
                 throw new GgufException(file.path() + ": tensor '" + t.name() + "' element " + i + " is " + a[i]
                         + "; A = -exp(A_log) must be negative");
             }
-            out.set(F32, 4L * i, (float) Math.log(-a[i]));
+            a[i] = (float) Math.log(-a[i]);
         }
+        MemorySegment out;
+        synchronized (derived) {
+            out = derived.allocate(4L * n, 4);
+        }
+        MemorySegment.copy(a, 0, out, F32, 0, a.length);
         return new Tensor(name, WeightType.F32, t.shape(), out);
     }
 
