@@ -56,6 +56,18 @@ final class BlockMatVec {
 
     private BlockMatVec() {}
 
+    /** Per thread: a row's K-quant group scales and minimums, unpacked ahead of its weights. */
+    private static final ThreadLocal<float[]> GROUPS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] groups(int n) {
+        float[] g = GROUPS.get();
+        if (g.length < n) {
+            g = new float[n];
+            GROUPS.set(g);
+        }
+        return g;
+    }
+
     /** Whether {@code format} has a decode kernel here (on this vector width). */
     static boolean covers(Format format) {
         return VECTOR
@@ -96,6 +108,7 @@ final class BlockMatVec {
             long rb = w.rowBytes();
             int blocks = w.cols() / w.format().blockSize();
             float[] lanes = Lanes.scratch();
+            float[] groups = w.format() == Format.Q4_K ? groups(16 * blocks) : null;
             int end = Math.min(to * ROWS, w.rows());
             int r = from * ROWS;
             if (w.format() == Format.Q8_0) {
@@ -109,7 +122,7 @@ final class BlockMatVec {
                     case Q8_0 -> q8_0(data, at, blocks, xq, xd, lanes);
                     case Q4_0 -> q4_0(data, at, blocks, x, xOff, lanes);
                     case Q5_0 -> q5_0(data, at, blocks, x, xOff, lanes);
-                    case Q4_K -> q4k(data, at, blocks, x, xOff, lanes);
+                    case Q4_K -> q4k(data, at, blocks, x, xOff, lanes, groups);
                     case Q5_K -> q5k(data, at, blocks, x, xOff, lanes);
                     case Q6_K -> q6k(data, at, blocks, x, xOff, lanes);
                     default -> throw new IllegalStateException(w.format() + " has no decode kernel");
@@ -302,24 +315,34 @@ final class BlockMatVec {
     }
 
     /** Q4_K: {@code w = (d·sc)·q - dmin·m} per 32-weight group, as {@link KQuantMatrix} decodes it. */
-    static float q4k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
-        FloatVector lo0 = FloatVector.zero(F);
-        FloatVector hi0 = FloatVector.zero(F);
-        // A counted loop over blocks: C2 hoists the segment's liveness check out of it (not out of a loop on a long).
+    static float q4k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes, float[] groups) {
+        // The groups' scales and minimums first, in a loop of their own: unpacked inside the vector loop they cost as
+        // many instructions as the weights do there and crowd its registers. Same float operations, same weights.
         for (int k = 0; k < blocks; k++) {
             long b0 = at + 144L * k;
-            int xb = xOff + 256 * k;
             float d = Float.float16ToFloat(s.get(Convert.I16, b0));
             float dmin = Float.float16ToFloat(s.get(Convert.I16, b0 + 2));
             // The 12 scale bytes in two reads, unpacked in registers (a segment read each costs a bounds check).
             long s0 = s.get(I64, b0 + 4);
             long s1 = s.get(Convert.I32, b0 + 12) & 0xFFFFFFFFL;
+            for (int j = 0; j < 8; j++) {
+                groups[16 * k + j] = d * scale6(s0, s1, j, 0);
+                groups[16 * k + 8 + j] = dmin * scale6(s0, s1, j, 4);
+            }
+        }
+        FloatVector lo0 = FloatVector.zero(F);
+        FloatVector hi0 = FloatVector.zero(F);
+        // A counted loop over blocks: C2 hoists the segment's liveness check out of it (not out of a loop on a long).
+        for (int k = 0; k < blocks; k++) {
+            long q0 = at + 144L * k + 16;
+            int xb = xOff + 256 * k;
+            int g = 16 * k;
             for (int i = 0; i < 4; i++) {
-                float d1 = d * scale6(s0, s1, 2 * i, 0);
-                float m1 = dmin * scale6(s0, s1, 2 * i, 4);
-                float d2 = d * scale6(s0, s1, 2 * i + 1, 0);
-                float m2 = dmin * scale6(s0, s1, 2 * i + 1, 4);
-                long q = b0 + 16 + 32L * i;
+                float d1 = groups[g + 2 * i];
+                float d2 = groups[g + 2 * i + 1];
+                float m1 = groups[g + 8 + 2 * i];
+                float m2 = groups[g + 8 + 2 * i + 1];
+                long q = q0 + 32L * i;
                 int xg = xb + 64 * i;
                 for (int l = 0; l < 32; l += L) {
                     IntVector b = (IntVector)

@@ -64,6 +64,55 @@ class BlockMatVecTest {
         }
     }
 
+    /**
+     * Random K-quant blocks (every byte random, the half scales small and finite) in rows of several blocks, against
+     * the scalar block decoder: the kernels widen the same weights, so only the summation order differs (bounded by
+     * a few float32 roundings of the sum of |w·x|).
+     */
+    @Test
+    void kQuantKernelsMatchTheScalarDecoderOverRowsOfManyBlocks() {
+        Assumptions.assumeTrue(BlockMatVec.covers(Format.Q4_K), "no K-quant kernel at this vector width");
+        Random rnd = new Random(23);
+        int rows = 37;
+        int cols = 1280; // five 256-weight blocks per row
+        try (Arena arena = Arena.ofConfined();
+                ThreadPool pool = new ThreadPool(2)) {
+            for (Format f : new Format[] {Format.Q4_K, Format.Q5_K, Format.Q6_K}) {
+                long rb = f.rowBytes(cols);
+                MemorySegment seg = arena.allocate(rows * rb);
+                for (long i = 0; i < rows * rb; i++) {
+                    seg.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
+                }
+                for (long at = 0; at < rows * rb; at += f.blockBytes()) {
+                    if (f == Format.Q6_K) {
+                        seg.set(Convert.I16, at + 208, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+                    } else {
+                        seg.set(Convert.I16, at, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+                        seg.set(Convert.I16, at + 2, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+                    }
+                }
+                BlockMatrix w = BlockMatrix.of("k", rows, cols, f, seg);
+                float[] x = new float[cols];
+                for (int c = 0; c < cols; c++) {
+                    x[c] = (float) rnd.nextGaussian();
+                }
+                float[] out = new float[rows];
+                w.matVec(x, 0, out, 0, pool);
+                float[] row = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    w.rowToFloats(r, row, 0);
+                    double want = 0;
+                    double magnitude = 0;
+                    for (int c = 0; c < cols; c++) {
+                        want += (double) row[c] * x[c];
+                        magnitude += Math.abs((double) row[c] * x[c]);
+                    }
+                    assertEquals(want, out[r], 1e-5 * magnitude + 1e-30, f + " row " + r);
+                }
+            }
+        }
+    }
+
     /** x's Q8_0 blocks: {@code |q| ≤ 127}, each x within half a step of {@code q·d}, zero blocks all zero. */
     @Test
     void quantizedXIsWithinHalfAStep() {
