@@ -41,7 +41,7 @@ public class BatchDecodeBench {
     @Param({"1", "4", "8"})
     public int batch;
 
-    /** MAPPED (read in place, the default) or IN_MEMORY (repacked at load, {@code --no-mmap}). */
+    /** MAPPED (read in place, {@code --mmap}) or IN_MEMORY (repacked at load, {@code --no-mmap}). */
     @Param({"MAPPED"})
     public String storage;
 

@@ -38,7 +38,7 @@ public class DecodeBench {
     @Param({"2"})
     public int threads;
 
-    /** MAPPED (read in place, the default) or IN_MEMORY (copied at load, {@code --no-mmap}). */
+    /** MAPPED (read in place, {@code --mmap}) or IN_MEMORY (copied at load, {@code --no-mmap}). */
     @Param({"MAPPED", "IN_MEMORY"})
     public String storage;
 

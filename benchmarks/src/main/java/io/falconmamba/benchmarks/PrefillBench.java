@@ -44,7 +44,7 @@ public class PrefillBench {
     @Param({"parallel", "chunked:64", "chunked:256"})
     public String mode;
 
-    /** MAPPED (read in place, the default) or IN_MEMORY (repacked at load, {@code --no-mmap}). */
+    /** MAPPED (read in place, {@code --mmap}) or IN_MEMORY (repacked at load, {@code --no-mmap}). */
     @Param({"MAPPED"})
     public String storage;
 
