@@ -5,8 +5,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Widening of stored weight elements (F32, BF16, F16) to float32, scalar and vector. */
@@ -46,49 +44,36 @@ public final class Convert {
         };
     }
 
-    /** {@code n} elements from byte offset {@code base} into {@code out[off..)}. */
+    /**
+     * {@code n} elements from byte offset {@code base} into {@code out[off..)}. Bulk copies and plain loops, not
+     * the Vector API: loading runs this on every weight once, mostly before C2 has compiled anything, and the Vector
+     * API is slow until it has, where a bulk copy is fast at once and C1 already compiles these loops well (C2 then
+     * vectorizes them; {@code Float.float16ToFloat} becomes {@code vcvtph2ps}, exact, subnormals included).
+     */
     public static void toFloats(Format type, MemorySegment seg, long base, float[] out, int off, int n) {
-        int i = 0;
-        int bound = F.loopBound(n);
         switch (type) {
-            case F32 -> {
-                for (; i < bound; i += F.length()) {
-                    FloatVector.fromMemorySegment(F, seg, base + (long) i * 4, LE)
-                            .intoArray(out, off + i);
-                }
-            }
-            case BF16 -> {
-                for (; i < bound; i += F.length()) {
-                    ShortVector s = ShortVector.fromMemorySegment(S, seg, base + (long) i * 2, LE);
-                    IntVector w = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
-                    w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, off + i);
-                }
-            }
-            case F16 -> {
-                for (; i < bound; i += F.length()) {
-                    ShortVector s = ShortVector.fromMemorySegment(S, seg, base + (long) i * 2, LE);
-                    IntVector h = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).and(0xFFFF);
-                    // The half's fields in float position, rebiased as F16Fields describes (no denormal operand);
-                    // inf and NaN keep their all-ones exponent; a vector holding a zero or subnormal half is
-                    // widened in scalar.
-                    IntVector fields = h.and(0x7FFF)
-                            .lanewise(VectorOperators.LSHL, 13)
-                            .or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-                    fields.add(F16Fields.EXACT)
-                            .blend(fields.or(0x7F800000), h.and(0x7C00).compare(VectorOperators.EQ, 0x7C00))
-                            .reinterpretAsFloats()
-                            .intoArray(out, off + i);
-                    if (h.and(0x7C00).compare(VectorOperators.EQ, 0).anyTrue()) {
-                        for (int k = i; k < i + F.length(); k++) {
-                            out[off + k] = load(type, seg, base, k);
+            case F32 -> MemorySegment.copy(seg, F32, base, out, off, n);
+            case BF16, F16 -> {
+                short[] halves = HALVES.get();
+                for (int i = 0; i < n; ) {
+                    int m = Math.min(n - i, halves.length);
+                    MemorySegment.copy(seg, I16, base + 2L * i, halves, 0, m);
+                    if (type == Format.F16) {
+                        for (int k = 0; k < m; k++) {
+                            out[off + i + k] = Float.float16ToFloat(halves[k]);
+                        }
+                    } else {
+                        for (int k = 0; k < m; k++) {
+                            out[off + i + k] = Float.intBitsToFloat(halves[k] << 16);
                         }
                     }
+                    i += m;
                 }
             }
             default -> throw new IllegalArgumentException(type + " is a block format, not an element type");
         }
-        for (; i < n; i++) {
-            out[off + i] = load(type, seg, base, i);
-        }
     }
+
+    /** Per thread: the 16-bit elements being widened. */
+    private static final ThreadLocal<short[]> HALVES = ThreadLocal.withInitial(() -> new short[1024]);
 }

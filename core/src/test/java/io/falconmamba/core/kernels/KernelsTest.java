@@ -498,7 +498,7 @@ class KernelsTest {
         for (int i = 0; i < specials.length; i++) {
             seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i * 2L, specials[i]);
         }
-        // Pad to a full vector so the vector path (not the scalar tail) decodes them.
+        // In a run as long as a row, as the loader widens them.
         int n = Math.max(specials.length, 64);
         MemorySegment padded = Arena.ofAuto().allocate(n * 2L);
         padded.copyFrom(seg);
