@@ -16,8 +16,8 @@ import java.util.Objects;
  * @param storage  whether the projection matrices are read in place from the mapped files
  *                 ({@link WeightStorage#MAPPED}, like llama.cpp's default) or copied into memory at load
  *                 ({@link WeightStorage#IN_MEMORY}: slower load, faster decode, like llama.cpp's {@code --no-mmap});
- *                 default {@link WeightStorage#AUTO}: copied when the checkpoint takes at most half the available
- *                 memory
+ *                 default {@link WeightStorage#AUTO}: copied when the checkpoint takes 64 MiB or more and at most
+ *                 half the available memory
  */
 public record LoadOptions(int threads, ResolveOptions resolve, Quantization quantization, WeightStorage storage) {
 

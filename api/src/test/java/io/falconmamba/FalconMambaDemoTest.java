@@ -90,13 +90,20 @@ class FalconMambaDemoTest {
     }
 
     /**
-     * The default storage copies a checkpoint this small, and the copy takes the projection matrices' pages out of
-     * the file mapping: without that the process would hold them twice (Rss of the mapping plus the copy).
+     * The default storage maps a checkpoint this small (it lives in the CPU caches); a copy takes the projection
+     * matrices' pages out of the file mapping: without that the process would hold them twice (Rss of the mapping
+     * plus the copy).
      */
     @Test
-    void defaultLoadCopiesSmallCheckpointsAndReleasesTheMappedPages() {
-        try (Engine engine =
-                Engine.open(TestModels.demo(), LoadOptions.defaults().withThreads(2))) {
+    void copiedWeightsLeaveTheMappingAndSmallCheckpointsStayMappedByDefault() {
+        try (Engine mapped =
+                Engine.open(TestModels.demo(), LoadOptions.defaults().withThreads(1))) {
+            assertEquals(
+                    io.falconmamba.core.WeightStorage.MAPPED, mapped.model().weightStorage());
+        }
+        LoadOptions copy =
+                LoadOptions.defaults().withThreads(2).withStorage(io.falconmamba.core.WeightStorage.IN_MEMORY);
+        try (Engine engine = Engine.open(TestModels.demo(), copy)) {
             assertEquals(
                     io.falconmamba.core.WeightStorage.IN_MEMORY, engine.model().weightStorage());
             long projections = 0;

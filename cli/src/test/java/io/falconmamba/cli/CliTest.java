@@ -277,12 +277,18 @@ class CliTest {
         assertTrue(!g.out().isBlank(), g.err());
     }
 
-    /** Without either flag the demo model, far smaller than free memory, is copied; both flags are refused. */
+    /**
+     * Without either flag the demo model, smaller than {@code WeightStorage.MIN_COPY}, stays mapped; --no-mmap
+     * copies it, --mmap maps it, and both flags are refused.
+     */
     @Test
-    void storageDefaultsToACopyOfSmallModelsAndRejectsContradictoryFlags() throws Exception {
+    void storageFollowsTheFlagsAndRejectsContradictoryOnes() throws Exception {
         Run info = run(null, "info");
         assertEquals(0, info.code(), info.err());
-        assertTrue(info.out().contains("matrices copied into memory at load"), info.out());
+        assertTrue(info.out().contains("matrices read in place from the mapped files"), info.out());
+        Run copied = run(null, "info", "--no-mmap");
+        assertEquals(0, copied.code(), copied.err());
+        assertTrue(copied.out().contains("matrices copied into memory at load"), copied.out());
         Run mapped = run(null, "info", "--mmap");
         assertEquals(0, mapped.code(), mapped.err());
         assertTrue(mapped.out().contains("matrices read in place from the mapped files"), mapped.out());

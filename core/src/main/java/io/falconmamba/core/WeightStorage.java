@@ -23,13 +23,18 @@ public enum WeightStorage {
     IN_MEMORY,
 
     /**
-     * The default: {@link #IN_MEMORY} when the checkpoint takes at most half of the memory the OS reports
-     * available ({@code MemAvailable}), {@link #MAPPED} otherwise or where that is unknown. Decode reads every
-     * weight once per token, and reads from anonymous memory are steadier and faster than reads from the page
-     * cache (see docs/performance.md); the half leaves room for the page cache and for other processes, and a
-     * checkpoint too large for that is still served from the mapping.
+     * The default: {@link #IN_MEMORY} when the checkpoint takes at least {@link #MIN_COPY} and at most half of the
+     * memory the OS reports available ({@code MemAvailable}), {@link #MAPPED} otherwise or where that is unknown.
+     * Decode reads every weight once per token, and reads from anonymous memory are steadier and faster than reads
+     * from the page cache (see docs/performance.md); the half leaves room for the page cache and for other
+     * processes, and a checkpoint too large for that is still served from the mapping. A checkpoint below
+     * {@code MIN_COPY} is read from the CPU caches after its first token either way, so a copy would only delay the
+     * start.
      */
     AUTO;
+
+    /** The smallest checkpoint {@link #AUTO} copies: 64 MiB. */
+    public static final long MIN_COPY = 64L << 20;
 
     /** What this storage means for a checkpoint of {@code weightBytes} bytes ({@code < 0}: unknown size). */
     public WeightStorage resolve(long weightBytes) {
@@ -38,7 +43,7 @@ public enum WeightStorage {
 
     /** {@link #AUTO}'s rule, for {@code availableBytes} of free memory ({@code < 0}: unknown). */
     static WeightStorage resolve(long weightBytes, long availableBytes) {
-        return weightBytes >= 0 && availableBytes > 0 && weightBytes <= availableBytes / 2 ? IN_MEMORY : MAPPED;
+        return weightBytes >= MIN_COPY && availableBytes > 0 && weightBytes <= availableBytes / 2 ? IN_MEMORY : MAPPED;
     }
 
     /** {@code MemAvailable} from {@code /proc/meminfo} in bytes; -1 where the file or the line is missing. */

@@ -107,12 +107,14 @@ class WeightStorageTest {
         assertEquals(WeightStorage.IN_MEMORY, WeightStorage.resolve(3 * gb, 6 * gb));
         assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(3 * gb + 1, 6 * gb));
         assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(-1, 6 * gb), "size unknown");
-        assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(1, -1), "free memory unknown");
+        assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(WeightStorage.MIN_COPY - 1, 6 * gb), "cache-sized");
+        assertEquals(WeightStorage.IN_MEMORY, WeightStorage.resolve(WeightStorage.MIN_COPY, 6 * gb));
+        assertEquals(WeightStorage.MAPPED, WeightStorage.resolve(gb, -1), "free memory unknown");
         assertEquals(WeightStorage.MAPPED, WeightStorage.MAPPED.resolve(1));
         assertEquals(WeightStorage.IN_MEMORY, WeightStorage.IN_MEMORY.resolve(Long.MAX_VALUE));
         if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/meminfo"))) {
             assertTrue(WeightStorage.availableMemory() > 0, "MemAvailable read from /proc/meminfo");
-            assertEquals(WeightStorage.IN_MEMORY, WeightStorage.AUTO.resolve(1));
+            assertEquals(WeightStorage.IN_MEMORY, WeightStorage.AUTO.resolve(WeightStorage.MIN_COPY));
             assertEquals(WeightStorage.MAPPED, WeightStorage.AUTO.resolve(Long.MAX_VALUE));
         }
     }

@@ -167,7 +167,8 @@ public final class GenerationOptions implements Serializable {
 
         /**
          * Where each executor keeps the weight matrices (default {@link WeightStorage#AUTO}: copied into memory
-         * when the checkpoint takes at most half of the executor host's available memory, else mapped).
+         * when the checkpoint takes 64 MiB or more and at most half of the executor host's available memory, else
+         * mapped).
          */
         public Builder storage(WeightStorage storage) {
             this.storage = Objects.requireNonNull(storage, "storage");
