@@ -1,9 +1,5 @@
 package io.falconmamba.core;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 /**
  * Where the projection matrices live while the model runs (llama.cpp's {@code --mmap} / {@code --no-mmap}).
  */
@@ -24,7 +20,8 @@ public enum WeightStorage {
 
     /**
      * The default: {@link #IN_MEMORY} when the checkpoint takes at least {@link #MIN_COPY} and at most half of the
-     * memory the OS reports available ({@code MemAvailable}), {@link #MAPPED} otherwise or where that is unknown.
+     * memory the OS reports available ({@code MemAvailable}, bounded by a container's memory limit:
+     * {@code FreeMemory}), {@link #MAPPED} otherwise or where that is unknown.
      * Decode reads every weight once per token, and reads from anonymous memory are steadier and faster than reads
      * from the page cache (see docs/performance.md); the half leaves room for the page cache and for other
      * processes, and a checkpoint too large for that is still served from the mapping. A checkpoint below
@@ -46,19 +43,8 @@ public enum WeightStorage {
         return weightBytes >= MIN_COPY && availableBytes > 0 && weightBytes <= availableBytes / 2 ? IN_MEMORY : MAPPED;
     }
 
-    /** {@code MemAvailable} from {@code /proc/meminfo} in bytes; -1 where the file or the line is missing. */
+    /** The memory this process can still take ({@link FreeMemory}); -1 where unknown. */
     static long availableMemory() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    String[] parts =
-                            line.substring("MemAvailable:".length()).trim().split("\\s+");
-                    return parts.length == 2 && parts[1].equals("kB") ? Long.parseLong(parts[0]) * 1024 : -1;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1; // not Linux, or an unreadable /proc: map the weights
-        }
-        return -1;
+        return FreeMemory.bytes();
     }
 }

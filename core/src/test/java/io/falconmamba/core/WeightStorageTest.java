@@ -113,7 +113,6 @@ class WeightStorageTest {
         assertEquals(WeightStorage.MAPPED, WeightStorage.MAPPED.resolve(1));
         assertEquals(WeightStorage.IN_MEMORY, WeightStorage.IN_MEMORY.resolve(Long.MAX_VALUE));
         if (java.nio.file.Files.isReadable(java.nio.file.Path.of("/proc/meminfo"))) {
-            assertTrue(WeightStorage.availableMemory() > 0, "MemAvailable read from /proc/meminfo");
             assertEquals(WeightStorage.IN_MEMORY, WeightStorage.AUTO.resolve(WeightStorage.MIN_COPY));
             assertEquals(WeightStorage.MAPPED, WeightStorage.AUTO.resolve(Long.MAX_VALUE));
         }
