@@ -6,6 +6,9 @@ import static io.falconmamba.core.kernels.Convert.I16;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -151,9 +154,31 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
                     int base = b * TILE * blockBytes;
                     for (int i = 0; i < TILE; i++) {
                         int at = i * rowBytes + b * blockBytes;
-                        byte f = i < count ? flip : 0; // padding rows stay zero bytes, as quantize leaves them
                         tile[base + 2 * i] = rows[at];
                         tile[base + 2 * i + 1] = rows[at + 1];
+                    }
+                    if (TILE % 8 == 0) {
+                        // The quants, 8 rows × 8 bytes at a time, transposed in longs.
+                        for (int i = 0; i < TILE; i += 8) {
+                            long f = i + 8 <= count ? FLIPS[flip & 0xFF] : 0; // padding rows: see below
+                            for (int p = 0; p < blockBytes - 2; p += 8) {
+                                transpose8(
+                                        rows,
+                                        i * rowBytes + b * blockBytes + 2 + p,
+                                        rowBytes,
+                                        tile,
+                                        base + 2 * TILE + p * TILE + i,
+                                        TILE,
+                                        f);
+                            }
+                        }
+                    }
+                    for (int i = 0; i < TILE; i++) {
+                        if (TILE % 8 == 0 && (i / 8 * 8 + 8 <= count || i >= count)) {
+                            continue; // done above: a whole group of real rows, or a padding row left zero
+                        }
+                        int at = i * rowBytes + b * blockBytes;
+                        byte f = i < count ? flip : 0; // padding rows stay zero bytes, as quantize leaves them
                         for (int p = 2; p < blockBytes; p++) {
                             tile[base + 2 * TILE + (p - 2) * TILE + i] = (byte) (rows[at + p] ^ f);
                         }
@@ -163,6 +188,81 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             }
         });
         return m;
+    }
+
+    /** A byte repeated in all eight bytes of a long, by the byte. */
+    private static final long[] FLIPS = new long[256];
+
+    static {
+        for (int v = 0; v < 256; v++) {
+            FLIPS[v] = v * 0x0101010101010101L;
+        }
+    }
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Byte {@code j} of the 8 bytes at {@code src[from + k·srcStride ..]} (rows {@code k < 8}) goes to
+     * {@code dst[to + j·dstStride + k]}, each XOR {@code flip}'s byte: an 8×8 byte transpose in three rounds of
+     * masked swaps between longs (bytes, then pairs, then quads), where a byte loop moves 64 bytes one by one.
+     */
+    static void transpose8(byte[] src, int from, int srcStride, byte[] dst, int to, int dstStride, long flip) {
+        long r0 = (long) LONGS.get(src, from) ^ flip;
+        long r1 = (long) LONGS.get(src, from + srcStride) ^ flip;
+        long r2 = (long) LONGS.get(src, from + 2 * srcStride) ^ flip;
+        long r3 = (long) LONGS.get(src, from + 3 * srcStride) ^ flip;
+        long r4 = (long) LONGS.get(src, from + 4 * srcStride) ^ flip;
+        long r5 = (long) LONGS.get(src, from + 5 * srcStride) ^ flip;
+        long r6 = (long) LONGS.get(src, from + 6 * srcStride) ^ flip;
+        long r7 = (long) LONGS.get(src, from + 7 * srcStride) ^ flip;
+        long t;
+        long m1 = 0x00FF00FF00FF00FFL;
+        t = ((r0 >>> 8) ^ r1) & m1;
+        r1 ^= t;
+        r0 ^= t << 8;
+        t = ((r2 >>> 8) ^ r3) & m1;
+        r3 ^= t;
+        r2 ^= t << 8;
+        t = ((r4 >>> 8) ^ r5) & m1;
+        r5 ^= t;
+        r4 ^= t << 8;
+        t = ((r6 >>> 8) ^ r7) & m1;
+        r7 ^= t;
+        r6 ^= t << 8;
+        long m2 = 0x0000FFFF0000FFFFL;
+        t = ((r0 >>> 16) ^ r2) & m2;
+        r2 ^= t;
+        r0 ^= t << 16;
+        t = ((r1 >>> 16) ^ r3) & m2;
+        r3 ^= t;
+        r1 ^= t << 16;
+        t = ((r4 >>> 16) ^ r6) & m2;
+        r6 ^= t;
+        r4 ^= t << 16;
+        t = ((r5 >>> 16) ^ r7) & m2;
+        r7 ^= t;
+        r5 ^= t << 16;
+        long m4 = 0x00000000FFFFFFFFL;
+        t = ((r0 >>> 32) ^ r4) & m4;
+        r4 ^= t;
+        r0 ^= t << 32;
+        t = ((r1 >>> 32) ^ r5) & m4;
+        r5 ^= t;
+        r1 ^= t << 32;
+        t = ((r2 >>> 32) ^ r6) & m4;
+        r6 ^= t;
+        r2 ^= t << 32;
+        t = ((r3 >>> 32) ^ r7) & m4;
+        r7 ^= t;
+        r3 ^= t << 32;
+        LONGS.set(dst, to, r0);
+        LONGS.set(dst, to + dstStride, r1);
+        LONGS.set(dst, to + 2 * dstStride, r2);
+        LONGS.set(dst, to + 3 * dstStride, r3);
+        LONGS.set(dst, to + 4 * dstStride, r4);
+        LONGS.set(dst, to + 5 * dstStride, r5);
+        LONGS.set(dst, to + 6 * dstStride, r6);
+        LONGS.set(dst, to + 7 * dstStride, r7);
     }
 
     /** Quantizes {@code x[off .. off+n)} ({@code n} a multiple of 32) into blocks at {@code dst[base ..)}. */
