@@ -35,16 +35,11 @@ public enum WeightStorage {
 
     /** What this storage means for a checkpoint of {@code weightBytes} bytes ({@code < 0}: unknown size). */
     public WeightStorage resolve(long weightBytes) {
-        return this == AUTO ? resolve(weightBytes, availableMemory()) : this;
+        return this == AUTO ? resolve(weightBytes, FreeMemory.bytes()) : this;
     }
 
     /** {@link #AUTO}'s rule, for {@code availableBytes} of free memory ({@code < 0}: unknown). */
     static WeightStorage resolve(long weightBytes, long availableBytes) {
         return weightBytes >= MIN_COPY && availableBytes > 0 && weightBytes <= availableBytes / 2 ? IN_MEMORY : MAPPED;
-    }
-
-    /** The memory this process can still take ({@link FreeMemory}); -1 where unknown. */
-    static long availableMemory() {
-        return FreeMemory.bytes();
     }
 }

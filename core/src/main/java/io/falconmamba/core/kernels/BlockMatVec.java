@@ -59,15 +59,6 @@ final class BlockMatVec {
     /** Per thread: a row's K-quant group scales and minimums, unpacked ahead of its weights. */
     private static final ThreadLocal<float[]> GROUPS = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static float[] groups(int n) {
-        float[] g = GROUPS.get();
-        if (g.length < n) {
-            g = new float[n];
-            GROUPS.set(g);
-        }
-        return g;
-    }
-
     /** Whether {@code format} has a decode kernel here (on this vector width). */
     static boolean covers(Format format) {
         return VECTOR
@@ -108,7 +99,7 @@ final class BlockMatVec {
             long rb = w.rowBytes();
             int blocks = w.cols() / w.format().blockSize();
             float[] lanes = Lanes.scratch();
-            float[] groups = w.format() == Format.Q4_K ? groups(16 * blocks) : null;
+            float[] groups = w.format() == Format.Q4_K ? Scratch.floats(GROUPS, 16 * blocks) : null;
             int end = Math.min(to * ROWS, w.rows());
             int r = from * ROWS;
             if (w.format() == Format.Q8_0) {

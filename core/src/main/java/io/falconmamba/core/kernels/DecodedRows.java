@@ -27,11 +27,7 @@ final class DecodedRows {
         @Override
         public void run(int from, int to) {
             int cols = w.cols();
-            float[] row = ROW.get();
-            if (row.length < cols) {
-                row = new float[cols];
-                ROW.set(row);
-            }
+            float[] row = Scratch.floats(ROW, cols);
             for (int r = from * ROWS; r < Math.min(to * ROWS, w.rows()); r++) {
                 w.rowToFloats(r, row, 0);
                 for (int t = 0; t < tokens; t++) {
@@ -81,11 +77,7 @@ final class DecodedRows {
             return;
         }
         int stride = cols + ROW_PAD;
-        float[] rows = TILE_ROWS.get();
-        if (rows.length < width * stride) {
-            rows = new float[width * stride];
-            TILE_ROWS.set(rows);
-        }
+        float[] rows = Scratch.floats(TILE_ROWS, width * stride);
         for (int k = 0; k < width; k++) {
             if (k < count) {
                 w.rowToFloats(r0 + k, rows, k * stride);
@@ -111,11 +103,7 @@ final class DecodedRows {
     }
 
     private static void transposedScalar(Weight w, int r0, int count, float[] tile, int width, int cols) {
-        float[] row = ROW.get();
-        if (row.length < cols) {
-            row = new float[cols];
-            ROW.set(row);
-        }
+        float[] row = Scratch.floats(ROW, cols);
         for (int i = 0; i < width; i++) {
             if (i < count) {
                 w.rowToFloats(r0 + i, row, 0);

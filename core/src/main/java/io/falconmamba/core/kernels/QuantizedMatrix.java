@@ -143,6 +143,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
         int blockBytes = type.blockBytes();
         int blocks = m.blocks();
         byte flip = type == Format.Q4_0 ? Q4_FLIP : 0;
+        long flips = (flip & 0xFFL) * 0x0101010101010101L; // the flip in every byte of a long
         pool.parallelFor(m.tiles(), (from, to) -> {
             byte[] rows = new byte[TILE * rowBytes];
             byte[] tile = new byte[(int) m.tileBytes()];
@@ -157,26 +158,22 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
                         tile[base + 2 * i] = rows[at];
                         tile[base + 2 * i + 1] = rows[at + 1];
                     }
-                    if (TILE % 8 == 0) {
-                        // The quants, 8 rows × 8 bytes at a time, transposed in longs.
-                        for (int i = 0; i < TILE; i += 8) {
-                            long f = i + 8 <= count ? FLIPS[flip & 0xFF] : 0; // padding rows: see below
-                            for (int p = 0; p < blockBytes - 2; p += 8) {
-                                transpose8(
-                                        rows,
-                                        i * rowBytes + b * blockBytes + 2 + p,
-                                        rowBytes,
-                                        tile,
-                                        base + 2 * TILE + p * TILE + i,
-                                        TILE,
-                                        f);
-                            }
+                    // The quants of whole groups of 8 real rows go 8 rows × 8 bytes at a time, transposed in
+                    // longs; the rest (a last partial group, the padding rows, tiles narrower than 8) byte by byte.
+                    int grouped = TILE % 8 == 0 ? count / 8 * 8 : 0;
+                    for (int i = 0; i < grouped; i += 8) {
+                        for (int p = 0; p < blockBytes - 2; p += 8) {
+                            transpose8(
+                                    rows,
+                                    i * rowBytes + b * blockBytes + 2 + p,
+                                    rowBytes,
+                                    tile,
+                                    base + 2 * TILE + p * TILE + i,
+                                    TILE,
+                                    flips);
                         }
                     }
-                    for (int i = 0; i < TILE; i++) {
-                        if (TILE % 8 == 0 && (i / 8 * 8 + 8 <= count || i >= count)) {
-                            continue; // done above: a whole group of real rows, or a padding row left zero
-                        }
+                    for (int i = grouped; i < TILE; i++) {
                         int at = i * rowBytes + b * blockBytes;
                         byte f = i < count ? flip : 0; // padding rows stay zero bytes, as quantize leaves them
                         for (int p = 2; p < blockBytes; p++) {
@@ -188,15 +185,6 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
             }
         });
         return m;
-    }
-
-    /** A byte repeated in all eight bytes of a long, by the byte. */
-    private static final long[] FLIPS = new long[256];
-
-    static {
-        for (int v = 0; v < 256; v++) {
-            FLIPS[v] = v * 0x0101010101010101L;
-        }
     }
 
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
