@@ -130,7 +130,7 @@ class MatrixProductTest {
                     values[r] = randomVector(rnd, cols);
                 }
                 RowsOnly w = new RowsOnly(values);
-                for (int tokens : new int[] {1, 2, 3, 8, 13}) {
+                for (int tokens : new int[] {1, 2, 3, 8, 13, 25}) {
                     int xStride = cols + 2;
                     int outStride = rows + 1;
                     float[] x = randomVector(rnd, 1 + tokens * xStride);
@@ -153,6 +153,34 @@ class MatrixProductTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * A token's outputs from {@link MatMul} are the same bits whichever kernel takes it: grouped with eleven others,
+     * in a six, four, two or alone (the call is shifted by a token at a time, so each token meets each kernel).
+     * Chunked and parallel prefill rely on it to agree.
+     */
+    @Test
+    void matMulOutputsDoNotDependOnTheTokensGroupedWithThem() {
+        Random rnd = new Random(12);
+        int rows = 2 * MatMul.ROW_TILE + 5;
+        int cols = 37;
+        Matrix m = randomMatrix(rnd, rows, cols, Format.F32).matrix();
+        int tokens = 2 * MatMul.GROUP + 6 + 4 + 2 + 1;
+        float[] x = randomVector(rnd, tokens * cols);
+        float[] all = new float[tokens * rows];
+        MatMul.multiply(m, x, 0, cols, tokens, all, 0, rows, POOL);
+        for (int skip = 1; skip < MatMul.GROUP + 2; skip++) {
+            int part = tokens - skip;
+            float[] some = new float[part * rows];
+            MatMul.multiply(m, x, skip * cols, cols, part, some, 0, rows, POOL);
+            for (int i = 0; i < some.length; i++) {
+                assertEquals(
+                        Float.floatToRawIntBits(all[skip * rows + i]),
+                        Float.floatToRawIntBits(some[i]),
+                        "token " + (skip + i / rows) + " row " + i % rows + " in a call from token " + skip);
             }
         }
     }
