@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * An F16 or BF16 weight matrix repacked at load into tiles of {@link #TILE} rows (one float vector's lanes),
  * each tile stored by column pairs: one vector load gives the tile's rows at two adjacent columns (lane {@code i}
  * holds row {@code r0+i}'s element {@code 2p} in its low half and {@code 2p+1} in its high half). {@link PackedMatMul} then multiplies with broadcasts of x and no horizontal sums, one contiguous
- * stream per tile, whatever the number of tokens. Rows past the end of the last tile, and the column that pads
- * an odd width, are zero.
+ * stream per tile, whatever the number of tokens. Rows past the end of the last tile, and the columns that pad
+ * the width to a multiple of four (an even number of pairs, see {@link #steps}), are zero.
  * Long prompts go through {@link MatMul}'s transposed tiles, which this layout fills with plain vector widening.
  */
 public record PackedMatrix(String name, int rows, int cols, Format format, MemorySegment data) implements RowTiles {
@@ -39,9 +39,16 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         return (rows() + TILE - 1) / TILE;
     }
 
-    /** Column pairs per tile. */
+    /**
+     * Column pairs per tile: the pairs that hold columns, rounded up to an even number (a zero pair pads it), so
+     * the eight-token kernel can read each tile at two places half a tile apart.
+     */
     int steps() {
-        return (cols() + 1) / 2;
+        return steps(cols);
+    }
+
+    private static int steps(int cols) {
+        return (cols + 3) / 4 * 2;
     }
 
     /** Bytes of one tile: a vector per step. */
@@ -55,7 +62,7 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
     }
 
     private static long bytesFor(int rows, int cols) {
-        return (long) ((rows + TILE - 1) / TILE) * ((cols + 1) / 2) * F.vectorByteSize();
+        return (long) ((rows + TILE - 1) / TILE) * steps(cols) * F.vectorByteSize();
     }
 
     /** Whether {@code m} can be packed (F16 or BF16). */
@@ -144,8 +151,8 @@ public record PackedMatrix(String name, int rows, int cols, Format format, Memor
         int oddMask = oddMask(format);
         float rebias = rebias(format);
         long base = tile * tileBytes();
-        int steps = steps();
-        for (int p = 0; p < steps; p++) {
+        int pairs = (cols + 1) / 2; // the pairs that hold columns, not the padding pair
+        for (int p = 0; p < pairs; p++) {
             IntVector v = IntVector.fromMemorySegment(I, data, base + (long) p * F.vectorByteSize(), Convert.LE);
             even(v, shift, evenMask, rebias).intoArray(out, 2 * p * stride + lane);
             if (2 * p + 1 < cols) {

@@ -86,11 +86,13 @@ class LoadLayoutTest {
 
     /**
      * {@link PackedMatrix}'s layout element by element: tiles of {@code TILE} rows, in a tile the column pair
-     * {@code p} of row {@code i} at int {@code p·TILE + i}; the odd column's partner and padding rows zero.
+     * {@code p} of row {@code i} at int {@code p·TILE + i}; the odd column's partner, the pair that pads the pairs
+     * to an even number, and padding rows zero.
      */
     static byte[] referencePacked(Matrix m) {
         int t = PackedMatrix.TILE;
         int steps = (m.cols() + 1) / 2;
+        steps += steps & 1;
         long tileBytes = (long) steps * t * 4;
         MemorySegment out = MemorySegment.ofArray(new byte[(int) (((m.rows() + t - 1) / t) * tileBytes)]);
         for (int r = 0; r < m.rows(); r++) {
