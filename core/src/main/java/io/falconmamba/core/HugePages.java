@@ -152,6 +152,48 @@ public final class HugePages {
         return Optional.of(seg);
     }
 
+    /** Buddy-allocator order of a huge page: 2^9 base pages of 4 KiB. */
+    private static final int HUGE_ORDER = 9;
+
+    /**
+     * Bytes the kernel could hand out as huge pages right now without compacting memory: the free blocks of 2 MiB
+     * and larger in {@code /proc/buddyinfo}, all zones. A huge-page fault where there is no free block makes the
+     * faulting thread compact memory first (THP {@code defrag} in its default {@code madvise} mode), which can
+     * cost more than the 4 KiB faults it saves. -1 where unknown (not Linux, or no such file).
+     */
+    static long freeHugeBytes() {
+        return freeHugeBytes(Path.of("/proc/buddyinfo"));
+    }
+
+    /** As {@link #freeHugeBytes()}, from the given file in buddyinfo's format. */
+    static long freeHugeBytes(Path buddyinfo) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(buddyinfo);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return -1;
+        }
+        long bytes = 0;
+        boolean any = false;
+        for (String line : lines) {
+            // "Node 0, zone   Normal   3476   3151 ...": free blocks of order 0, 1, 2 ... after the zone's name
+            int zone = line.indexOf("zone");
+            if (zone < 0) {
+                continue;
+            }
+            String[] f = line.substring(zone + 4).trim().split("\\s+");
+            for (int order = HUGE_ORDER; order + 1 < f.length; order++) {
+                try {
+                    bytes += Long.parseLong(f[order + 1]) << (order + 12);
+                    any = true;
+                } catch (NumberFormatException e) {
+                    return -1;
+                }
+            }
+        }
+        return any ? bytes : -1;
+    }
+
     /**
      * How the resident part of {@code seg} is backed in this process: bytes resident and bytes in huge pages
      * ({@code FilePmdMapped} plus {@code AnonHugePages} of the overlapping mappings in {@code /proc/self/smaps}).

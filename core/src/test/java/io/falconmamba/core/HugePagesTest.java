@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class HugePagesTest {
 
@@ -86,5 +89,40 @@ class HugePagesTest {
         arena.close();
         assertFalse(small.scope().isAlive());
         assertFalse(large.scope().isAlive());
+    }
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void freeHugeBytesCountsTheFreeBlocksOf2MiBAndLarger() throws Exception {
+        // A two-core VM's buddyinfo: free blocks per order 0..10 (4 KiB .. 4 MiB) per zone.
+        Path buddyinfo = dir.resolve("buddyinfo");
+        Files.writeString(buddyinfo, """
+                Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3
+                Node 0, zone    DMA32      2      4      2      2      1      2      0      3      3      1    753
+                Node 0, zone   Normal   3476   3151   2633   2053   1551    968    778    479    330    354   1158
+                """);
+        // order 9 (2 MiB): 1 + 1 + 354 blocks; order 10 (4 MiB): 3 + 753 + 1158 blocks.
+        assertEquals((356 * 2 + 1914 * 4) * MIB, HugePages.freeHugeBytes(buddyinfo));
+        Files.writeString(buddyinfo, "Node 0, zone Normal 1 2 x\n");
+        assertEquals(-1, HugePages.freeHugeBytes(buddyinfo), "a malformed count is unknown, not zero");
+        assertEquals(-1, HugePages.freeHugeBytes(dir.resolve("missing")));
+    }
+
+    @Test
+    void weightArenaAdvisesHugePagesOnlyWithinItsBudget() {
+        try (WeightArena arena = new WeightArena(5 * MIB)) {
+            arena.allocate(3 * MIB, 64);
+            assertEquals(2 * MIB, arena.hugeBudget(), "the first allocation fits and is counted");
+            arena.allocate(3 * MIB, 64);
+            assertEquals(2 * MIB, arena.hugeBudget(), "the second does not fit and stays in small pages");
+            arena.allocate(100, 64);
+            assertEquals(2 * MIB, arena.hugeBudget(), "small allocations do not count");
+        }
+        try (WeightArena unlimited = new WeightArena(Long.MAX_VALUE)) {
+            unlimited.allocate(3 * MIB, 64);
+            assertEquals(Long.MAX_VALUE, unlimited.hugeBudget());
+        }
     }
 }
