@@ -45,6 +45,24 @@ class CliHardeningTest {
         assertTrue(lines.get(0).startsWith("error: "), lines.get(0));
     }
 
+    /** Main adds only the subcommand a command line names; everything else still sees all of them. */
+    @Test
+    void helpListsEveryCommandAndOptionsMayPrecedeTheCommand() {
+        Run help = run(null, "--help");
+        assertEquals(0, help.code(), help.err());
+        for (String command : List.of("generate", "chat", "logits", "info", "bench", "convert", "serve", "help")) {
+            assertTrue(help.out().contains("\n  " + command + " "), command + " missing from:\n" + help.out());
+        }
+        Run helpFor = run(null, "help", "bench");
+        assertEquals(0, helpFor.code(), helpFor.err());
+        assertTrue(helpFor.out().contains("falcon-mamba bench"), helpFor.out());
+        Run verboseFirst = run(null, "--verbose", "info", "-m", CliTest.TINY.toString());
+        assertEquals(0, verboseFirst.code(), verboseFirst.err());
+        Run typo = run(null, "generat", "--prompt", "x");
+        assertEquals(2, typo.code());
+        assertOneLine(typo, "an unknown command");
+    }
+
     @Test
     void aFailedSaveOrLoadIsReportedAndTheConversationGoesOn(@TempDir Path tmp) throws IOException {
         Path corrupt = tmp.resolve("corrupt.bin");

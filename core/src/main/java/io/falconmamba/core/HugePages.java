@@ -37,13 +37,16 @@ public final class HugePages {
     private static final int EINVAL = 22;
     private static final int ENOSYS = 38;
 
-    private static final Native NATIVE = Native.load();
+    /** Links libc's calls on first use: linking costs a tenth of a second of start-up, which small models skip. */
+    private static final class Libc {
+        static final Native NATIVE = Native.load();
+    }
 
     private HugePages() {}
 
     /** Whether the native calls are available (Linux x86-64 or arm64). */
     public static boolean supported() {
-        return NATIVE != null;
+        return Libc.NATIVE != null;
     }
 
     /**
@@ -71,10 +74,14 @@ public final class HugePages {
      * Asks for 2 MiB pages behind a mapped weight file: a file read in cold then arrives in huge page-cache pages; a
      * file mostly in the page cache already (just written, converted or copied: often in 4 KiB pages) is collapsed
      * into huge pages where the kernel allows it. Decode reads every weight per token, and 4 KiB pages slow it.
+     * Files under {@link WeightStorage#MIN_COPY} are left alone, as {@link WeightStorage#AUTO} leaves them mapped.
      *
      * @return what the kernel answered, for {@code info} and {@code bench}
      */
     public static String adviseWeights(MemorySegment file) {
+        if (file.byteSize() < WeightStorage.MIN_COPY) {
+            return "not asked (a small file, read from the CPU caches after the first token)";
+        }
         String advise = adviseHuge(file);
         if (!advise.equals("ok")) {
             return "MADV_HUGEPAGE " + advise;
@@ -91,7 +98,7 @@ public final class HugePages {
      * size; -1 where unknown.
      */
     public static double residentShare(MemorySegment seg) {
-        if (NATIVE == null || seg.byteSize() == 0) {
+        if (Libc.NATIVE == null || seg.byteSize() == 0) {
             return -1;
         }
         long page = 4096;
@@ -100,7 +107,7 @@ public final class HugePages {
         long pages = (length + page - 1) / page;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment vec = a.allocate(pages);
-            if (NATIVE.mincore(start, length, vec) != 0) {
+            if (Libc.NATIVE.mincore(start, length, vec) != 0) {
                 return -1;
             }
             long in = 0;
@@ -112,7 +119,7 @@ public final class HugePages {
     }
 
     private static String madvise(MemorySegment seg, int advice) {
-        if (NATIVE == null) {
+        if (Libc.NATIVE == null) {
             return "not supported on " + System.getProperty("os.name") + "/" + System.getProperty("os.arch");
         }
         long start = (seg.address() + SIZE - 1) & -SIZE;
@@ -120,7 +127,7 @@ public final class HugePages {
         if (end <= start) {
             return "smaller than one huge page";
         }
-        int errno = NATIVE.madvise(start, end - start, advice);
+        int errno = Libc.NATIVE.madvise(start, end - start, advice);
         return switch (errno) {
             case 0 -> "ok";
             case EINVAL -> "not supported by this kernel or file system (EINVAL)";
@@ -135,20 +142,20 @@ public final class HugePages {
      * unmapped when {@code arena} closes. Empty when the native calls are missing or the kernel refuses the mapping.
      */
     static Optional<MemorySegment> allocate(long bytes, boolean huge, Arena arena) {
-        if (NATIVE == null) {
+        if (Libc.NATIVE == null) {
             return Optional.empty();
         }
         long length = bytes + SIZE; // room to align the start to a huge page
-        long base = NATIVE.mmap(length);
+        long base = Libc.NATIVE.mmap(length);
         if (base == -1L || base == 0L) {
             return Optional.empty();
         }
         long start = (base + SIZE - 1) & -SIZE;
         if (huge) {
-            NATIVE.madvise(start, (length - (start - base)) & -SIZE, MADV_HUGEPAGE);
+            Libc.NATIVE.madvise(start, (length - (start - base)) & -SIZE, MADV_HUGEPAGE);
         }
         MemorySegment seg =
-                MemorySegment.ofAddress(start).reinterpret(bytes, arena, ignored -> NATIVE.munmap(base, length));
+                MemorySegment.ofAddress(start).reinterpret(bytes, arena, ignored -> Libc.NATIVE.munmap(base, length));
         return Optional.of(seg);
     }
 

@@ -125,4 +125,26 @@ class HugePagesTest {
             assertEquals(Long.MAX_VALUE, unlimited.hugeBudget());
         }
     }
+
+    @Test
+    void weightFilesAreAdvisedFromTheCopyThresholdOn() throws Exception {
+        assumeTrue(HugePages.supported(), "madvise exists on Linux only");
+        Path big = dir.resolve("big.bin");
+        Path small = dir.resolve("small.bin");
+        try (var f = java.nio.channels.FileChannel.open(
+                big, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            f.write(java.nio.ByteBuffer.wrap(new byte[] {1}), WeightStorage.MIN_COPY - 1); // sparse: no disk used
+        }
+        Files.write(small, new byte[(int) HugePages.SIZE * 2]);
+        try (Arena arena = Arena.ofShared();
+                var bf = java.nio.channels.FileChannel.open(big);
+                var sf = java.nio.channels.FileChannel.open(small)) {
+            MemorySegment bigMap = bf.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, bf.size(), arena);
+            MemorySegment smallMap = sf.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, sf.size(), arena);
+            String advice = HugePages.adviseWeights(bigMap);
+            assertTrue(advice.startsWith("MADV_HUGEPAGE"), advice);
+            assertTrue(HugePages.adviseWeights(smallMap).startsWith("not asked (a small file"));
+            assertEquals(1, bigMap.get(ValueLayout.JAVA_BYTE, WeightStorage.MIN_COPY - 1), "advice keeps the contents");
+        }
+    }
 }

@@ -131,7 +131,10 @@ class GgufFileTest {
         }
     }
 
-    /** A GGUF file's mapping gets the huge-page advice and reports its pages, as a safetensors file's does. */
+    /**
+     * A GGUF file's mapping reports its pages and what was asked of the kernel, as a safetensors file's does (the
+     * fixture is small, so nothing: HugePagesTest covers the advice on a large file).
+     */
     @Test
     void reportsThePagesBehindItsMapping() throws IOException {
         try (GgufWeights w = new GgufWeights(GgufFile.open(GgufFixtures.file(GgufFixtures.FALCON, "Q8_0")))) {
@@ -139,7 +142,7 @@ class GgufFileTest {
             assertEquals(Files.size(w.location()), w.file().mapping().byteSize());
             String advice = w.hugePages();
             if (io.falconmamba.core.HugePages.supported()) {
-                assertTrue(advice.startsWith("MADV_HUGEPAGE"), advice);
+                assertTrue(advice.startsWith("not asked (a small file"), advice);
                 io.falconmamba.core.HugePages.Backing b = w.pageBacking().orElseThrow();
                 assertEquals(w.file().mapping().byteSize(), b.bytes());
                 assertTrue(
