@@ -15,11 +15,15 @@ import io.falconmamba.loader.WeightFiles;
 import io.falconmamba.loader.gguf.GgufWeights;
 import io.falconmamba.tokenizer.ChatMessage;
 import io.falconmamba.tokenizer.Tokenizer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Supplier;
 
 /**
  * A loaded model ready to generate text: the mapped weights, the tokenizer, the chat template and the
@@ -93,20 +97,64 @@ public final class FalconMamba implements AutoCloseable {
     }
 
     public static FalconMamba load(Path modelDir, LoadOptions options) {
-        Engine engine = Engine.open(modelDir, options);
+        // A directory's tokenizer is read while the engine loads: each is a noticeable share of a short run.
+        CompletableFuture<Tokenizer> dirTokenizer =
+                Files.isDirectory(modelDir) ? loadInBackground(() -> Tokenizer.fromDirectory(modelDir)) : null;
+        Engine engine;
+        try {
+            engine = Engine.open(modelDir, options);
+        } catch (RuntimeException | Error e) {
+            closeWhenLoaded(dirTokenizer);
+            throw e;
+        }
         Tokenizer tokenizer = null;
         try {
             tokenizer = engine.weights() instanceof GgufWeights gguf
                     ? Tokenizer.fromGguf(GgufVocabularies.read(gguf.file()))
-                    : Tokenizer.fromDirectory(modelDir);
+                    : join(dirTokenizer);
             GenerationConfig defaults = generationDefaults(engine, tokenizer);
             return new FalconMamba(modelDir, engine.config(), engine.weights(), engine.model(), tokenizer, defaults);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             engine.close();
             if (tokenizer != null) {
                 tokenizer.close();
             }
             throw e;
+        }
+    }
+
+    private static CompletableFuture<Tokenizer> loadInBackground(Supplier<Tokenizer> load) {
+        return CompletableFuture.supplyAsync(
+                load,
+                task -> Thread.ofPlatform()
+                        .daemon()
+                        .name("falcon-mamba-tokenizer-load")
+                        .start(task));
+    }
+
+    /** The tokenizer, or what its loading threw. */
+    private static Tokenizer join(CompletableFuture<Tokenizer> tokenizer) {
+        try {
+            return tokenizer.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    /** Closes a tokenizer nobody will use once its loading ends (the engine failed). */
+    private static void closeWhenLoaded(CompletableFuture<Tokenizer> tokenizer) {
+        if (tokenizer != null) {
+            tokenizer.whenComplete((t, e) -> {
+                if (t != null) {
+                    t.close();
+                }
+            });
         }
     }
 

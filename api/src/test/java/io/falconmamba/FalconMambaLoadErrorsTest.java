@@ -116,4 +116,19 @@ class FalconMambaLoadErrorsTest {
         RuntimeException e = assertThrows(RuntimeException.class, () -> TestModels.load(dir));
         assertTrue(e.getMessage().contains("tokenizer.json"), e.getMessage());
     }
+
+    /** The tokenizer loads while the engine does; the engine's error comes first, as if they ran in turn. */
+    @Test
+    void aBrokenEngineIsReportedBeforeABrokenTokenizer() throws IOException {
+        Path dir = copyOf("tiny-mamba");
+        Files.writeString(dir.resolve("tokenizer.json"), "{ not json");
+        Files.delete(dir.resolve("config.json"));
+        RuntimeException e = assertThrows(RuntimeException.class, () -> TestModels.load(dir));
+        assertTrue(e.getMessage().contains("config.json"), e.getMessage());
+
+        Files.copy(TestModels.fixture("tiny-mamba").resolve("config.json"), dir.resolve("config.json"));
+        RuntimeException t = assertThrows(RuntimeException.class, () -> TestModels.load(dir));
+        assertTrue(t instanceof io.falconmamba.tokenizer.TokenizerException, t.toString());
+        assertTrue(t.getMessage().contains("tokenizer.json"), t.getMessage());
+    }
 }
