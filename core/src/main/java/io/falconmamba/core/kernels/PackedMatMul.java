@@ -67,9 +67,9 @@ final class PackedMatMul {
         /**
          * Copies x, F16-scaled, into {@code xs}: tokens in whole groups of eight in the {@link TokenGroups} layout
          * (rows of {@code stride}), the remaining tokens row by row after them. Units are groups of four tiles for
-         * one token and pairs of tiles for eight tokens or more, so no thread's share but the matrix's last ends on
-         * lone tiles (the slower one-tile pass: with single tiles, the pool's shrinking pieces sent about a seventh
-         * of fm-130m's decode through it).
+         * one token (from {@link #MIN_QUADS} groups on) and pairs of tiles for eight tokens or more, so no thread's
+         * share but the matrix's last ends on lone tiles (the slower one-tile pass: with single tiles, the pool's
+         * shrinking pieces sent about a seventh of fm-130m's decode through it).
          */
         @Override
         int prepare() {
@@ -101,10 +101,16 @@ final class PackedMatMul {
                     System.arraycopy(row, 0, xs, t * stride, stride);
                 }
             }
-            unit = tokens == 1 ? 4 : tokens >= 8 ? 2 : 1;
+            unit = tokens == 1 && w.tiles() >= 4 * MIN_QUADS ? 4 : tokens >= 8 ? 2 : 1;
             return (w.tiles() + unit - 1) / unit;
         }
     }
+
+    /**
+     * One-token products hand out groups of four tiles from this many groups on; smaller matrices (x_proj: five
+     * tiles) hand out single tiles, as four-tile units would leave one thread most of the work.
+     */
+    static final int MIN_QUADS = 16;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     /** Per thread: up to sixteen vectors of accumulated outputs. */
