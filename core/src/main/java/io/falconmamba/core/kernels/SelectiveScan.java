@@ -308,6 +308,9 @@ public final class SelectiveScan {
         }
     }
 
+    /** Channels per block of {@link #step}'s one-vector path: their C·s products are summed together. */
+    private static final int STEP_BLOCK = 16;
+
     /**
      * One token for each of {@code count} sequences (decode and batch decode): token {@code t} (row {@code t} of
      * delta, x, bc and y) updates {@code states[t]}, channels {@code [from, to)}. Channel by channel across the
@@ -360,21 +363,32 @@ public final class SelectiveScan {
             return;
         }
         if (n == F.length()) {
-            // One vector per channel (N = 16 on AVX-512, every released model): no loop over chunks of N.
-            for (int i = from; i < to; i++) {
-                int row = i * n;
+            // One vector per channel (N = 16 on AVX-512, every released model): no loop over chunks of N. The C·s
+            // vectors of a block of channels are stored first and summed after: each sum is a chain of dependent
+            // adds, and chains of different channels overlap only when no exponential sits between them (on a
+            // Zen 5 core the blocked loop takes half the time of a sum inside the channel loop).
+            float[] products = new float[STEP_BLOCK * n];
+            for (int i0 = from; i0 < to; i0 += STEP_BLOCK) {
+                int channels = Math.min(STEP_BLOCK, to - i0);
                 for (int t = 0; t < count; t++) {
                     float[] state = states[t];
-                    float dt = delta[dOff + t * dStride + i];
-                    float xi = x[xOff + t * xStride + i];
                     int b = bcOff + t * bcStride;
-                    FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
-                            .fma(
-                                    FloatVector.fromArray(F, state, row),
-                                    FloatVector.fromArray(F, bc, b).mul(dt * xi));
-                    s.intoArray(state, row);
-                    FloatVector.fromArray(F, bc, b + n).mul(s).intoArray(lanes, 0);
-                    y[yOff + t * yStride + i] = Lanes.sum(lanes) + d[i] * xi;
+                    for (int c = 0; c < channels; c++) {
+                        int i = i0 + c;
+                        int row = i * n;
+                        float dt = delta[dOff + t * dStride + i];
+                        float xi = x[xOff + t * xStride + i];
+                        FloatVector s = Exp.exp(FloatVector.fromArray(F, a, row).mul(dt))
+                                .fma(
+                                        FloatVector.fromArray(F, state, row),
+                                        FloatVector.fromArray(F, bc, b).mul(dt * xi));
+                        s.intoArray(state, row);
+                        FloatVector.fromArray(F, bc, b + n).mul(s).intoArray(products, c * n);
+                    }
+                    for (int c = 0; c < channels; c++) {
+                        int i = i0 + c;
+                        y[yOff + t * yStride + i] = Lanes.sum(products, c * n) + d[i] * x[xOff + t * xStride + i];
+                    }
                 }
             }
             return;

@@ -763,7 +763,7 @@ class KernelsTest {
     @ValueSource(ints = {7, 16, 32})
     void selectiveScanStepMatchesScalarPerState(int n) {
         Random rnd = new Random(100 + n);
-        int dIn = 13;
+        int dIn = 45; // split 0..6, 6..45 below: a partial block of channels, then full and partial ones
         int count = 3;
         float[][] aRows = new float[dIn][n];
         float[] aFlat = new float[dIn * n];
