@@ -7,7 +7,8 @@
 #              PEERS_DIR/models/{fm-130m,fm-1.4b} (Hugging Face folders) with the matching *.gguf files
 #   CASE       fm-130m-f16, fm-1.4b-f16, fm-1.4b-q8_0, fm-1.4b-q4_0, fm-1.4b-q4_k_m (default: the first four); a
 #              quantized case runs falcon-mamba with --quant on the F16 folder, or with --gguf on the very GGUF file
-#              llama-quantize wrote, and llama.cpp on that GGUF file
+#              llama-quantize wrote, and llama.cpp on that GGUF file; a CASE ending in :gguf (fm-1.4b-q8_0:gguf)
+#              runs falcon-mamba on the GGUF file whatever --gguf says, so one run can hold both kinds
 # Options:
 #   --rounds N      rounds per case, each engine once per round, the first engine alternating (default 3)
 #   --threads N     threads for both (default 2)
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
     --cold) COLD=1; shift ;;
     --gguf) GGUF=1; shift ;;
     --fm-opts) FM_OPTS=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "peer-compare: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -79,11 +80,13 @@ FLAGS=$(grep -m1 '^flags' /proc/cpuinfo || true)
 ISA=$([[ $FLAGS == *avx512f* ]] && echo AVX-512 || { [[ $FLAGS == *avx2* ]] && echo AVX2 || echo "no AVX2"; })
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  CPU: $CPU ($ISA, $(nproc) cores visible)  threads $THREADS  pp$PROMPT tg$GEN" \
      "$([ $COLD = 1 ] && echo '(cold page cache)')$([ $GGUF = 1 ] && echo ' (falcon-mamba on the GGUF files)')"
-for c in "${CASES[@]}"; do
+for label in "${CASES[@]}"; do
+  c=${label%:gguf} gguf_case=$GGUF
+  [ "$c" = "$label" ] || gguf_case=1
   shape=${c%-*} type=${c##*-}
   dir="$PEERS/models/$shape" gguf="$PEERS/models/$c.gguf" quant=""
   [ "$type" = f16 ] || quant=$type
-  if [ $GGUF = 1 ]; then dir="$gguf" quant=""; fi
+  if [ $gguf_case = 1 ]; then dir="$gguf" quant=""; fi
   [ -e "$dir" ] && [ -f "$gguf" ] || { echo "peer-compare: missing $dir or $gguf; skipping $c" >&2; continue; }
   for ((r = 1; r <= ROUNDS; r++)); do
     order=(fm llama)
@@ -92,10 +95,10 @@ for c in "${CASES[@]}"; do
       [ $COLD = 1 ] && { if [ -d "$dir" ]; then evict "$gguf" "$dir"/*.safetensors; else evict "$gguf"; fi; }
       if [ "$e" = fm ]; then read -r pp tg vbits huge < <(run_fm "$c" "$dir" "$quant")
       else read -r pp tg < <(run_llama "$c" "$gguf"); vbits="" huge=""; fi
-      printf '%-14s round %d  %-12s prefill %8.2f tok/s  decode %7.2f tok/s%s\n' "$c" "$r" \
+      printf '%-19s round %d  %-12s prefill %8.2f tok/s  decode %7.2f tok/s%s\n' "$label" "$r" \
         "$([ "$e" = fm ] && echo falcon-mamba || echo llama.cpp)" "$pp" "$tg" \
         "$([ -n "$vbits" ] && echo "  ($vbits-bit vectors, weights resident in 2 MiB pages: $huge)")"
-      echo "$c $e $pp $tg" >>"$RESULTS"
+      echo "$label $e $pp $tg" >>"$RESULTS"
     done
   done
 done
@@ -103,9 +106,9 @@ python3 - "$RESULTS" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 cases = list(dict.fromkeys(r[0] for r in rows))
-print(f"\n{'case':<14} {'':>9} {'falcon-mamba':>13} {'llama.cpp':>10} {'ratio':>6}   (medians, tokens/s)")
+print(f"\n{'case':<19} {'':>9} {'falcon-mamba':>13} {'llama.cpp':>10} {'ratio':>6}   (medians, tokens/s)")
 for c in cases:
     for i, what in ((2, "prefill"), (3, "decode")):
         med = {e: statistics.median(float(r[i]) for r in rows if r[0] == c and r[1] == e) for e in ("fm", "llama")}
-        print(f"{c:<14} {what:>9} {med['fm']:>13.2f} {med['llama']:>10.2f} {med['fm'] / med['llama']:>5.2f}x")
+        print(f"{c:<19} {what:>9} {med['fm']:>13.2f} {med['llama']:>10.2f} {med['fm'] / med['llama']:>5.2f}x")
 EOF
