@@ -21,12 +21,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench}: prefill and decode throughput, the counterpart of llama-bench. Random prompt ids (seeded),
- * one warm-up run, then {@code --repetitions} measured runs; prints the median and the spread.
+ * {@code --warmup} unmeasured runs, then {@code --repetitions} measured runs; prints the median and the spread.
  */
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Measure prefill and decode tokens/s (median and spread over repetitions, after a warm-up run).")
+        description = "Measure prefill and decode tokens/s (median and spread over repetitions, after warm-up runs).")
 final class BenchCommand implements Callable<Integer> {
 
     /** The bandwidth probe's buffer: far beyond any last-level cache, as JMH's BandwidthBench. */
@@ -61,6 +61,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repetitions", paramLabel = "R", description = "Measured runs (default: ${DEFAULT-VALUE}).")
     int repetitions = 3;
 
+    /**
+     * Two, because the JIT is not done after one: the first decode after a prefill can still trip C2's compiled
+     * kernels back to the interpreter and wait for their recompilation (on two busy cores that takes up to a
+     * second), and a single warm-up run left a measured 64-token decode at a quarter of its speed in about one run
+     * in four.
+     */
+    @Option(
+            names = "--warmup",
+            paramLabel = "W",
+            description = "Unmeasured runs before the measured ones, for the JIT (default: ${DEFAULT-VALUE}).")
+    int warmup = 2;
+
     @Option(
             names = "--bandwidth",
             description = "Also measure the read bandwidth (a 256 MiB sum on as many threads, before and "
@@ -77,6 +89,9 @@ final class BenchCommand implements Callable<Integer> {
         if (promptTokens < 1 || genTokens < 1 || batch < 1 || repetitions < 1) {
             throw new UsageException("--prompt-tokens, --gen-tokens, --batch and --repetitions must be at least 1");
         }
+        if (warmup < 0) {
+            throw new UsageException("--warmup must be at least 0, got " + warmup);
+        }
         modelOptions.validate();
         PrefillMode mode = UsageException.check("--prefill", () -> PrefillMode.parse(prefill));
         Progress.quiet(json);
@@ -92,7 +107,7 @@ final class BenchCommand implements Callable<Integer> {
             double readBefore = bandwidth ? readBandwidth(model.threads()) : Double.NaN;
             double[] prefillRates = new double[repetitions];
             double[] decodeRates = new double[repetitions];
-            for (int r = -1; r < repetitions; r++) { // r = -1 is the warm-up
+            for (int r = -warmup; r < repetitions; r++) { // r < 0: warm-up runs
                 SequenceState[] states = new SequenceState[batch];
                 long t0 = System.nanoTime();
                 for (int b = 0; b < batch; b++) {
@@ -114,7 +129,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 Progress.note(
                         r < 0
-                                ? "warm-up done"
+                                ? "warm-up run " + (warmup + r + 1) + " of " + warmup + " done"
                                 : String.format(
                                         Locale.ROOT,
                                         "run %d: prefill %.1f tok/s, decode %.2f tok/s",
@@ -147,6 +162,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("gen_tokens", genTokens);
                 o.put("batch", batch);
                 o.put("repetitions", repetitions);
+                o.put("warmup_runs", warmup);
                 o.put("weight_bytes_per_token", model.weightBytesPerToken());
                 ObjectNode pages = o.putObject("weight_pages");
                 WeightPages.of(model, fm.weights()).ifPresent(b -> {

@@ -318,6 +318,10 @@ class CliTest {
         assertEquals("memory", o.get("weight_pages").get("storage").asText());
         int bits = o.get("vector_bits").asInt();
         assertTrue(bits == 128 || bits == 256 || bits == 512, "vector_bits " + bits);
+        assertEquals(2, o.get("warmup_runs").asInt(), "two unmeasured runs by default");
+        Run badWarmup = run(null, "bench", "--warmup", "-1");
+        assertEquals(2, badWarmup.code(), badWarmup.err());
+        assertTrue(badWarmup.err().contains("--warmup must be at least 0"), badWarmup.err());
         assertTrue(o.get("decode_tokens_per_s").get("median").asDouble() > 0);
         Run plain = run(
                 null,
