@@ -311,6 +311,9 @@ public final class SelectiveScan {
     /** Channels per block of {@link #step}'s one-vector path: their C·s products are summed together. */
     private static final int STEP_BLOCK = 16;
 
+    /** Per thread: a block's C·s products in {@link #step} (decode calls it per layer and token). */
+    private static final ThreadLocal<float[]> STEP_PRODUCTS = ThreadLocal.withInitial(() -> new float[0]);
+
     /**
      * One token for each of {@code count} sequences (decode and batch decode): token {@code t} (row {@code t} of
      * delta, x, bc and y) updates {@code states[t]}, channels {@code [from, to)}. Channel by channel across the
@@ -367,7 +370,7 @@ public final class SelectiveScan {
             // vectors of a block of channels are stored first and summed after: each sum is a chain of dependent
             // adds, and chains of different channels overlap only when no exponential sits between them (on a
             // Zen 5 core the blocked loop takes half the time of a sum inside the channel loop).
-            float[] products = new float[STEP_BLOCK * n];
+            float[] products = Scratch.floats(STEP_PRODUCTS, STEP_BLOCK * n);
             for (int i0 = from; i0 < to; i0 += STEP_BLOCK) {
                 int channels = Math.min(STEP_BLOCK, to - i0);
                 for (int t = 0; t < count; t++) {
