@@ -92,7 +92,7 @@ public final class FalconMambaModel implements AutoCloseable {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
         ThreadPool pool = new ThreadPool(threads);
-        ProjectionLoader q = new ProjectionLoader(quantization, storage.resolve(weights.byteSize()), pool);
+        ProjectionLoader q = new ProjectionLoader(quantization, storage.resolve(weights.byteSize()), pool, weights);
         try {
             return new FalconMambaModel(config, weights, pool, q);
         } catch (RuntimeException e) {

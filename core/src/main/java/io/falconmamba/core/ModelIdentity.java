@@ -46,6 +46,11 @@ final class ModelIdentity implements WeightSource {
         return t;
     }
 
+    @Override
+    public void released(MemorySegment data) {
+        weights.released(data);
+    }
+
     /** The first 8 bytes of the hash of everything fetched so far. */
     long value() {
         byte[] h = digest.digest();

@@ -25,14 +25,16 @@ final class ProjectionLoader implements AutoCloseable {
     private final WeightStorage storage;
     private final ThreadPool pool;
     private final WeightArena arena;
+    private final WeightSource source;
 
-    ProjectionLoader(Quantization type, WeightStorage storage, ThreadPool pool) {
+    ProjectionLoader(Quantization type, WeightStorage storage, ThreadPool pool, WeightSource source) {
         if (storage == WeightStorage.AUTO) {
             throw new IllegalArgumentException("storage AUTO must be resolved against the weights' size first");
         }
         this.type = type;
         this.storage = storage;
         this.pool = pool;
+        this.source = source;
         this.arena = type == Quantization.NONE && storage == WeightStorage.MAPPED ? null : new WeightArena();
     }
 
@@ -76,15 +78,12 @@ final class ProjectionLoader implements AutoCloseable {
     }
 
     /**
-     * Drops the pages of a source the copy replaces from this process's mapping ({@link MemorySegment#unload}),
-     * so the file pages read to make the copy are not counted twice in its resident memory; they stay in the page
-     * cache, and a later read (the embedding rows, a tied output head) maps them again. Only file mappings: the
-     * pages of anonymous memory would be lost.
+     * Tells the source that the copy replaces {@code data} ({@link WeightSource#released}): a mapped checkpoint
+     * drops those pages from this process's mapping, so the file pages read to make the copy are not counted twice
+     * in its resident memory; a later read (the embedding rows, a tied output head) maps them again.
      */
-    private static Weight released(Weight copy, MemorySegment source) {
-        if (source.isMapped()) {
-            source.unload();
-        }
+    private Weight released(Weight copy, MemorySegment data) {
+        source.released(data);
         return copy;
     }
 

@@ -23,4 +23,11 @@ public interface WeightSource {
     default long byteSize() {
         return -1;
     }
+
+    /**
+     * Told that a copy made at load replaces the bytes of {@code data} (a tensor's data from this source): a source
+     * over mapped files drops those pages from this process's mapping, so they are not counted twice in its
+     * resident memory (they stay in the page cache). The default does nothing, as a source over plain memory must.
+     */
+    default void released(java.lang.foreign.MemorySegment data) {}
 }

@@ -231,6 +231,13 @@ public final class Checkpoint implements WeightFiles {
         return files.stream().mapToLong(SafetensorsFile::fileSize).sum();
     }
 
+    @Override
+    public void released(MemorySegment data) {
+        for (SafetensorsFile f : files) {
+            f.released(data);
+        }
+    }
+
     /** What the kernel answered to the huge-page requests, per distinct answer over the files. */
     @Override
     public String hugePages() {

@@ -49,21 +49,21 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
 
     private final Path path;
     private final Arena arena;
-    private final MemorySegment file;
+    private final MappedFile file;
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
     private final String hugePages;
     private volatile boolean closed;
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment file, long dataStart, Header header) {
+    private SafetensorsFile(Path path, Arena arena, MappedFile file, long dataStart, Header header) {
         this.path = path;
         this.arena = arena;
         this.file = file;
         this.dataStart = dataStart;
         this.tensors = header.tensors();
         this.metadata = header.metadata();
-        this.hugePages = HugePages.adviseWeights(file);
+        this.hugePages = HugePages.adviseWeights(file.mapping());
     }
 
     /**
@@ -75,14 +75,14 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
         String label = path.toString();
         long size;
         Arena arena = Arena.ofShared();
-        MemorySegment seg;
+        MappedFile mapped;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             size = ch.size();
             if (size < 8) {
                 throw new SafetensorsException(label + ": file is " + size
                         + " bytes, shorter than the 8-byte header length prefix: not a safetensors file");
             }
-            seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            mapped = MappedFile.map(ch, size, arena);
         } catch (SafetensorsException e) {
             arena.close();
             throw e;
@@ -97,6 +97,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
             String why = Files.isDirectory(path) ? "is a directory, not a safetensors file" : "cannot be read: " + e;
             throw new SafetensorsException(label + ": " + why, e);
         }
+        MemorySegment seg = mapped.contents();
         try {
             long headerLength = seg.get(U64_LE, 0);
             if (headerLength < 0 || headerLength > size - 8) {
@@ -110,7 +111,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
             byte[] headerBytes = seg.asSlice(8, headerLength).toArray(ValueLayout.JAVA_BYTE);
             long dataStart = 8 + headerLength;
             Header header = parseHeader(label, headerBytes, size - dataStart);
-            return new SafetensorsFile(path, arena, seg, dataStart, header);
+            return new SafetensorsFile(path, arena, mapped, dataStart, header);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -289,7 +290,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
 
     /** The whole file as mapped. */
     MemorySegment mapping() {
-        return file;
+        return file.mapping();
     }
 
     /** What the kernel answered to the huge-page requests for this file's mapping. */
@@ -342,7 +343,7 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
     /** The raw bytes of a tensor, a zero-copy read-only view of the mapping (little-endian, row-major). */
     public MemorySegment slice(String name) {
         TensorInfo t = info(name);
-        return file.asSlice(dataStart + t.begin(), t.byteSize());
+        return file.contents().asSlice(dataStart + t.begin(), t.byteSize());
     }
 
     /**
@@ -358,12 +359,18 @@ public final class SafetensorsFile implements WeightSource, AutoCloseable {
             throw new SafetensorsException(path + ": tensor '" + name + "' has dtype " + t.dtype()
                     + ", which the engine does not read as weights (F32, F16 and BF16 only)");
         }
-        return new Tensor(name, type, t.shape(), file.asSlice(dataStart + t.begin(), t.byteSize()));
+        return new Tensor(name, type, t.shape(), file.contents().asSlice(dataStart + t.begin(), t.byteSize()));
+    }
+
+    @Override
+    public void released(MemorySegment data) {
+        ensureOpen();
+        file.release(data);
     }
 
     /** Size of the whole file in bytes. */
     public long fileSize() {
-        return file.byteSize();
+        return file.contents().byteSize();
     }
 
     /** Whether {@link #close()} was called. */

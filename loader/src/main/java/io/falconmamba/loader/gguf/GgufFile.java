@@ -1,6 +1,7 @@
 package io.falconmamba.loader.gguf;
 
 import io.falconmamba.core.HugePages;
+import io.falconmamba.loader.MappedFile;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -49,7 +50,11 @@ public final class GgufFile implements AutoCloseable {
 
     private final Path path;
     private final Arena arena;
+    /** The bytes read: the mapping's native view ({@link MappedFile#contents}), or the bytes {@link #parse} got. */
     private final MemorySegment file;
+    /** The mapping behind {@link #file}; null when the bytes were not mapped from a file. */
+    private final MappedFile mapped;
+
     private final int version;
     private final long dataStart;
     private final int alignment;
@@ -62,6 +67,7 @@ public final class GgufFile implements AutoCloseable {
             Path path,
             Arena arena,
             MemorySegment file,
+            MappedFile mapped,
             int version,
             long dataStart,
             int alignment,
@@ -70,18 +76,30 @@ public final class GgufFile implements AutoCloseable {
         this.path = path;
         this.arena = arena;
         this.file = file;
+        this.mapped = mapped;
         this.version = version;
         this.dataStart = dataStart;
         this.alignment = alignment;
         this.metadata = metadata;
         this.tensors = tensors;
-        this.hugePages = file.isMapped() ? HugePages.adviseWeights(file) : "none (not a mapped file)";
+        this.hugePages = mapped != null ? HugePages.adviseWeights(mapped.mapping()) : "none (not a mapped file)";
     }
 
-    /** The whole file as mapped. */
+    /** The whole file as mapped; for bytes that were not mapped ({@link #parse}), those bytes. */
     public MemorySegment mapping() {
         ensureOpen();
-        return file;
+        return mapped != null ? mapped.mapping() : file;
+    }
+
+    /**
+     * Drops the pages under {@code data} (a tensor's bytes from {@link #data}) from this process's mapping, once a
+     * copy replaces them; they stay in the page cache. Does nothing for bytes that were not mapped.
+     */
+    public void released(MemorySegment data) {
+        ensureOpen();
+        if (mapped != null) {
+            mapped.release(data);
+        }
     }
 
     /** What the kernel answered to the huge-page requests on the mapping ({@link HugePages#adviseWeights}). */
@@ -104,9 +122,9 @@ public final class GgufFile implements AutoCloseable {
     public static GgufFile open(Path path) {
         String label = path.toString();
         Arena arena = Arena.ofShared();
-        MemorySegment seg;
+        MappedFile mapped;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            mapped = MappedFile.map(ch, ch.size(), arena);
         } catch (NoSuchFileException e) {
             arena.close();
             throw new GgufException(label + ": no such file", e);
@@ -119,7 +137,7 @@ public final class GgufFile implements AutoCloseable {
             throw new GgufException(label + ": " + why, e);
         }
         try {
-            return parse(path, seg, arena);
+            return new Parser(label, mapped.contents()).parse(path, arena, mapped);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -134,7 +152,7 @@ public final class GgufFile implements AutoCloseable {
      * @throws GgufException naming {@code path} (and key or tensor) when the bytes are not valid GGUF
      */
     static GgufFile parse(Path path, MemorySegment bytes, Arena arena) {
-        return new Parser(path.toString(), bytes).parse(path, arena);
+        return new Parser(path.toString(), bytes).parse(path, arena, null);
     }
 
     /** Reads the header of a file's bytes. Every read goes through {@link #need(long, String)} first. */
@@ -156,7 +174,7 @@ public final class GgufFile implements AutoCloseable {
             this.size = seg.byteSize();
         }
 
-        GgufFile parse(Path path, Arena arena) {
+        GgufFile parse(Path path, Arena arena, MappedFile mapped) {
             if (size < 24) {
                 throw new GgufException(
                         label + ": file is " + size + " bytes, shorter than a GGUF header (24 bytes): not a GGUF file");
@@ -235,6 +253,7 @@ public final class GgufFile implements AutoCloseable {
                     path,
                     arena,
                     seg,
+                    mapped,
                     version,
                     dataStart,
                     alignment,

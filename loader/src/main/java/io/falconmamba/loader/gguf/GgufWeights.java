@@ -65,6 +65,11 @@ public final class GgufWeights implements WeightFiles {
         return file.fileSize();
     }
 
+    @Override
+    public void released(MemorySegment data) {
+        file.released(data);
+    }
+
     /** The Hugging Face names of the tensors the name table maps, sorted. */
     @Override
     public Set<String> names() {
