@@ -467,10 +467,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v0.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v0.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = e0.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 e0 = e0.blend(
@@ -486,10 +487,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v0.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v0.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = o0.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 o0 = o0.blend(
@@ -506,10 +508,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v1.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = e1.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 e1 = e1.blend(
@@ -525,10 +528,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v1.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v1.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = o1.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 o1 = o1.blend(
@@ -545,10 +549,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v2.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = e2.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 e2 = e2.blend(
@@ -564,10 +569,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v2.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v2.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = o2.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 o2 = o2.blend(
@@ -584,10 +590,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v3.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = e3.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 e3 = e3.blend(
@@ -603,10 +610,11 @@ final class MatVec {
                     .and(F16Fields.FIELDS)
                     .add(rebias)
                     .reinterpretAsFloats();
-            if (v3.and(F16Fields.PAIR_EXPONENTS)
-                    .reinterpretAsShorts()
-                    .compare(VectorOperators.EQ, (short) 0)
-                    .anyTrue()) {
+            if (rebias != 0
+                    && v3.and(F16Fields.PAIR_EXPONENTS)
+                            .reinterpretAsShorts()
+                            .compare(VectorOperators.EQ, (short) 0)
+                            .anyTrue()) {
                 IntVector bits = o3.reinterpretAsInts();
                 IntVector raised = bits.add(1 << 23);
                 o3 = o3.blend(

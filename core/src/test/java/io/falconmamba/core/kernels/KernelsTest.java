@@ -365,6 +365,20 @@ class KernelsTest {
         }
     }
 
+    /** The F16 widening follows -Dfalconmamba.f16Widening where given, and its constants agree with each other. */
+    @Test
+    void f16WideningFollowsTheProperty() {
+        String asked = System.getProperty("falconmamba.f16Widening");
+        if (asked != null) {
+            assertEquals(asked.equals("plain"), F16Fields.PLAIN_FIELDS, asked);
+        }
+        assertEquals(F16Fields.PLAIN_FIELDS ? 0 : 14 << 23, F16Fields.SCALED);
+        // The rebiased fields times 2^SCALE are the half: 1.0 (0x3C00) widens to 2^-SCALE.
+        float one = Float.intBitsToFloat(((0x3C00 << 16) >> 3 & F16Fields.FIELDS) + F16Fields.SCALED);
+        assertEquals(1f, Math.scalb(one, F16Fields.SCALE));
+        assertEquals(1f, one * Math.scalb(1f, 112) * F16Fields.SCALED_SUMS);
+    }
+
     /** Every half, inf and NaN included, widens to exactly {@link Float#float16ToFloat}'s bits. */
     @Test
     void everyHalfDecodesExactly() {
