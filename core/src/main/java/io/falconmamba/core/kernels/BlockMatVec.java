@@ -8,7 +8,9 @@ import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,17 +18,19 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Matrix × vector (decode) for the {@link BlockMatrix} formats with a kernel of their own: {@link Format#Q8_0},
  * {@link Format#Q4_0}, {@link Format#Q5_0}, {@link Format#Q4_K}, {@link Format#Q5_K} and {@link Format#Q6_K}, read in place from the
- * row-major ggml blocks. Each row is one sequential stream; a vector of quants is loaded as bytes, widened to
- * ints in registers (nibbles and high bits split there: x86 has no byte shift), turned into the weights exactly
- * as {@code rowToFloats} computes them (same float32 operations, so the same weights) and multiplied into a
- * per-row accumulator. Only the summation order differs from the generic path.
+ * row-major ggml blocks. Each row is one sequential stream; a vector of quants is loaded as bytes and widened in
+ * registers (nibbles and high bits split there: x86 has no byte shift).
  *
- * <p>Q8_0 is the exception: as llama.cpp does, x is quantized once per product to Q8_0 blocks ({@link #quantize})
- * and each block's product is summed in integers, four rows at a time sharing x. Widening, converting and
- * scaling every weight costs more instructions than reading its byte from memory takes; one conversion and one
- * scale per block of 32 do not. The result differs from the float product by x's quantization error (at most
- * half a step of {@code max|x|/127} per element), as llama.cpp's does. Each row's sum is the same whichever
- * thread or pass computes it.
+ * <p>Q4_0, Q5_0 and Q5_K multiply by x itself: the widened quants are turned into the weights exactly as
+ * {@code rowToFloats} computes them (same float32 operations, so the same weights) and multiplied into a per-row
+ * accumulator; only the summation order differs from the generic path.
+ *
+ * <p>Q8_0, Q4_K and Q6_K run as llama.cpp does: x is quantized once per product to Q8_0 blocks ({@link #quantize})
+ * and each group's product of quants is summed exactly in integers, then converted and scaled once per group
+ * (Q8_0 four rows at a time sharing x). Widening, converting and scaling every weight costs more instructions
+ * than reading its byte from memory takes; one conversion and one scale per group do not. The result differs
+ * from the float product by x's quantization error (at most half a step of {@code max|x|/127} per element), as
+ * llama.cpp's does. Each row's sum is the same whichever thread or pass computes it.
  *
  * <p>Vectors of 8 or 16 floats only ({@link #VECTOR}): a vector then covers whole half-groups of 16 weights.
  */
@@ -56,9 +60,6 @@ final class BlockMatVec {
 
     private BlockMatVec() {}
 
-    /** Per thread: a row's K-quant group scales and minimums, unpacked ahead of its weights. */
-    private static final ThreadLocal<float[]> GROUPS = ThreadLocal.withInitial(() -> new float[0]);
-
     /** Whether {@code format} has a decode kernel here (on this vector width). */
     static boolean covers(Format format) {
         return VECTOR
@@ -74,15 +75,22 @@ final class BlockMatVec {
 
         float[] xd = new float[0];
 
+        /** Q4_K's per-256-column scales and sums of x ({@link #groupSums}). */
+        float[] xs = new float[0];
+
         @Override
         int prepare() {
-            if (w.format() == Format.Q8_0) {
+            if (quantizesX(w.format())) {
                 int blocks = w.cols() / 32;
                 if (xd.length < blocks) {
                     xd = new float[blocks];
                     xq = new short[32 * blocks];
+                    xs = new float[2 * blocks];
                 }
                 quantize(x, xOff, blocks, xq, xd);
+                if (w.format() == Format.Q4_K) {
+                    groupSums(xq, xd, blocks, xs);
+                }
             }
             return (w.rows() + ROWS - 1) / ROWS;
         }
@@ -99,7 +107,7 @@ final class BlockMatVec {
             long rb = w.rowBytes();
             int blocks = w.cols() / w.format().blockSize();
             float[] lanes = Lanes.scratch();
-            float[] groups = w.format() == Format.Q4_K ? Scratch.floats(GROUPS, 16 * blocks) : null;
+            float[] scales = new float[16]; // Q4_K: a super-block's group scales and minimums
             int end = Math.min(to * ROWS, w.rows());
             int r = from * ROWS;
             if (w.format() == Format.Q8_0) {
@@ -113,9 +121,9 @@ final class BlockMatVec {
                     case Q8_0 -> q8_0(data, at, blocks, xq, xd, lanes);
                     case Q4_0 -> q4_0(data, at, blocks, x, xOff, lanes);
                     case Q5_0 -> q5_0(data, at, blocks, x, xOff, lanes);
-                    case Q4_K -> q4k(data, at, blocks, x, xOff, lanes, groups);
+                    case Q4_K -> q4k(data, at, blocks, xq, xs, lanes, scales);
                     case Q5_K -> q5k(data, at, blocks, x, xOff, lanes);
-                    case Q6_K -> q6k(data, at, blocks, x, xOff, lanes);
+                    case Q6_K -> q6k(data, at, blocks, xq, xd, lanes);
                     default -> throw new IllegalStateException(w.format() + " has no decode kernel");
                 };
             }
@@ -130,6 +138,11 @@ final class BlockMatVec {
             throw new IllegalArgumentException("matrix " + w.name() + ": no decode kernel for " + w.format());
         }
         JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
+    }
+
+    /** Whether the format's kernel runs against x quantized to Q8_0 blocks ({@link #quantize}). */
+    static boolean quantizesX(Format format) {
+        return format == Format.Q8_0 || format == Format.Q4_K || format == Format.Q6_K;
     }
 
     /**
@@ -305,49 +318,110 @@ final class BlockMatVec {
         return Lanes.sum(lanes);
     }
 
-    /** Q4_K: {@code w = (d·sc)·q - dmin·m} per 32-weight group, as {@link KQuantMatrix} decodes it. */
-    static float q4k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes, float[] groups) {
-        // The groups' scales and minimums first, in a loop of their own: unpacked inside the vector loop they cost as
-        // many instructions as the weights do there and crowd its registers. Same float operations, same weights.
+    /**
+     * Q4_K against x quantized to Q8_0 blocks. Group {@code g} of 32 weights is {@code (d·sc_g)·q - dmin·m_g}
+     * and lies on one x block, so its product is {@code (d·sc_g)·dx·Σ q·xq - dmin·m_g·(dx·Σ xq)}: the first sum
+     * exact in integers, the second from {@code xs} ({@link #groupSums}). Same weights as {@link KQuantMatrix}
+     * decodes; the result differs from the float product by x's quantization only.
+     *
+     * <p>A super-block's eight scales and eight minimums are widened and multiplied in vectors, all sixteen at
+     * once: one at a time in scalar code they cost as much as the block's weights.
+     */
+    static float q4k(MemorySegment s, long at, int blocks, short[] xq, float[] xs, float[] lanes, float[] scales) {
+        FloatVector acc = FloatVector.zero(F);
+        FloatVector mins = FloatVector.zero(F);
+        // A counted loop over blocks: C2 hoists the segment's liveness check out of it (not out of a loop on a long).
         for (int k = 0; k < blocks; k++) {
             long b0 = at + 144L * k;
             float d = Float.float16ToFloat(s.get(Convert.I16, b0));
             float dmin = Float.float16ToFloat(s.get(Convert.I16, b0 + 2));
-            // The 12 scale bytes in two reads, unpacked in registers (a segment read each costs a bounds check).
             long s0 = s.get(I64, b0 + 4);
             long s1 = s.get(Convert.I32, b0 + 12) & 0xFFFFFFFFL;
-            for (int j = 0; j < 8; j++) {
-                groups[16 * k + j] = d * scale6(s0, s1, j, 0);
-                groups[16 * k + 8 + j] = dmin * scale6(s0, s1, j, 4);
+            ByteVector sm = LongVector.zero(L2)
+                    .withLane(0, scales6(s0, s1))
+                    .withLane(1, mins6(s0, s1))
+                    .reinterpretAsBytes();
+            // Lanes 0..7: (d·sc_g)·dx_g, what group g's integer sum is scaled by; 8..15: dmin·m_g·(dx·Σxq)_g.
+            for (int p = 0; p < 16; p += L) {
+                FloatVector v = (FloatVector)
+                        sm.convertShape(VectorOperators.B2I, I, p / L).convert(VectorOperators.I2F, 0);
+                VectorMask<Float> minLanes = MIN_LANES[p / L];
+                v = v.mul(FloatVector.broadcast(F, d).blend(dmin, minLanes))
+                        .mul(FloatVector.fromArray(F, xs, 16 * k + p));
+                v.intoArray(scales, p);
+                mins = mins.add(v, minLanes);
             }
-        }
-        FloatVector lo0 = FloatVector.zero(F);
-        FloatVector hi0 = FloatVector.zero(F);
-        // A counted loop over blocks: C2 hoists the segment's liveness check out of it (not out of a loop on a long).
-        for (int k = 0; k < blocks; k++) {
-            long q0 = at + 144L * k + 16;
-            int xb = xOff + 256 * k;
-            int g = 16 * k;
             for (int i = 0; i < 4; i++) {
-                float d1 = groups[g + 2 * i];
-                float d2 = groups[g + 2 * i + 1];
-                float m1 = groups[g + 8 + 2 * i];
-                float m2 = groups[g + 8 + 2 * i + 1];
-                long q = q0 + 32L * i;
-                int xg = xb + 64 * i;
-                for (int l = 0; l < 32; l += L) {
-                    IntVector b = (IntVector)
-                            ByteVector.fromMemorySegment(B, s, q + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    FloatVector lo = (FloatVector) b.and(0xF).convert(VectorOperators.I2F, 0);
-                    FloatVector hi = (FloatVector)
-                            b.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0);
-                    lo0 = lo.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xg + l), lo0);
-                    hi0 = hi.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xg + 32 + l), hi0);
+                long q = b0 + 16 + 32L * i;
+                int xl = 256 * k + 64 * i; // x of the low nibbles (group 2i); the high ones (2i+1) follow
+                IntVector lo = IntVector.zero(I), hi = IntVector.zero(I);
+                for (int j = 0; j < 32; j += SL) {
+                    ShortVector b = (ShortVector)
+                            ByteVector.fromMemorySegment(BH, s, q + j, LE).convertShape(VectorOperators.B2S, SW, 0);
+                    IntVector pl = b.and((short) 0xF)
+                            .mul(ShortVector.fromArray(SW, xq, xl + j))
+                            .reinterpretAsInts();
+                    IntVector ph = b.lanewise(VectorOperators.ASHR, 4)
+                            .and((short) 0xF)
+                            .mul(ShortVector.fromArray(SW, xq, xl + 32 + j))
+                            .reinterpretAsInts();
+                    lo = lo.add(pl.add(pl.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
+                    hi = hi.add(ph.add(ph.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
                 }
+                acc = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.broadcast(F, scales[2 * i]), acc);
+                acc = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.broadcast(F, scales[2 * i + 1]), acc);
             }
         }
-        lo0.add(hi0).intoArray(lanes, 0);
+        acc.sub(mins).intoArray(lanes, 0);
         return Lanes.sum(lanes);
+    }
+
+    /** Two longs: the scale bytes and minimum bytes of a K-quant super-block, widened from there. */
+    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
+
+    /** Per 16 lanes of scales and minimums, float vector {@code p}'s lanes that hold minimums (8..15). */
+    private static final VectorMask<Float>[] MIN_LANES = minLanes();
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static VectorMask<Float>[] minLanes() {
+        VectorMask<Float>[] m = new VectorMask[Math.max(1, 16 / L)];
+        for (int p = 0; p < m.length; p++) {
+            m[p] = F.indexInRange(p * L - 8, L);
+        }
+        return m;
+    }
+
+    /**
+     * Q4_K's view of x, per 256 columns: the eight blocks' scales {@code dx}, then their sums {@code dx·Σ xq}
+     * (what a group's minimum multiplies), the layout {@link #q4k} loads sixteen at a time.
+     */
+    static void groupSums(short[] q, float[] d, int blocks, float[] xs) {
+        for (int b = 0; b < blocks; b++) {
+            int total = 0;
+            for (int j = 0; j < 32; j++) {
+                total += q[32 * b + j];
+            }
+            xs[16 * (b / 8) + b % 8] = d[b];
+            xs[16 * (b / 8) + 8 + b % 8] = d[b] * total;
+        }
+    }
+
+    /**
+     * The eight six-bit group scales of a K-quant super-block, one per byte, from its 12 scale bytes (0..7 in
+     * {@code s0}, 8..11 in {@code s1}): scales 0..3 are the low six bits of bytes 0..3; scales 4..7 the low
+     * nibbles of bytes 8..11 under the top two bits of bytes 0..3. {@link KQuantMatrix#scaleMin}, eight at once.
+     */
+    static long scales6(long s0, long s1) {
+        long high = (s1 & 0x0F0F0F0FL) | ((s0 >>> 2) & 0x30303030L);
+        return (s0 & 0x3F3F3F3FL) | (high << 32);
+    }
+
+    /** The eight six-bit group minimums, as {@link #scales6}: bytes 4..7, then the high nibbles of 8..11. */
+    static long mins6(long s0, long s1) {
+        long high = ((s1 >>> 4) & 0x0F0F0F0FL) | ((s0 >>> 34) & 0x30303030L);
+        return ((s0 >>> 32) & 0x3F3F3F3FL) | (high << 32);
     }
 
     /** Q5_K: Q4_K with a fifth bit, bit {@code 2i} of byte {@code l} of the 32 high-bit bytes for the low nibbles. */
@@ -360,11 +434,13 @@ final class BlockMatVec {
             float dmin = Float.float16ToFloat(s.get(Convert.I16, at + 2));
             long s0 = s.get(I64, at + 4);
             long s1 = s.get(Convert.I32, at + 12) & 0xFFFFFFFFL;
+            long sc = scales6(s0, s1);
+            long m = mins6(s0, s1);
             for (int i = 0; i < 4; i++) {
-                float d1 = d * scale6(s0, s1, 2 * i, 0);
-                float m1 = dmin * scale6(s0, s1, 2 * i, 4);
-                float d2 = d * scale6(s0, s1, 2 * i + 1, 0);
-                float m2 = dmin * scale6(s0, s1, 2 * i + 1, 4);
+                float d1 = d * (int) ((sc >>> (16 * i)) & 0xFF);
+                float m1 = dmin * (int) ((m >>> (16 * i)) & 0xFF);
+                float d2 = d * (int) ((sc >>> (16 * i + 8)) & 0xFF);
+                float m2 = dmin * (int) ((m >>> (16 * i + 8)) & 0xFF);
                 long q = at + 48 + 32L * i;
                 int xg = xb + 64 * i;
                 for (int l = 0; l < 32; l += L) {
@@ -393,70 +469,62 @@ final class BlockMatVec {
     }
 
     /**
-     * Six-bit scale ({@code k = 0}) or minimum ({@code k = 4}) {@code j} of the K-quant scale bytes, bytes 0..7 in
-     * {@code s0} and 8..11 in {@code s1}: {@link KQuantMatrix#scaleMin}'s unpacking.
+     * Q6_K against x quantized to Q8_0 blocks: {@code w = (d·sc)·(q - 32)} with a scale per 16 weights. Each
+     * 128-weight half reads 64 low-nibble bytes and 32 bytes of high bit pairs; a vector of products summed in
+     * pairs holds two scale groups when it is 32 shorts wide (lanes below half the first), one when 16.
      */
-    private static int scale6(long s0, long s1, int j, int k) {
-        if (j < 4) {
-            return (int) (s0 >>> (8 * (j + k))) & 63;
-        }
-        int packed = (int) (s1 >>> (8 * (j - 4))) & 0xFF;
-        int top = (int) (s0 >>> (8 * (j - 4 + k))) & 0xFF;
-        return (k == 0 ? packed & 0xF : packed >>> 4) | ((top >>> 6) << 4);
-    }
-
-    /** Q6_K: {@code w = (d·sc)·(q - 32)}, each 128-weight half from 64 low-nibble bytes and 32 high-pair bytes. */
-    static float q6k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
+    static float q6k(MemorySegment s, long at, int blocks, short[] xq, float[] xd, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
-        long end = at + blocks * 210L;
-        int xb = xOff;
-        while (at < end) {
-            float d = Float.float16ToFloat(s.get(Convert.I16, at + 208));
+        for (int k = 0; k < blocks; k++) {
+            long b0 = at + 210L * k;
+            float d = Float.float16ToFloat(s.get(Convert.I16, b0 + 208));
             for (int half = 0; half < 2; half++) {
-                long ql = at + 64L * half;
-                long qh = at + 128 + 32L * half;
-                long sc = at + 192 + 8L * half;
-                int xh = xb + 128 * half;
-                for (int l = 0; l < 32; l += L) {
-                    int g = l / 16;
-                    IntVector a = (IntVector)
-                            ByteVector.fromMemorySegment(B, s, ql + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    IntVector b = (IntVector)
-                            ByteVector.fromMemorySegment(B, s, ql + 32 + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    IntVector h = (IntVector)
-                            ByteVector.fromMemorySegment(B, s, qh + l, LE).convertShape(VectorOperators.B2I, I, 0);
-                    FloatVector q1 = (FloatVector) a.and(0xF)
-                            .or(h.and(3).lanewise(VectorOperators.LSHL, 4))
-                            .sub(32)
-                            .convert(VectorOperators.I2F, 0);
-                    FloatVector q2 = (FloatVector) b.and(0xF)
-                            .or(h.lanewise(VectorOperators.ASHR, 2).and(3).lanewise(VectorOperators.LSHL, 4))
-                            .sub(32)
-                            .convert(VectorOperators.I2F, 0);
-                    FloatVector q3 = (FloatVector) a.lanewise(VectorOperators.ASHR, 4)
-                            .and(0xF)
-                            .or(h.lanewise(VectorOperators.ASHR, 4).and(3).lanewise(VectorOperators.LSHL, 4))
-                            .sub(32)
-                            .convert(VectorOperators.I2F, 0);
-                    FloatVector q4 = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
-                            .and(0xF)
-                            .or(h.lanewise(VectorOperators.ASHR, 6).and(3).lanewise(VectorOperators.LSHL, 4))
-                            .sub(32)
-                            .convert(VectorOperators.I2F, 0);
-                    float s1 = d * s.get(BlockMatrix.I8, sc + g);
-                    float s2 = d * s.get(BlockMatrix.I8, sc + g + 2);
-                    float s3 = d * s.get(BlockMatrix.I8, sc + g + 4);
-                    float s4 = d * s.get(BlockMatrix.I8, sc + g + 6);
-                    acc = q1.mul(s1).fma(FloatVector.fromArray(F, x, xh + l), acc);
-                    acc = q2.mul(s2).fma(FloatVector.fromArray(F, x, xh + 32 + l), acc);
-                    acc = q3.mul(s3).fma(FloatVector.fromArray(F, x, xh + 64 + l), acc);
-                    acc = q4.mul(s4).fma(FloatVector.fromArray(F, x, xh + 96 + l), acc);
+                long ql = b0 + 64L * half;
+                long qh = b0 + 128 + 32L * half;
+                long sc = s.get(I64, b0 + 192 + 8L * half); // eight int8 scales
+                int xh = 256 * k + 128 * half;
+                for (int j = 0; j < 32; j += SL) {
+                    ShortVector h = (ShortVector)
+                            ByteVector.fromMemorySegment(BH, s, qh + j, LE).convertShape(VectorOperators.B2S, SW, 0);
+                    // Bit pair n of h tops quant n; h4 >> 2n & 0x30 moves it to bits 4..5.
+                    ShortVector h4 = h.lanewise(VectorOperators.LSHL, 4);
+                    // Quant bytes 0..31 hold quants 1 (low nibbles) and 3 (high), bytes 32..63 quants 2 and 4.
+                    for (int part = 0; part < 2; part++) {
+                        ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BH, s, ql + 32 * part + j, LE)
+                                .convertShape(VectorOperators.B2S, SW, 0);
+                        ShortVector qLo = v.and((short) 0xF)
+                                .or(h4.lanewise(VectorOperators.ASHR, 2 * part).and((short) 0x30))
+                                .sub((short) 32);
+                        ShortVector qHi = v.lanewise(VectorOperators.ASHR, 4)
+                                .and((short) 0xF)
+                                .or(h4.lanewise(VectorOperators.ASHR, 2 * part + 4)
+                                        .and((short) 0x30))
+                                .sub((short) 32);
+                        int xLo = xh + 32 * part; // quant 1 + part: weights 32·part.. of the half
+                        int xHi = xLo + 64; // quant 3 + part
+                        IntVector pLo =
+                                qLo.mul(ShortVector.fromArray(SW, xq, xLo + j)).reinterpretAsInts();
+                        IntVector pHi =
+                                qHi.mul(ShortVector.fromArray(SW, xq, xHi + j)).reinterpretAsInts();
+                        pLo = pLo.add(pLo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                        pHi = pHi.add(pHi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+                        // Scale groups of the vector's two halves: weights j.. and j + SL/2.. of the 32.
+                        int gA = 2 * part + (j >> 4), gB = 2 * part + ((j + SL / 2) >> 4);
+                        float dxLo = xd[xLo >> 5], dxHi = xd[xHi >> 5];
+                        FloatVector sLo = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * gA)) * dxLo)
+                                .blend(d * (byte) (sc >>> (8 * gB)) * dxLo, UPPER_HALF);
+                        FloatVector sHi = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * gA + 32)) * dxHi)
+                                .blend(d * (byte) (sc >>> (8 * gB + 32)) * dxHi, UPPER_HALF);
+                        acc = ((FloatVector) pLo.convert(VectorOperators.I2F, 0)).fma(sLo, acc);
+                        acc = ((FloatVector) pHi.convert(VectorOperators.I2F, 0)).fma(sHi, acc);
+                    }
                 }
             }
-            at += 210;
-            xb += 256;
         }
         acc.intoArray(lanes, 0);
         return Lanes.sum(lanes);
     }
+
+    /** The upper half of a float vector's lanes. */
+    private static final VectorMask<Float> UPPER_HALF = F.indexInRange(-L / 2, L / 2);
 }

@@ -229,12 +229,12 @@ class BlockMatrixTest {
 
     /**
      * What the decode kernel's quantizing of x may cost a row's product, for the formats whose kernel quantizes
-     * x to Q8_0 blocks as llama.cpp does (Q8_0): each x within half a step {@code d = max|x|/127} of its 32-column
+     * x to Q8_0 blocks as llama.cpp does (Q8_0, Q4_K, Q6_K): each x within half a step {@code d = max|x|/127} of its 32-column
      * block (plus the rounding of {@code x/d}), so {@code |Σ w·(x - x̂)| ≤ Σ_blocks d·(1/2 + 2⁻¹⁶)·Σ |w|}. Zero for
      * the formats whose kernel multiplies by x itself.
      */
     static double xQuantization(Format f, float[] row, float[] x, int xOff) {
-        if (f != Format.Q8_0) {
+        if (f != Format.Q8_0 && f != Format.Q4_K && f != Format.Q6_K) {
             return 0;
         }
         double bound = 0;

@@ -98,7 +98,7 @@ class GgufModelTest {
                         SafetensorsFile.open(GgufFixtures.dir(model).resolve("reference.safetensors"))) {
             MambaConfig mc = GgufModelConfig.read(w.file()).toMambaConfig();
             CheckpointValidator.validate(mc, w);
-            // Mapped, and in memory (Q8_0 and Q4_0 rearranged into tiles, the other block formats as mapped).
+            // Mapped, and in memory (Q8_0 and Q4_0 rearranged into tiles, the other block formats copied as stored).
             for (WeightStorage storage : WeightStorage.values()) {
                 try (FalconMambaModel fm = FalconMambaModel.create(mc, w, 2, Quantization.NONE, storage)) {
                     for (int s = 0; s < 2; s++) {
