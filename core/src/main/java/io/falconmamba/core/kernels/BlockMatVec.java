@@ -53,7 +53,7 @@ final class BlockMatVec {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final int SL = SW.length();
 
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong I64 = BlockMatrix.I64;
 
     /** Rows per unit the pool hands out. */
     private static final int ROWS = 4;
@@ -107,7 +107,7 @@ final class BlockMatVec {
             long rb = w.rowBytes();
             int blocks = w.cols() / w.format().blockSize();
             float[] lanes = Lanes.scratch();
-            float[] scales = new float[16]; // Q4_K: a super-block's group scales and minimums
+            float[] scales = Scratch.floats(SCALES, 16); // Q4_K: a super-block's group scales and minimums
             int end = Math.min(to * ROWS, w.rows());
             int r = from * ROWS;
             if (w.format() == Format.Q8_0) {
@@ -131,6 +131,9 @@ final class BlockMatVec {
     }
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+
+    /** Per thread: one Q4_K super-block's group scales and minimums ({@link #q4k}). */
+    private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[16]);
 
     /** {@code out[outOff + r] = W[r] · x[xOff ..]} for every row, split across the pool's threads. */
     static void multiply(BlockMatrix w, float[] x, int xOff, float[] out, int outOff, ThreadPool pool) {
@@ -338,8 +341,8 @@ final class BlockMatVec {
             long s0 = s.get(I64, b0 + 4);
             long s1 = s.get(Convert.I32, b0 + 12) & 0xFFFFFFFFL;
             ByteVector sm = LongVector.zero(L2)
-                    .withLane(0, scales6(s0, s1))
-                    .withLane(1, mins6(s0, s1))
+                    .withLane(0, KQuantMatrix.scales6(s0, s1))
+                    .withLane(1, KQuantMatrix.mins6(s0, s1))
                     .reinterpretAsBytes();
             // Lanes 0..7: (d·sc_g)·dx_g, what group g's integer sum is scaled by; 8..15: dmin·m_g·(dx·Σxq)_g.
             for (int p = 0; p < 16; p += L) {
@@ -408,22 +411,6 @@ final class BlockMatVec {
         }
     }
 
-    /**
-     * The eight six-bit group scales of a K-quant super-block, one per byte, from its 12 scale bytes (0..7 in
-     * {@code s0}, 8..11 in {@code s1}): scales 0..3 are the low six bits of bytes 0..3; scales 4..7 the low
-     * nibbles of bytes 8..11 under the top two bits of bytes 0..3. {@link KQuantMatrix#scaleMin}, eight at once.
-     */
-    static long scales6(long s0, long s1) {
-        long high = (s1 & 0x0F0F0F0FL) | ((s0 >>> 2) & 0x30303030L);
-        return (s0 & 0x3F3F3F3FL) | (high << 32);
-    }
-
-    /** The eight six-bit group minimums, as {@link #scales6}: bytes 4..7, then the high nibbles of 8..11. */
-    static long mins6(long s0, long s1) {
-        long high = ((s1 >>> 4) & 0x0F0F0F0FL) | ((s0 >>> 34) & 0x30303030L);
-        return ((s0 >>> 32) & 0x3F3F3F3FL) | (high << 32);
-    }
-
     /** Q5_K: Q4_K with a fifth bit, bit {@code 2i} of byte {@code l} of the 32 high-bit bytes for the low nibbles. */
     static float q5k(MemorySegment s, long at, int blocks, float[] x, int xOff, float[] lanes) {
         FloatVector acc = FloatVector.zero(F);
@@ -434,8 +421,8 @@ final class BlockMatVec {
             float dmin = Float.float16ToFloat(s.get(Convert.I16, at + 2));
             long s0 = s.get(I64, at + 4);
             long s1 = s.get(Convert.I32, at + 12) & 0xFFFFFFFFL;
-            long sc = scales6(s0, s1);
-            long m = mins6(s0, s1);
+            long sc = KQuantMatrix.scales6(s0, s1);
+            long m = KQuantMatrix.mins6(s0, s1);
             for (int i = 0; i < 4; i++) {
                 float d1 = d * (int) ((sc >>> (16 * i)) & 0xFF);
                 float m1 = dmin * (int) ((m >>> (16 * i)) & 0xFF);

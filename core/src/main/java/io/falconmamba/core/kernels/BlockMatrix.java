@@ -16,6 +16,7 @@ public abstract sealed class BlockMatrix implements Weight permits Q32Matrix, KQ
     static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
     static final ValueLayout.OfShort I16 = Convert.I16;
     static final ValueLayout.OfInt I32 = Convert.I32;
+    static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(Convert.LE);
 
     private final String name;
     private final int rows;

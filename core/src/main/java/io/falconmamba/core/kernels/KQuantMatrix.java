@@ -87,26 +87,37 @@ public final class KQuantMatrix extends BlockMatrix {
         }
     }
 
-    /** Six-bit scale ({@code min} false) or minimum of group {@code j} from the 12 bytes at {@code sc}. */
-    static int scaleMin(MemorySegment s, long sc, int j, boolean min) {
-        int k = min ? 4 : 0;
-        if (j < 4) {
-            return u8(s, sc + j + k) & 63;
-        }
-        int packed = u8(s, sc + j + 4);
-        return (min ? packed >>> 4 : packed & 0xF) | ((u8(s, sc + j - 4 + k) >>> 6) << 4);
+    /**
+     * The eight six-bit group scales of a K-quant super-block, one per byte, from its 12 scale bytes (0..7 in
+     * {@code s0}, 8..11 in {@code s1}): scales 0..3 are the low six bits of bytes 0..3; scales 4..7 the low
+     * nibbles of bytes 8..11 under the top two bits of bytes 0..3. Q4_K and Q5_K read
+     * them from here.
+     */
+    static long scales6(long s0, long s1) {
+        long high = (s1 & 0x0F0F0F0FL) | ((s0 >>> 2) & 0x30303030L);
+        return (s0 & 0x3F3F3F3FL) | (high << 32);
+    }
+
+    /** The eight six-bit group minimums, as {@link #scales6}: bytes 4..7, then the high nibbles of 8..11. */
+    static long mins6(long s0, long s1) {
+        long high = ((s1 >>> 4) & 0x0F0F0F0FL) | ((s0 >>> 34) & 0x30303030L);
+        return ((s0 >>> 32) & 0x3F3F3F3FL) | (high << 32);
     }
 
     /** Q4_K: each 64 weights read 32 bytes, low nibbles with group 2i's scale and min, high with group 2i+1's. */
     private static void q4k(MemorySegment s, long p, float[] y, int o) {
         float d = f16(s, p);
         float dmin = f16(s, p + 2);
+        long s0 = s.get(I64, p + 4);
+        long s1 = s.get(I32, p + 12) & 0xFFFFFFFFL;
+        long sc = scales6(s0, s1);
+        long m = mins6(s0, s1);
         for (int i = 0; i < 4; i++, o += 64) {
             long q = p + 16 + 32L * i;
-            float d1 = d * scaleMin(s, p + 4, 2 * i, false);
-            float m1 = dmin * scaleMin(s, p + 4, 2 * i, true);
-            float d2 = d * scaleMin(s, p + 4, 2 * i + 1, false);
-            float m2 = dmin * scaleMin(s, p + 4, 2 * i + 1, true);
+            float d1 = d * (int) ((sc >>> (16 * i)) & 0xFF);
+            float m1 = dmin * (int) ((m >>> (16 * i)) & 0xFF);
+            float d2 = d * (int) ((sc >>> (16 * i + 8)) & 0xFF);
+            float m2 = dmin * (int) ((m >>> (16 * i + 8)) & 0xFF);
             for (int l = 0; l < 32; l++) {
                 int b = u8(s, q + l);
                 y[o + l] = d1 * (b & 0xF) - m1;
@@ -119,12 +130,16 @@ public final class KQuantMatrix extends BlockMatrix {
     private static void q5k(MemorySegment s, long p, float[] y, int o) {
         float d = f16(s, p);
         float dmin = f16(s, p + 2);
+        long s0 = s.get(I64, p + 4);
+        long s1 = s.get(I32, p + 12) & 0xFFFFFFFFL;
+        long sc = scales6(s0, s1);
+        long m = mins6(s0, s1);
         for (int i = 0; i < 4; i++, o += 64) {
             long q = p + 48 + 32L * i;
-            float d1 = d * scaleMin(s, p + 4, 2 * i, false);
-            float m1 = dmin * scaleMin(s, p + 4, 2 * i, true);
-            float d2 = d * scaleMin(s, p + 4, 2 * i + 1, false);
-            float m2 = dmin * scaleMin(s, p + 4, 2 * i + 1, true);
+            float d1 = d * (int) ((sc >>> (16 * i)) & 0xFF);
+            float m1 = dmin * (int) ((m >>> (16 * i)) & 0xFF);
+            float d2 = d * (int) ((sc >>> (16 * i + 8)) & 0xFF);
+            float m2 = dmin * (int) ((m >>> (16 * i + 8)) & 0xFF);
             for (int l = 0; l < 32; l++) {
                 int b = u8(s, q + l);
                 int h = u8(s, p + 16 + l);
