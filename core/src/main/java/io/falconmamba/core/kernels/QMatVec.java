@@ -16,11 +16,12 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Quantized matrix × vector, the decode path over {@link QuantizedMatrix}: {@code out[r] = Σ_c Ŵ[r, c] · x[c]}.
  *
- * <p>Works a tile (one float vector of rows) at a time. Per block of 32 columns, each column's quants for the
- * tile's rows are one small load widened straight to a float vector (bytes → float for Q8_0; for Q4_0 a nibble
- * mask and bytes → float, see {@link #q4Tiles4}) and multiplied by a
- * broadcast of x into the block's sum; the block's sum is scaled by the vector of the tile's half scales into the tile's outputs. No horizontal sums,
- * one contiguous stream per tile, four tiles per pass sharing every broadcast. Tiles are split across the pool.
+ * <p>Works a tile (one float vector of rows) at a time, one contiguous stream per tile, four tiles per pass
+ * sharing every load of x; no horizontal sums. Tiles are split across the pool. Q8_0: per block of 32 columns,
+ * each column's quants for the tile's rows are one small load widened to a float vector and multiplied by a
+ * broadcast of x; the block's sum is scaled by the vector of the tile's half scales. Q4_0 (fewer bytes per
+ * weight, so more instructions per byte) runs against x quantized to Q8_0 blocks with the block's sums in
+ * 16-bit integers, see {@link #q4Tiles4}.
  */
 final class QMatVec {
 
@@ -41,6 +42,13 @@ final class QMatVec {
         /** Tiles per unit the pool hands out. */
         int unit;
 
+        /** Q4_0: x quantized to Q8_0 blocks ({@link BlockMatVec#quantize}), laid out by {@link #pairs}. */
+        short[] xq = new short[0];
+
+        short[] xp = new short[0];
+        float[] xd = new float[0];
+        int[] x8 = new int[0];
+
         /**
          * Groups of four tiles, so no thread's share ends in single-tile passes; single tiles for matrices of
          * few tiles (x_proj), where groups would split unevenly between the threads.
@@ -48,6 +56,17 @@ final class QMatVec {
         @Override
         int prepare() {
             unit = w.tiles() >= 8 * TILES_PER_PASS ? TILES_PER_PASS : 1;
+            if (VECTOR && w.format() == Format.Q4_0) {
+                int blocks = w.blocks();
+                if (xd.length < blocks) {
+                    xq = new short[32 * blocks];
+                    xp = new short[32 * L * blocks];
+                    xd = new float[blocks];
+                    x8 = new int[blocks];
+                }
+                BlockMatVec.quantize(x, xOff, blocks, xq, xd);
+                pairs(xq, blocks, xp, x8);
+            }
             return (w.tiles() + unit - 1) / unit;
         }
 
@@ -58,7 +77,12 @@ final class QMatVec {
 
         @Override
         public void run(int from, int to) {
-            tiles(w, x, xOff, out, outOff, from * unit, Math.min(w.tiles(), to * unit));
+            int end = Math.min(w.tiles(), to * unit);
+            if (VECTOR && w.format() == Format.Q4_0) {
+                q4Tiles(w, xp, x8, xd, out, outOff, from * unit, end);
+            } else {
+                tiles(w, x, xOff, out, outOff, from * unit, end);
+            }
         }
     }
 
@@ -71,7 +95,7 @@ final class QMatVec {
         JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
     }
 
-    /** Single-threaded over tiles {@code [from, to)}. */
+    /** Single-threaded over tiles {@code [from, to)}: Q8_0 against float x, or any format on the scalar path. */
     static void tiles(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, int from, int to) {
         if (!VECTOR) {
             for (int r = from * QuantizedMatrix.TILE; r < Math.min(w.rows(), to * QuantizedMatrix.TILE); r++) {
@@ -79,28 +103,25 @@ final class QMatVec {
             }
             return;
         }
+        if (w.format() != Format.Q8_0) {
+            throw new IllegalStateException("matrix " + w.name() + ": " + w.format() + " runs in q4Tiles");
+        }
         MemorySegment data = w.data();
         long tb = w.tileBytes();
         int blocks = w.blocks();
         float[] acc = ACC.get();
-        boolean q8 = w.format() == Format.Q8_0;
         // A pass's four tiles are adjacent, or on AVX2 a quarter of the range apart (see MatVec.STREAMS).
         int groups = (to - from) / TILES_PER_PASS;
         int gap = MatVec.STREAMS ? groups : 1;
         for (int g = 0; g < groups; g++) {
             int first = from + (MatVec.STREAMS ? g : TILES_PER_PASS * g);
-            if (q8) {
-                q8Tiles4(data, first * tb, gap * tb, blocks, x, xOff, acc);
-            } else {
-                q4Tiles4(data, first * tb, gap * tb, blocks, x, xOff, acc);
-            }
+            q8Tiles4(data, first * tb, gap * tb, blocks, x, xOff, acc);
             for (int k = 0; k < TILES_PER_PASS; k++) {
                 store(FloatVector.fromArray(F, acc, k * L), w.rows(), first + k * gap, out, outOff);
             }
         }
         for (int tile = from + TILES_PER_PASS * groups; tile < to; tile++) {
-            FloatVector v = q8 ? q8Tile(data, tile * tb, blocks, x, xOff) : q4Tile(data, tile * tb, blocks, x, xOff);
-            store(v, w.rows(), tile, out, outOff);
+            store(q8Tile(data, tile * tb, blocks, x, xOff), w.rows(), tile, out, outOff);
         }
     }
 
@@ -208,13 +229,72 @@ final class QMatVec {
         return a;
     }
 
-    /**
-     * Four consecutive Q4_0 tiles from {@code base}. With {@code lo} and {@code sb} the low nibble and the signed
-     * stored byte ({@link #signed}), a column pair's share of the block's sum is
-     * {@code (lo-8)·x[p] + (sb-lo)/16·x[p+16] = lo·(x[p] - x[p+16]/16) + sb·x[p+16]/16 - 8·x[p]}: two FMAs against
-     * broadcasts shared by the four tiles, and {@code 8·Σx[p]} taken off once per block.
+    /*
+     * Q4_0 runs against x quantized to Q8_0 blocks, as llama.cpp's decode does: a block's product is summed
+     * exactly in 16-bit lanes, then converted and scaled once, d_w·d_x. Two byte-pair groups (2L bytes: columns
+     * p, p+1 in the low nibbles and p+16, p+17 in the high) widen to one vector of 2L shorts, lanes [0, L) the
+     * tile's rows for group p, [L, 2L) for p+1; a matching "pair vector" of x holds xq[p] in the first half and
+     * xq[p+1] in the second ({@link #pairs}). Low nibbles are 0..15 (the block's 8·Σ xq[0..16) is taken off once);
+     * the stored byte shifted right arithmetically is the high column's centred quant, hi - 8 (see
+     * QuantizedMatrix.Q4_FLIP). Per lane over a block: 8·(15·127 + 8·127) = 23368 < 2^15, so no 16-bit sum
+     * overflows.
      */
-    static void q4Tiles4(MemorySegment w, long base, long gap, int blocks, float[] x, int xOff, float[] acc) {
+
+    /** Shorts over the float vector's shape: two byte-pair groups of a tile, widened. */
+    static final VectorSpecies<Short> S2 = VectorSpecies.of(short.class, F.vectorShape());
+    /** Two byte-pair groups of a tile's block: 2L bytes, half the float vector's size. */
+    static final VectorSpecies<Byte> B2 = F.vectorBitSize() >= 256
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2))
+            : null;
+
+    /**
+     * x's quants as the Q4_0 kernels read them: per block and pair step k (groups 2k, 2k+1), a low pair vector
+     * (xq[2k] ×L, xq[2k+1] ×L) then a high one (xq[16+2k] ×L, xq[17+2k] ×L); and per block 8·Σ xq[0..16).
+     */
+    static void pairs(short[] xq, int blocks, short[] xp, int[] x8) {
+        VectorMask<Short> upper = S2.indexInRange(-L, L); // lanes i with 0 ≤ i - L < L
+        int o = 0;
+        for (int b = 0; b < blocks; b++) {
+            int q = 32 * b;
+            int sum = 0;
+            for (int j = 0; j < 16; j++) {
+                sum += xq[q + j];
+            }
+            x8[b] = 8 * sum;
+            for (int k = 0; k < 16; k += 2) {
+                ShortVector.broadcast(S2, xq[q + k]).blend(xq[q + k + 1], upper).intoArray(xp, o);
+                ShortVector.broadcast(S2, xq[q + 16 + k])
+                        .blend(xq[q + 17 + k], upper)
+                        .intoArray(xp, o + 2 * L);
+                o += 4 * L;
+            }
+        }
+    }
+
+    /** Tiles {@code [from, to)} of a Q4_0 matrix against x laid out by {@link #pairs}, four per pass as {@link #tiles}. */
+    static void q4Tiles(
+            QuantizedMatrix w, short[] xp, int[] x8, float[] xd, float[] out, int outOff, int from, int to) {
+        MemorySegment data = w.data();
+        long tb = w.tileBytes();
+        int blocks = w.blocks();
+        float[] acc = ACC.get();
+        int groups = (to - from) / TILES_PER_PASS;
+        int gap = MatVec.STREAMS ? groups : 1;
+        for (int g = 0; g < groups; g++) {
+            int first = from + (MatVec.STREAMS ? g : TILES_PER_PASS * g);
+            q4Tiles4(data, first * tb, gap * tb, blocks, xp, x8, xd, acc);
+            for (int k = 0; k < TILES_PER_PASS; k++) {
+                store(FloatVector.fromArray(F, acc, k * L), w.rows(), first + k * gap, out, outOff);
+            }
+        }
+        for (int tile = from + TILES_PER_PASS * groups; tile < to; tile++) {
+            store(q4Tile(data, tile * tb, blocks, xp, x8, xd), w.rows(), tile, out, outOff);
+        }
+    }
+
+    /** Four Q4_0 tiles {@code gap} bytes apart from {@code base}, each pair vector of x shared by the four. */
+    static void q4Tiles4(
+            MemorySegment w, long base, long gap, int blocks, short[] xp, int[] x8, float[] xd, float[] acc) {
         FloatVector a0 = FloatVector.zero(F),
                 a1 = FloatVector.zero(F),
                 a2 = FloatVector.zero(F),
@@ -223,29 +303,48 @@ final class QMatVec {
         long blockBytes = 18L * L;
         long off = 0;
         long end = blocks * blockBytes;
-        int xb = xOff;
+        int b = 0;
+        int xi = 0;
         while (off < end) { // not a counted loop, as MatVec's STREAM_LOOPS
-            FloatVector s0 = FloatVector.zero(F),
-                    s1 = FloatVector.zero(F),
-                    s2 = FloatVector.zero(F),
-                    s3 = FloatVector.zero(F);
-            float xs = 0f;
-            for (int p = 0; p < 16; p++) {
-                float xh = x[xb + 16 + p] * (1f / 16);
-                xs += x[xb + p];
-                FloatVector u = FloatVector.broadcast(F, x[xb + p] - xh);
-                FloatVector v = FloatVector.broadcast(F, xh);
-                ByteVector q0 = nibbles(w, base + off, p);
-                ByteVector q1 = nibbles(w, t1 + off, p);
-                ByteVector q2 = nibbles(w, t2 + off, p);
-                ByteVector q3 = nibbles(w, t3 + off, p);
-                s0 = signed(q0).fma(v, lo(q0).fma(u, s0));
-                s1 = signed(q1).fma(v, lo(q1).fma(u, s1));
-                s2 = signed(q2).fma(v, lo(q2).fma(u, s2));
-                s3 = signed(q3).fma(v, lo(q3).fma(u, s3));
+            ShortVector s0 = ShortVector.zero(S2),
+                    s1 = ShortVector.zero(S2),
+                    s2 = ShortVector.zero(S2),
+                    s3 = ShortVector.zero(S2);
+            for (long q = off + 2L * L; q < off + blockBytes; q += 2L * L, xi += 4 * L) {
+                ShortVector xl = ShortVector.fromArray(S2, xp, xi);
+                ShortVector xh = ShortVector.fromArray(S2, xp, xi + 2 * L);
+                ShortVector q0 = (ShortVector)
+                        ByteVector.fromMemorySegment(B2, w, base + q, LE).convertShape(VectorOperators.B2S, S2, 0);
+                ShortVector q1 = (ShortVector)
+                        ByteVector.fromMemorySegment(B2, w, t1 + q, LE).convertShape(VectorOperators.B2S, S2, 0);
+                ShortVector q2 = (ShortVector)
+                        ByteVector.fromMemorySegment(B2, w, t2 + q, LE).convertShape(VectorOperators.B2S, S2, 0);
+                ShortVector q3 = (ShortVector)
+                        ByteVector.fromMemorySegment(B2, w, t3 + q, LE).convertShape(VectorOperators.B2S, S2, 0);
+                s0 = s0.add(q0.and((short) 0xF).mul(xl))
+                        .add(q0.lanewise(VectorOperators.ASHR, 4).mul(xh));
+                s1 = s1.add(q1.and((short) 0xF).mul(xl))
+                        .add(q1.lanewise(VectorOperators.ASHR, 4).mul(xh));
+                s2 = s2.add(q2.and((short) 0xF).mul(xl))
+                        .add(q2.lanewise(VectorOperators.ASHR, 4).mul(xh));
+                s3 = s3.add(q3.and((short) 0xF).mul(xl))
+                        .add(q3.lanewise(VectorOperators.ASHR, 4).mul(xh));
             }
-            float x8 = 8f * xs;
-            // The scales written out (as scales() does): here a call would not be inlined, and would box.
+            int lo8 = x8[b];
+            float dx = xd[b];
+            // Written out, as in q8Tiles4: helpers here would not be inlined, and would box.
+            IntVector i0 = ((IntVector) s0.convertShape(VectorOperators.S2I, I, 0))
+                    .add((IntVector) s0.convertShape(VectorOperators.S2I, I, 1))
+                    .sub(lo8);
+            IntVector i1 = ((IntVector) s1.convertShape(VectorOperators.S2I, I, 0))
+                    .add((IntVector) s1.convertShape(VectorOperators.S2I, I, 1))
+                    .sub(lo8);
+            IntVector i2 = ((IntVector) s2.convertShape(VectorOperators.S2I, I, 0))
+                    .add((IntVector) s2.convertShape(VectorOperators.S2I, I, 1))
+                    .sub(lo8);
+            IntVector i3 = ((IntVector) s3.convertShape(VectorOperators.S2I, I, 0))
+                    .add((IntVector) s3.convertShape(VectorOperators.S2I, I, 1))
+                    .sub(lo8);
             IntVector h0 = (IntVector)
                     ShortVector.fromMemorySegment(Convert.S, w, base + off, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector h1 = (IntVector)
@@ -254,28 +353,32 @@ final class QMatVec {
                     ShortVector.fromMemorySegment(Convert.S, w, t2 + off, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector h3 = (IntVector)
                     ShortVector.fromMemorySegment(Convert.S, w, t3 + off, LE).convertShape(VectorOperators.S2I, I, 0);
-            a0 = s0.sub(x8)
+            a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
+                    .mul(dx)
                     .fma(
                             h0.lanewise(VectorOperators.LSHL, 13)
                                     .and(0x8FFFE000)
                                     .reinterpretAsFloats()
                                     .mul(0x1p112f),
                             a0);
-            a1 = s1.sub(x8)
+            a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
+                    .mul(dx)
                     .fma(
                             h1.lanewise(VectorOperators.LSHL, 13)
                                     .and(0x8FFFE000)
                                     .reinterpretAsFloats()
                                     .mul(0x1p112f),
                             a1);
-            a2 = s2.sub(x8)
+            a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0))
+                    .mul(dx)
                     .fma(
                             h2.lanewise(VectorOperators.LSHL, 13)
                                     .and(0x8FFFE000)
                                     .reinterpretAsFloats()
                                     .mul(0x1p112f),
                             a2);
-            a3 = s3.sub(x8)
+            a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0))
+                    .mul(dx)
                     .fma(
                             h3.lanewise(VectorOperators.LSHL, 13)
                                     .and(0x8FFFE000)
@@ -283,7 +386,7 @@ final class QMatVec {
                                     .mul(0x1p112f),
                             a3);
             off += blockBytes;
-            xb += 32;
+            b++;
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);
@@ -291,7 +394,33 @@ final class QMatVec {
         a3.intoArray(acc, 3 * L);
     }
 
-    /** One Q4_0 tile, the block's sum formed as in {@link #q4Tiles4}. */
+    /** One Q4_0 tile against x laid out by {@link #pairs}: each lane's sums and float steps as in {@link #q4Tiles4}. */
+    static FloatVector q4Tile(MemorySegment w, long base, int blocks, short[] xp, int[] x8, float[] xd) {
+        FloatVector a = FloatVector.zero(F);
+        long blockBytes = 18L * L;
+        int xi = 0;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + b * blockBytes;
+            ShortVector s = ShortVector.zero(S2);
+            for (int k = 0; k < 8; k++, xi += 4 * L) {
+                ShortVector q = (ShortVector) ByteVector.fromMemorySegment(B2, w, at + 2L * L * (k + 1), LE)
+                        .convertShape(VectorOperators.B2S, S2, 0);
+                s = s.add(q.and((short) 0xF).mul(ShortVector.fromArray(S2, xp, xi)))
+                        .add(q.lanewise(VectorOperators.ASHR, 4).mul(ShortVector.fromArray(S2, xp, xi + 2 * L)));
+            }
+            IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0))
+                    .add((IntVector) s.convertShape(VectorOperators.S2I, I, 1))
+                    .sub(x8[b]);
+            a = ((FloatVector) i.convert(VectorOperators.I2F, 0)).mul(xd[b]).fma(scales(w, at), a);
+        }
+        return a;
+    }
+
+    /**
+     * One Q4_0 tile against float x, for {@link QMatMul}'s odd tokens. With {@code lo} and {@code sb} the low
+     * nibble and the signed stored byte ({@link #signed}), a column pair's share of the block's sum is
+     * {@code (lo-8)·x[p] + (sb-lo)/16·x[p+16] = lo·(x[p] - x[p+16]/16) + sb·x[p+16]/16 - 8·x[p]}.
+     */
     static FloatVector q4Tile(MemorySegment w, long base, int blocks, float[] x, int xOff) {
         FloatVector a = FloatVector.zero(F);
         long blockBytes = 18L * L;

@@ -28,7 +28,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Kernel tolerance, as in {@link KernelsTest}: the twin sums in double over the same dequantized values, the
  * kernel in float32 lanes with a per-block partial sum scaled once; the float32 rounding error is about
  * sqrt(n)·2^-24·Σ|terms|, so 1e-5·Σ|terms| + 1e-6 holds with margin at n = 4096 while a mis-decoded nibble or a
- * wrong scale (an error of at least one term) fails it.
+ * wrong scale (an error of at least one term) fails it. Q4_0's matrix × vector runs against x quantized to Q8_0
+ * blocks, as llama.cpp's does: each x within half a step {@code max|x_b|/127} of its 32-column block (and the
+ * rounding of {@code x/d}), so it may differ by {@code Σ_b max|x_b|/127·(1/2 + 2⁻¹⁶)·Σ_b|w|} more, the bound
+ * {@link BlockMatVecTest} uses.
  */
 class QuantizedKernelsTest {
 
@@ -257,13 +260,28 @@ class QuantizedKernelsTest {
     }
 
     static void assertDot(double[] w, float[] x, int xOff, float got, String what) {
+        assertDot(w, x, xOff, false, got, what);
+    }
+
+    /** As above; {@code quantizedX}: the kernel multiplied x quantized to Q8_0 blocks (see the class comment). */
+    static void assertDot(double[] w, float[] x, int xOff, boolean quantizedX, float got, String what) {
         double sum = 0;
         double abs = 0;
+        double xQuantization = 0;
         for (int c = 0; c < w.length; c++) {
             sum += w[c] * x[xOff + c];
             abs += Math.abs(w[c] * x[xOff + c]);
         }
-        double tol = 1e-5 * abs + 1e-6;
+        for (int b = 0; quantizedX && b < w.length / 32; b++) {
+            double max = 0;
+            double w1 = 0;
+            for (int j = 32 * b; j < 32 * b + 32; j++) {
+                max = Math.max(max, Math.abs(x[xOff + j]));
+                w1 += Math.abs(w[j]);
+            }
+            xQuantization += max / 127 * (0.5 + 0x1p-16) * w1;
+        }
+        double tol = 1e-5 * abs + 1e-6 + xQuantization;
         assertTrue(Math.abs(got - sum) <= tol, what + ": got " + got + ", twin " + sum + " (tol " + tol + ")");
     }
 
@@ -295,12 +313,56 @@ class QuantizedKernelsTest {
         float[] out = new float[rows + 2];
         QMatVec.multiply(m, x, 3, out, 2, POOL);
         for (int r = 0; r < rows; r++) {
-            assertDot(twinRow(m, r), x, 3, out[2 + r], "row " + r);
+            assertDot(twinRow(m, r), x, 3, quantizesX(type), out[2 + r], "row " + r);
         }
         // The single-row and scalar fallbacks agree as well.
         for (int r = 0; r < rows; r++) {
             assertDot(twinRow(m, r), x, 3, QMatVec.dotScalar(m, r, x, 3), "scalar row " + r);
         }
+    }
+
+    /** Whether QMatVec multiplies {@code type} against quantized x: Q4_0 with the vector kernels. */
+    static boolean quantizesX(Format type) {
+        return type == Format.Q4_0 && QMatVec.VECTOR;
+    }
+
+    /**
+     * Q4_0's block sums at their largest: every low quant 15 against x quantized to +127 and every high quant -8
+     * against -127 (and the mirror image) is 8·(15·127 + 8·127) = 23368 per 16-bit lane, which must come out
+     * exact; here x is exact in Q8_0 (±1 in every block), so only float rounding separates kernel and twin.
+     */
+    @Test
+    void q4BlockSumsAtTheirLargestStayExact() {
+        int rows = 70;
+        int cols = 4096;
+        float[][] w = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                w[r][c] = c % 32 < 16 ? 7 : -8; // d = 1: quants 15 and 0 (8 + w)
+            }
+        }
+        QuantizedMatrix m = quantize(w, Format.Q4_0);
+        for (float sign : new float[] {1, -1}) {
+            float[] x = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                x[c] = c % 32 < 16 ? sign : -sign;
+            }
+            float[] out = new float[rows];
+            QMatVec.multiply(m, x, 0, out, 0, POOL);
+            for (int r = 0; r < rows; r++) {
+                double[] tw = twinRow(m, r);
+                assertEquals(sign * cols / 32 * (16 * 7 + 16 * 8), sumProduct(tw, x), 0);
+                assertDot(tw, x, 0, true, out[r], "sign " + sign + " row " + r);
+            }
+        }
+    }
+
+    static double sumProduct(double[] w, float[] x) {
+        double s = 0;
+        for (int c = 0; c < w.length; c++) {
+            s += w[c] * x[c];
+        }
+        return s;
     }
 
     @ParameterizedTest(name = "{0} {1}x{2}")
@@ -327,6 +389,7 @@ class QuantizedKernelsTest {
                             tw[r],
                             x,
                             1 + t * xStride,
+                            tokens == 1 && quantizesX(type), // one token is a matrix × vector
                             out[2 + t * outStride + r],
                             "tokens " + tokens + " t " + t + " row " + r);
                 }
@@ -393,13 +456,11 @@ class QuantizedKernelsTest {
         float[] row = new float[cols];
         for (int r = 0; r < rows; r++) {
             src.rowToFloats(r, row, 0);
-            double want = 0;
-            double abs = 0;
+            double[] w = new double[cols];
             for (int c = 0; c < cols; c++) {
-                want += (double) row[c] * x[c];
-                abs += Math.abs((double) row[c] * x[c]);
+                w[c] = row[c];
             }
-            assertEquals(want, got[r], 1e-5 * abs + 1e-30, "row " + r);
+            assertDot(w, x, 0, quantizesX(type), got[r], "row " + r);
         }
     }
 }
