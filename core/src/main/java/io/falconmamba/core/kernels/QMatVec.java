@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * each column's quants for the tile's rows are one small load widened to a float vector and multiplied by a
  * broadcast of x; the block's sum is scaled by the vector of the tile's half scales. Q4_0 (fewer bytes per
  * weight, so more instructions per byte) runs against x quantized to Q8_0 blocks with the block's sums in
- * 16-bit integers, see {@link #q4Tiles4}.
+ * 16-bit integers, see {@link #q4Tiles4}. Only Q8_0 and Q4_0 matrices reach here (K-quant blocks run as
+ * stored, see {@link KQuantMatrix}).
  */
 final class QMatVec {
 
@@ -77,12 +78,7 @@ final class QMatVec {
 
         @Override
         public void run(int from, int to) {
-            int end = Math.min(w.tiles(), to * unit);
-            if (VECTOR && w.format() == Format.Q4_0) {
-                q4Tiles(w, xp, x8, xd, out, outOff, from * unit, end);
-            } else {
-                tiles(w, x, xOff, out, outOff, from * unit, end);
-            }
+            tiles(this, from * unit, Math.min(w.tiles(), to * unit));
         }
     }
 
@@ -95,17 +91,19 @@ final class QMatVec {
         JOBS.get().start(w, x, xOff, 0, 1, out, outOff, 0, pool);
     }
 
-    /** Single-threaded over tiles {@code [from, to)}: Q8_0 against float x, or any format on the scalar path. */
-    static void tiles(QuantizedMatrix w, float[] x, int xOff, float[] out, int outOff, int from, int to) {
+    /**
+     * Single-threaded over tiles {@code [from, to)}: four tiles per pass, then single tiles. Q8_0 against float
+     * x, Q4_0 against the job's quantized x; any format on the scalar path.
+     */
+    private static void tiles(Job j, int from, int to) {
+        QuantizedMatrix w = j.w;
         if (!VECTOR) {
             for (int r = from * QuantizedMatrix.TILE; r < Math.min(w.rows(), to * QuantizedMatrix.TILE); r++) {
-                out[outOff + r] = dotScalar(w, r, x, xOff);
+                j.out[j.outOff + r] = dotScalar(w, r, j.x, j.xOff);
             }
             return;
         }
-        if (w.format() != Format.Q8_0) {
-            throw new IllegalStateException("matrix " + w.name() + ": " + w.format() + " runs in q4Tiles");
-        }
+        boolean q4 = w.format() == Format.Q4_0;
         MemorySegment data = w.data();
         long tb = w.tileBytes();
         int blocks = w.blocks();
@@ -115,13 +113,20 @@ final class QMatVec {
         int gap = MatVec.STREAMS ? groups : 1;
         for (int g = 0; g < groups; g++) {
             int first = from + (MatVec.STREAMS ? g : TILES_PER_PASS * g);
-            q8Tiles4(data, first * tb, gap * tb, blocks, x, xOff, acc);
+            if (q4) {
+                q4Tiles4(data, first * tb, gap * tb, blocks, j.xp, j.x8, j.xd, acc);
+            } else {
+                q8Tiles4(data, first * tb, gap * tb, blocks, j.x, j.xOff, acc);
+            }
             for (int k = 0; k < TILES_PER_PASS; k++) {
-                store(FloatVector.fromArray(F, acc, k * L), w.rows(), first + k * gap, out, outOff);
+                store(FloatVector.fromArray(F, acc, k * L), w.rows(), first + k * gap, j.out, j.outOff);
             }
         }
         for (int tile = from + TILES_PER_PASS * groups; tile < to; tile++) {
-            store(q8Tile(data, tile * tb, blocks, x, xOff), w.rows(), tile, out, outOff);
+            FloatVector v = q4
+                    ? q4Tile(data, tile * tb, blocks, j.xp, j.x8, j.xd)
+                    : q8Tile(data, tile * tb, blocks, j.x, j.xOff);
+            store(v, w.rows(), tile, j.out, j.outOff);
         }
     }
 
@@ -268,27 +273,6 @@ final class QMatVec {
                         .intoArray(xp, o + 2 * L);
                 o += 4 * L;
             }
-        }
-    }
-
-    /** Tiles {@code [from, to)} of a Q4_0 matrix against x laid out by {@link #pairs}, four per pass as {@link #tiles}. */
-    static void q4Tiles(
-            QuantizedMatrix w, short[] xp, int[] x8, float[] xd, float[] out, int outOff, int from, int to) {
-        MemorySegment data = w.data();
-        long tb = w.tileBytes();
-        int blocks = w.blocks();
-        float[] acc = ACC.get();
-        int groups = (to - from) / TILES_PER_PASS;
-        int gap = MatVec.STREAMS ? groups : 1;
-        for (int g = 0; g < groups; g++) {
-            int first = from + (MatVec.STREAMS ? g : TILES_PER_PASS * g);
-            q4Tiles4(data, first * tb, gap * tb, blocks, xp, x8, xd, acc);
-            for (int k = 0; k < TILES_PER_PASS; k++) {
-                store(FloatVector.fromArray(F, acc, k * L), w.rows(), first + k * gap, out, outOff);
-            }
-        }
-        for (int tile = from + TILES_PER_PASS * groups; tile < to; tile++) {
-            store(q4Tile(data, tile * tb, blocks, xp, x8, xd), w.rows(), tile, out, outOff);
         }
     }
 
