@@ -189,14 +189,14 @@ final class BlockMatVec {
             IntVector i0 = IntVector.zero(I);
             for (int j = 0; j < 32; j += SL) {
                 ShortVector xv = ShortVector.fromArray(SW, xq, xb + j);
-                IntVector p0 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, at + 2 + j, LE)
+                IntVector p0 = (IntVector) ((ShortVector) ByteVector.fromMemorySegment(BH, s, at + 2 + j, LE)
                                 .convertShape(VectorOperators.B2S, SW, 0))
                         .mul(xv)
-                        .reinterpretAsInts();
+                        .reinterpretShape(I, 0);
                 i0 = i0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
             }
             float d0 = Float.float16ToFloat(s.get(Convert.I16, at)) * xd[xb >> 5];
-            acc = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0), acc);
+            acc = ((FloatVector) i0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d0), acc);
             at += 34;
             xb += 32;
         }
@@ -222,25 +222,25 @@ final class BlockMatVec {
             IntVector i0 = IntVector.zero(I), i1 = IntVector.zero(I), i2 = IntVector.zero(I), i3 = IntVector.zero(I);
             for (int j = 0; j < 32; j += SL) {
                 ShortVector xv = ShortVector.fromArray(SW, xq, xb + j);
-                IntVector p0 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, at + off + 2 + j, LE)
+                IntVector p0 = (IntVector) ((ShortVector) ByteVector.fromMemorySegment(BH, s, at + off + 2 + j, LE)
                                 .convertShape(VectorOperators.B2S, SW, 0))
                         .mul(xv)
-                        .reinterpretAsInts();
+                        .reinterpretShape(I, 0);
                 i0 = i0.add(p0.add(p0.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
-                IntVector p1 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, r1 + off + 2 + j, LE)
+                IntVector p1 = (IntVector) ((ShortVector) ByteVector.fromMemorySegment(BH, s, r1 + off + 2 + j, LE)
                                 .convertShape(VectorOperators.B2S, SW, 0))
                         .mul(xv)
-                        .reinterpretAsInts();
+                        .reinterpretShape(I, 0);
                 i1 = i1.add(p1.add(p1.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
-                IntVector p2 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, r2 + off + 2 + j, LE)
+                IntVector p2 = (IntVector) ((ShortVector) ByteVector.fromMemorySegment(BH, s, r2 + off + 2 + j, LE)
                                 .convertShape(VectorOperators.B2S, SW, 0))
                         .mul(xv)
-                        .reinterpretAsInts();
+                        .reinterpretShape(I, 0);
                 i2 = i2.add(p2.add(p2.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
-                IntVector p3 = ((ShortVector) ByteVector.fromMemorySegment(BH, s, r3 + off + 2 + j, LE)
+                IntVector p3 = (IntVector) ((ShortVector) ByteVector.fromMemorySegment(BH, s, r3 + off + 2 + j, LE)
                                 .convertShape(VectorOperators.B2S, SW, 0))
                         .mul(xv)
-                        .reinterpretAsInts();
+                        .reinterpretShape(I, 0);
                 i3 = i3.add(p3.add(p3.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
             }
             float dx = xd[xb >> 5];
@@ -248,10 +248,10 @@ final class BlockMatVec {
             float d1 = Float.float16ToFloat(s.get(Convert.I16, r1 + off)) * dx;
             float d2 = Float.float16ToFloat(s.get(Convert.I16, r2 + off)) * dx;
             float d3 = Float.float16ToFloat(s.get(Convert.I16, r3 + off)) * dx;
-            a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d0), a0);
-            a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d1), a1);
-            a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d2), a2);
-            a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, d3), a3);
+            a0 = ((FloatVector) i0.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d0), a0);
+            a1 = ((FloatVector) i1.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d1), a1);
+            a2 = ((FloatVector) i2.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d2), a2);
+            a3 = ((FloatVector) i3.convertShape(VectorOperators.I2F, F, 0)).fma(FloatVector.broadcast(F, d3), a3);
             off += 34;
             xb += 32;
         }
@@ -275,9 +275,9 @@ final class BlockMatVec {
             for (int j = 0; j < 16; j += L) {
                 IntVector b = (IntVector)
                         ByteVector.fromMemorySegment(B, s, at + 2 + j, LE).convertShape(VectorOperators.B2I, I, 0);
-                FloatVector lo = (FloatVector) b.and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+                FloatVector lo = (FloatVector) b.and(0xF).sub(8).convertShape(VectorOperators.I2F, F, 0);
                 FloatVector hi = (FloatVector)
-                        b.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convert(VectorOperators.I2F, 0);
+                        b.lanewise(VectorOperators.ASHR, 4).and(0xF).sub(8).convertShape(VectorOperators.I2F, F, 0);
                 acc = lo.mul(d).fma(FloatVector.fromArray(F, x, xb + j), acc);
                 acc = hi.mul(d).fma(FloatVector.fromArray(F, x, xb + 16 + j), acc);
             }
@@ -305,12 +305,12 @@ final class BlockMatVec {
                 IntVector hHi = qh.lanewise(VectorOperators.LSHR, lane.add(j + 16))
                         .and(1)
                         .lanewise(VectorOperators.LSHL, 4);
-                FloatVector lo = (FloatVector) b.and(0xF).or(hLo).sub(16).convert(VectorOperators.I2F, 0);
+                FloatVector lo = (FloatVector) b.and(0xF).or(hLo).sub(16).convertShape(VectorOperators.I2F, F, 0);
                 FloatVector hi = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
                         .and(0xF)
                         .or(hHi)
                         .sub(16)
-                        .convert(VectorOperators.I2F, 0);
+                        .convertShape(VectorOperators.I2F, F, 0);
                 acc = lo.mul(d).fma(FloatVector.fromArray(F, x, xb + j), acc);
                 acc = hi.mul(d).fma(FloatVector.fromArray(F, x, xb + 16 + j), acc);
             }
@@ -340,14 +340,14 @@ final class BlockMatVec {
             float dmin = Float.float16ToFloat(s.get(Convert.I16, b0 + 2));
             long s0 = s.get(I64, b0 + 4);
             long s1 = s.get(Convert.I32, b0 + 12) & 0xFFFFFFFFL;
-            ByteVector sm = LongVector.zero(L2)
+            ByteVector sm = (ByteVector) LongVector.zero(L2)
                     .withLane(0, KQuantMatrix.scales6(s0, s1))
                     .withLane(1, KQuantMatrix.mins6(s0, s1))
-                    .reinterpretAsBytes();
+                    .reinterpretShape(B128, 0);
             // Lanes 0..7: (d·sc_g)·dx_g, what group g's integer sum is scaled by; 8..15: dmin·m_g·(dx·Σxq)_g.
             for (int p = 0; p < 16; p += L) {
                 FloatVector v = (FloatVector)
-                        sm.convertShape(VectorOperators.B2I, I, p / L).convert(VectorOperators.I2F, 0);
+                        sm.convertShape(VectorOperators.B2I, I, p / L).convertShape(VectorOperators.I2F, F, 0);
                 VectorMask<Float> minLanes = MIN_LANES[p / L];
                 v = v.mul(FloatVector.broadcast(F, d).blend(dmin, minLanes))
                         .mul(FloatVector.fromArray(F, xs, 16 * k + p));
@@ -361,19 +361,19 @@ final class BlockMatVec {
                 for (int j = 0; j < 32; j += SL) {
                     ShortVector b = (ShortVector)
                             ByteVector.fromMemorySegment(BH, s, q + j, LE).convertShape(VectorOperators.B2S, SW, 0);
-                    IntVector pl = b.and((short) 0xF)
+                    IntVector pl = (IntVector) b.and((short) 0xF)
                             .mul(ShortVector.fromArray(SW, xq, xl + j))
-                            .reinterpretAsInts();
-                    IntVector ph = b.lanewise(VectorOperators.ASHR, 4)
+                            .reinterpretShape(I, 0);
+                    IntVector ph = (IntVector) b.lanewise(VectorOperators.ASHR, 4)
                             .and((short) 0xF)
                             .mul(ShortVector.fromArray(SW, xq, xl + 32 + j))
-                            .reinterpretAsInts();
+                            .reinterpretShape(I, 0);
                     lo = lo.add(pl.add(pl.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
                     hi = hi.add(ph.add(ph.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16));
                 }
-                acc = ((FloatVector) lo.convert(VectorOperators.I2F, 0))
+                acc = ((FloatVector) lo.convertShape(VectorOperators.I2F, F, 0))
                         .fma(FloatVector.broadcast(F, scales[2 * i]), acc);
-                acc = ((FloatVector) hi.convert(VectorOperators.I2F, 0))
+                acc = ((FloatVector) hi.convertShape(VectorOperators.I2F, F, 0))
                         .fma(FloatVector.broadcast(F, scales[2 * i + 1]), acc);
             }
         }
@@ -383,6 +383,9 @@ final class BlockMatVec {
 
     /** Two longs: the scale bytes and minimum bytes of a K-quant super-block, widened from there. */
     private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128;
+
+    /** The same 128 bits as bytes. */
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
 
     /** Per 16 lanes of scales and minimums, float vector {@code p}'s lanes that hold minimums (8..15). */
     private static final VectorMask<Float>[] MIN_LANES = minLanes();
@@ -437,13 +440,13 @@ final class BlockMatVec {
                             ByteVector.fromMemorySegment(B, s, at + 16 + l, LE).convertShape(VectorOperators.B2I, I, 0);
                     FloatVector lo = (FloatVector) b.and(0xF)
                             .or(h.lanewise(VectorOperators.ASHR, 2 * i).and(1).lanewise(VectorOperators.LSHL, 4))
-                            .convert(VectorOperators.I2F, 0);
+                            .convertShape(VectorOperators.I2F, F, 0);
                     FloatVector hi = (FloatVector) b.lanewise(VectorOperators.ASHR, 4)
                             .and(0xF)
                             .or(h.lanewise(VectorOperators.ASHR, 2 * i + 1)
                                     .and(1)
                                     .lanewise(VectorOperators.LSHL, 4))
-                            .convert(VectorOperators.I2F, 0);
+                            .convertShape(VectorOperators.I2F, F, 0);
                     acc = lo.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xg + l), acc);
                     acc = hi.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xg + 32 + l), acc);
                 }
@@ -489,10 +492,10 @@ final class BlockMatVec {
                                 .sub((short) 32);
                         int xLo = xh + 32 * part; // quant 1 + part: weights 32·part.. of the half
                         int xHi = xLo + 64; // quant 3 + part
-                        IntVector pLo =
-                                qLo.mul(ShortVector.fromArray(SW, xq, xLo + j)).reinterpretAsInts();
-                        IntVector pHi =
-                                qHi.mul(ShortVector.fromArray(SW, xq, xHi + j)).reinterpretAsInts();
+                        IntVector pLo = (IntVector)
+                                qLo.mul(ShortVector.fromArray(SW, xq, xLo + j)).reinterpretShape(I, 0);
+                        IntVector pHi = (IntVector)
+                                qHi.mul(ShortVector.fromArray(SW, xq, xHi + j)).reinterpretShape(I, 0);
                         pLo = pLo.add(pLo.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                         pHi = pHi.add(pHi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
                         // Scale groups of the vector's two halves: weights j.. and j + SL/2.. of the 32.
@@ -502,8 +505,8 @@ final class BlockMatVec {
                                 .blend(d * (byte) (sc >>> (8 * gB)) * dxLo, UPPER_HALF);
                         FloatVector sHi = FloatVector.broadcast(F, d * (byte) (sc >>> (8 * gA + 32)) * dxHi)
                                 .blend(d * (byte) (sc >>> (8 * gB + 32)) * dxHi, UPPER_HALF);
-                        acc = ((FloatVector) pLo.convert(VectorOperators.I2F, 0)).fma(sLo, acc);
-                        acc = ((FloatVector) pHi.convert(VectorOperators.I2F, 0)).fma(sHi, acc);
+                        acc = ((FloatVector) pLo.convertShape(VectorOperators.I2F, F, 0)).fma(sLo, acc);
+                        acc = ((FloatVector) pHi.convertShape(VectorOperators.I2F, F, 0)).fma(sHi, acc);
                     }
                 }
             }

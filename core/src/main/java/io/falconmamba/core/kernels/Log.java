@@ -50,7 +50,7 @@ final class Log {
         FloatVector m = bits.and(0x007FFFFF).or(0x3F000000).reinterpretAsFloats();
         VectorMask<Float> low = m.compare(VectorOperators.LT, SQRT_HALF);
         FloatVector f = m.add(m.blend(0f, low.not())).sub(1f);
-        FloatVector k = ((FloatVector) e.convert(VectorOperators.I2F, 0))
+        FloatVector k = ((FloatVector) e.convertShape(VectorOperators.I2F, F, 0))
                 .add(FloatVector.broadcast(F, 1f).blend(0f, low));
         FloatVector z = f.mul(f);
         FloatVector p = FloatVector.broadcast(F, POLY[0]);

@@ -154,9 +154,8 @@ final class QMatVec {
     static FloatVector scales(MemorySegment w, long at) {
         IntVector h =
                 (IntVector) ShortVector.fromMemorySegment(Convert.S, w, at, LE).convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 13)
-                .and(0x8FFFE000)
-                .reinterpretAsFloats()
+        return ((FloatVector)
+                        h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretShape(F, 0))
                 .mul(0x1p112f);
     }
 
@@ -337,36 +336,36 @@ final class QMatVec {
                     ShortVector.fromMemorySegment(Convert.S, w, t2 + off, LE).convertShape(VectorOperators.S2I, I, 0);
             IntVector h3 = (IntVector)
                     ShortVector.fromMemorySegment(Convert.S, w, t3 + off, LE).convertShape(VectorOperators.S2I, I, 0);
-            a0 = ((FloatVector) i0.convert(VectorOperators.I2F, 0))
+            a0 = ((FloatVector) i0.convertShape(VectorOperators.I2F, F, 0))
                     .mul(dx)
                     .fma(
-                            h0.lanewise(VectorOperators.LSHL, 13)
-                                    .and(0x8FFFE000)
-                                    .reinterpretAsFloats()
+                            ((FloatVector) h0.lanewise(VectorOperators.LSHL, 13)
+                                            .and(0x8FFFE000)
+                                            .reinterpretShape(F, 0))
                                     .mul(0x1p112f),
                             a0);
-            a1 = ((FloatVector) i1.convert(VectorOperators.I2F, 0))
+            a1 = ((FloatVector) i1.convertShape(VectorOperators.I2F, F, 0))
                     .mul(dx)
                     .fma(
-                            h1.lanewise(VectorOperators.LSHL, 13)
-                                    .and(0x8FFFE000)
-                                    .reinterpretAsFloats()
+                            ((FloatVector) h1.lanewise(VectorOperators.LSHL, 13)
+                                            .and(0x8FFFE000)
+                                            .reinterpretShape(F, 0))
                                     .mul(0x1p112f),
                             a1);
-            a2 = ((FloatVector) i2.convert(VectorOperators.I2F, 0))
+            a2 = ((FloatVector) i2.convertShape(VectorOperators.I2F, F, 0))
                     .mul(dx)
                     .fma(
-                            h2.lanewise(VectorOperators.LSHL, 13)
-                                    .and(0x8FFFE000)
-                                    .reinterpretAsFloats()
+                            ((FloatVector) h2.lanewise(VectorOperators.LSHL, 13)
+                                            .and(0x8FFFE000)
+                                            .reinterpretShape(F, 0))
                                     .mul(0x1p112f),
                             a2);
-            a3 = ((FloatVector) i3.convert(VectorOperators.I2F, 0))
+            a3 = ((FloatVector) i3.convertShape(VectorOperators.I2F, F, 0))
                     .mul(dx)
                     .fma(
-                            h3.lanewise(VectorOperators.LSHL, 13)
-                                    .and(0x8FFFE000)
-                                    .reinterpretAsFloats()
+                            ((FloatVector) h3.lanewise(VectorOperators.LSHL, 13)
+                                            .and(0x8FFFE000)
+                                            .reinterpretShape(F, 0))
                                     .mul(0x1p112f),
                             a3);
             off += blockBytes;
@@ -395,7 +394,9 @@ final class QMatVec {
             IntVector i = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0))
                     .add((IntVector) s.convertShape(VectorOperators.S2I, I, 1))
                     .sub(x8[b]);
-            a = ((FloatVector) i.convert(VectorOperators.I2F, 0)).mul(xd[b]).fma(scales(w, at), a);
+            a = ((FloatVector) i.convertShape(VectorOperators.I2F, F, 0))
+                    .mul(xd[b])
+                    .fma(scales(w, at), a);
         }
         return a;
     }

@@ -129,8 +129,8 @@ final class TileQuantizer {
         for (int j = 0; j < BLOCK; j++) {
             FloatVector v = FloatVector.fromArray(F, block, j * L).mul(id);
             // roundf: truncate, then one step away from zero where the dropped fraction is at least a half.
-            IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
-            FloatVector frac = v.sub((FloatVector) q.convert(VectorOperators.I2F, 0));
+            IntVector q = (IntVector) v.convertShape(VectorOperators.F2I, I, 0);
+            FloatVector frac = v.sub((FloatVector) q.convertShape(VectorOperators.I2F, F, 0));
             q = q.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I))
                     .sub(1, frac.compare(VectorOperators.LE, -0.5f).cast(I));
             putBytes(q, base + 2 * L + j * L);
@@ -176,7 +176,7 @@ final class TileQuantizer {
 
     /** {@code min(15, (int8) (int) (x · id + 8.5f))}, the int8 as a sign extension of the low byte. */
     private static IntVector q4(FloatVector x, FloatVector id) {
-        IntVector q = (IntVector) x.mul(id).add(8.5f).convert(VectorOperators.F2I, 0);
+        IntVector q = (IntVector) x.mul(id).add(8.5f).convertShape(VectorOperators.F2I, I, 0);
         return q.lanewise(VectorOperators.LSHL, 24)
                 .lanewise(VectorOperators.ASHR, 24)
                 .min(15);
