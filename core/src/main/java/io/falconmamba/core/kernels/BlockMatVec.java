@@ -53,6 +53,10 @@ final class BlockMatVec {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final int SL = SW.length();
 
+    /** Shorts as many as the float lanes: x's quants narrowed from one int vector. */
+    private static final VectorSpecies<Short> SH =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+
     private static final ValueLayout.OfLong I64 = BlockMatrix.I64;
 
     /** Rows per unit the pool hands out. */
@@ -153,6 +157,33 @@ final class BlockMatVec {
      * {@code q = round(x / d)}, so {@code |q| ≤ 127}.
      */
     static void quantize(float[] x, int xOff, int blocks, short[] q, float[] d) {
+        if (!VECTOR) {
+            quantizeScalar(x, xOff, blocks, q, d);
+            return;
+        }
+        for (int b = 0; b < blocks; b++) {
+            int o = xOff + 32 * b;
+            FloatVector m = FloatVector.zero(F);
+            for (int j = 0; j < 32; j += L) {
+                m = m.max(FloatVector.fromArray(F, x, o + j).abs());
+            }
+            float db = m.reduceLanes(VectorOperators.MAX) / 127;
+            d[b] = db;
+            for (int j = 0; j < 32; j += L) {
+                // x / d, not x · (1/d): 1/d overflows for subnormal d. Math.round is floor(v + 0.5): the
+                // truncation t plus one where v - t ≥ 0.5, less one where v - t < -0.5 (v - t is exact).
+                FloatVector v = db != 0 ? FloatVector.fromArray(F, x, o + j).div(db) : FloatVector.zero(F);
+                IntVector t = (IntVector) v.convertShape(VectorOperators.F2I, I, 0);
+                FloatVector frac = v.sub((FloatVector) t.convertShape(VectorOperators.I2F, F, 0));
+                t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I))
+                        .sub(1, frac.compare(VectorOperators.LT, -0.5f).cast(I));
+                ((ShortVector) t.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, 32 * b + j);
+            }
+        }
+    }
+
+    /** {@link #quantize} one element at a time, for the vector widths the kernels do not cover. */
+    static void quantizeScalar(float[] x, int xOff, int blocks, short[] q, float[] d) {
         for (int b = 0; b < blocks; b++) {
             int o = xOff + 32 * b;
             float max = 0;
@@ -162,7 +193,6 @@ final class BlockMatVec {
             float db = max / 127;
             d[b] = db;
             for (int j = 0; j < 32; j++) {
-                // x / d, not x · (1/d): 1/d overflows for subnormal d.
                 q[32 * b + j] = db != 0 ? (short) Math.round(x[o + j] / db) : 0;
             }
         }

@@ -156,4 +156,38 @@ class BlockMatVecTest {
         assertEquals(0f, d[5]);
         assertEquals(127, q[32 * 6]);
     }
+
+    /**
+     * The vector quantization rounds as {@code Math.round(x / d)} (half up), the ties included: a block whose
+     * maximum is 127 has d = 1, so x = k + 0.5 is an exact tie, and 0.49999997 must not round up.
+     */
+    @Test
+    void quantizedXRoundsAsMathRound() {
+        Random rnd = new Random(11);
+        int blocks = 24;
+        float[] x = new float[32 * blocks];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        float[] ties = {127, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -1.5f, 0.49999997f, -0.49999997f, 126.5f, -126.5f, -127};
+        for (int b = 0; b < 4; b++) {
+            for (int j = 0; j < 32; j++) {
+                x[32 * b + j] = ties[(j + 5 * b) % ties.length];
+            }
+        }
+        short[] q = new short[32 * blocks];
+        float[] d = new float[blocks];
+        BlockMatVec.quantize(x, 0, blocks, q, d);
+        for (int b = 0; b < blocks; b++) {
+            float max = 0;
+            for (int j = 0; j < 32; j++) {
+                max = Math.max(max, Math.abs(x[32 * b + j]));
+            }
+            assertEquals(max / 127, d[b], "block " + b);
+            for (int j = 0; j < 32; j++) {
+                float v = x[32 * b + j];
+                assertEquals(Math.round(v / d[b]), q[32 * b + j], "block " + b + " element " + j + ": " + v);
+            }
+        }
+    }
 }
