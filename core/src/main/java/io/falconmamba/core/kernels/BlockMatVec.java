@@ -53,10 +53,6 @@ final class BlockMatVec {
             VectorSpecies.of(byte.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
     private static final int SL = SW.length();
 
-    /** Shorts as many as the float lanes: x's quants narrowed from one int vector. */
-    private static final VectorSpecies<Short> SH =
-            VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
-
     private static final ValueLayout.OfLong I64 = BlockMatrix.I64;
 
     /** Rows per unit the pool hands out. */
@@ -177,7 +173,7 @@ final class BlockMatVec {
                 FloatVector frac = v.sub((FloatVector) t.convertShape(VectorOperators.I2F, F, 0));
                 t = t.add(1, frac.compare(VectorOperators.GE, 0.5f).cast(I))
                         .sub(1, frac.compare(VectorOperators.LT, -0.5f).cast(I));
-                ((ShortVector) t.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, 32 * b + j);
+                ((ShortVector) t.convertShape(VectorOperators.I2S, Convert.S, 0)).intoArray(q, 32 * b + j);
             }
         }
     }
