@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.falconmamba.core.WeightStorage;
 import io.falconmamba.core.generation.GenerationConfig;
 import io.falconmamba.loader.gguf.GgufFile;
 import io.falconmamba.tokenizer.ChatMessage;
@@ -23,6 +24,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A GGUF file loaded alone through the facade: the tokenizer built from its metadata against the Hugging Face
@@ -198,17 +201,23 @@ class GgufLoadTest {
     }
 
     /**
-     * A Q4_K_M file (Q4_K, Q6_K and Q5_0 blocks, read in place) through the facade, with its default options: the
-     * tied model's, whose reference greedy steps have margins of 0.01 and more from the first on.
+     * A Q4_K_M file (Q4_K, Q6_K and Q5_0 blocks) through the facade: the tied model's, whose reference greedy steps
+     * have margins of 0.01 and more from the first on. Mapped (this small file's default), the blocks run as stored;
+     * in memory, the Q4_K matrices run as {@link io.falconmamba.core.kernels.Q4KMatrix} tiles.
      */
-    @Test
-    void quantizedFileGeneratesItsReferenceGreedyIds() {
+    @ParameterizedTest
+    @EnumSource(
+            value = WeightStorage.class,
+            names = {"MAPPED", "IN_MEMORY"})
+    void quantizedFileGeneratesItsReferenceGreedyIds(WeightStorage storage) {
         Path tied = TestModels.fixture("gguf/gguf-mamba-tied");
         JsonNode r = TestModels.json(tied.resolve("reference.json"));
         JsonNode q = r.get("types").get("Q4_K_M");
         int[] prompt = TestModels.ints(r.get("sequences").get(0));
         try (FalconMamba m = FalconMamba.load(
-                tied.resolve("model-Q4_K_M.gguf"), LoadOptions.defaults().withThreads(2))) {
+                tied.resolve("model-Q4_K_M.gguf"),
+                LoadOptions.defaults().withThreads(2).withStorage(storage))) {
+            assertEquals(storage, m.model().weightStorage());
             GenerationConfig greedy = m.defaults().toBuilder()
                     .doSample(false)
                     .maxNewTokens(16)
