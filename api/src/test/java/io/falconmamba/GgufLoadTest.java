@@ -203,7 +203,8 @@ class GgufLoadTest {
     /**
      * A Q4_K_M file (Q4_K, Q6_K and Q5_0 blocks) through the facade: the tied model's, whose reference greedy steps
      * have margins of 0.01 and more from the first on. Mapped (this small file's default), the blocks run as stored;
-     * in memory, the Q4_K matrices run as {@link io.falconmamba.core.kernels.Q4KMatrix} tiles.
+     * in memory, the Q4_K and Q6_K matrices run as {@link io.falconmamba.core.kernels.Q4KMatrix} and
+     * {@link io.falconmamba.core.kernels.Q6KMatrix} tiles.
      */
     @ParameterizedTest
     @EnumSource(

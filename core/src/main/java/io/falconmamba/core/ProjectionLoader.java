@@ -4,6 +4,7 @@ import io.falconmamba.core.kernels.BlockMatrix;
 import io.falconmamba.core.kernels.Matrix;
 import io.falconmamba.core.kernels.PackedMatrix;
 import io.falconmamba.core.kernels.Q4KMatrix;
+import io.falconmamba.core.kernels.Q6KMatrix;
 import io.falconmamba.core.kernels.QuantizedMatrix;
 import io.falconmamba.core.kernels.ThreadPool;
 import io.falconmamba.core.kernels.Weight;
@@ -13,8 +14,8 @@ import java.util.Optional;
 /**
  * Prepares the projection matrices at load: quantized ({@link Quantization}), copied into memory
  * ({@link WeightStorage#IN_MEMORY}: F16/BF16 repacked into row tiles, {@link PackedMatrix}; Q8_0/Q4_0 blocks of a
- * GGUF file into {@link QuantizedMatrix} tiles, Q4_K blocks into {@link Q4KMatrix} tiles; the other block formats
- * and F32 as stored) or
+ * GGUF file into {@link QuantizedMatrix} tiles, Q4_K and Q6_K blocks into {@link Q4KMatrix} and {@link Q6KMatrix}
+ * tiles; the other block formats and F32 as stored) or
  * left in place in the mapped checkpoint. Quantized and copied matrices live
  * in one shared off-heap arena, which the model frees when it closes. Matrices
  * whose rows do not split into 32-weight blocks (a small dt_proj) are not quantized; they are still copied when
@@ -54,8 +55,8 @@ final class ProjectionLoader implements AutoCloseable {
 
     /**
      * A matrix of element type prepared as asked. A block-format matrix (a GGUF's) keeps its blocks: in place when
-     * mapped; in memory, Q8_0 and Q4_0 rearranged into the tiles of {@link QuantizedMatrix}, Q4_K into those of
-     * {@link Q4KMatrix}, and the other formats copied as stored (the same bytes in anonymous huge pages, away from whatever pages the file's cache holds).
+     * mapped; in memory, Q8_0 and Q4_0 rearranged into the tiles of {@link QuantizedMatrix}, Q4_K and Q6_K into
+     * those of {@link Q4KMatrix} and {@link Q6KMatrix}, and the other formats copied as stored (the same bytes in anonymous huge pages, away from whatever pages the file's cache holds).
      */
     Weight apply(Weight w) {
         if (w instanceof BlockMatrix b) {
@@ -65,6 +66,7 @@ final class ProjectionLoader implements AutoCloseable {
             Weight copied = switch (b.format()) {
                 case Q8_0, Q4_0 -> QuantizedMatrix.fromBlocks(b, arena, pool);
                 case Q4_K -> Q4KMatrix.fromBlocks(b, arena, pool);
+                case Q6_K -> Q6KMatrix.fromBlocks(b, arena, pool);
                 default -> BlockMatrix.of(b.name(), b.rows(), b.cols(), b.format(), copy(b.data()));
             };
             return released(copied, b.data());

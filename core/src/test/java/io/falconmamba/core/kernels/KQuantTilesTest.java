@@ -2,45 +2,62 @@ package io.falconmamba.core.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Q4_K blocks rearranged into {@link Q4KMatrix} tiles: the weights are ggml's ({@link KQuantMatrix} decodes the
- * same blocks as {@code dequantize_row_q4_K} does), and the tiled kernel's products match them.
+ * K-quant blocks rearranged into tiles ({@link Q4KMatrix}, {@link Q6KMatrix}): the weights are ggml's
+ * ({@link KQuantMatrix} decodes the same blocks as {@code dequantize_row_q4_K} / {@code _q6_K} do, bit for bit),
+ * and the tiled kernels' products match them.
  */
-class Q4KMatrixTest {
+class KQuantTilesTest {
 
     /** Rows: whole groups of four tiles, a lone tile and a partial one, at either vector width. */
-    private static final int ROWS = 37 * Q4KMatrix.TILE + 5;
+    private static final int ROWS = 37 * QuantizedMatrix.TILE + 5;
 
     private static final int COLS = 3 * 256;
 
-    /** Random Q4_K blocks: every byte random, the half d and dmin small and finite. */
-    private static BlockMatrix randomQ4K(Arena arena, int rows, int cols, Random rnd) {
-        long rb = Format.Q4_K.rowBytes(cols);
+    /** Random blocks: every byte random, the half scales small and finite. */
+    private static BlockMatrix randomBlocks(Format f, Arena arena, int rows, int cols, Random rnd) {
+        long rb = f.rowBytes(cols);
         MemorySegment seg = arena.allocate(rows * rb);
         for (long i = 0; i < rows * rb; i++) {
             seg.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
         }
-        for (long at = 0; at < rows * rb; at += 144) {
-            seg.set(Convert.I16, at, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
-            seg.set(Convert.I16, at + 2, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+        for (long at = 0; at < rows * rb; at += f.blockBytes()) {
+            if (f == Format.Q6_K) {
+                seg.set(Convert.I16, at + 208, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+            } else {
+                seg.set(Convert.I16, at, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+                seg.set(Convert.I16, at + 2, Float.floatToFloat16((float) (rnd.nextGaussian() * 0.01)));
+            }
         }
-        return BlockMatrix.of("blk.0.ssm_in.weight", rows, cols, Format.Q4_K, seg);
+        return BlockMatrix.of("blk.0.ssm_in.weight", rows, cols, f, seg);
     }
 
-    @Test
-    void rowsAndTilesAreTheBlocksWeightsBitForBit() {
+    private static RowTiles tiled(BlockMatrix b, Arena arena, ThreadPool pool) {
+        return b.format() == Format.Q4_K ? Q4KMatrix.fromBlocks(b, arena, pool) : Q6KMatrix.fromBlocks(b, arena, pool);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+            value = Format.class,
+            names = {"Q4_K", "Q6_K"})
+    void rowsAndTilesAreTheBlocksWeightsBitForBit(Format f) {
         Random rnd = new Random(41);
         try (Arena arena = Arena.ofShared();
                 ThreadPool pool = new ThreadPool(2)) {
-            BlockMatrix blocks = randomQ4K(arena, ROWS, COLS, rnd);
-            Q4KMatrix tiles = Q4KMatrix.fromBlocks(blocks, arena, pool);
+            BlockMatrix blocks = randomBlocks(f, arena, ROWS, COLS, rnd);
+            RowTiles tiles = tiled(blocks, arena, pool);
+            assertEquals(f, tiles.format());
             float[] want = new float[COLS];
             float[] got = new float[COLS];
             for (int r = 0; r < ROWS; r++) {
@@ -50,7 +67,7 @@ class Q4KMatrixTest {
                     assertEquals(Float.floatToIntBits(want[c]), Float.floatToIntBits(got[c]), "row " + r + " col " + c);
                 }
             }
-            int l = Q4KMatrix.TILE;
+            int l = QuantizedMatrix.TILE;
             float[] tile = new float[COLS * l];
             for (int t = 0; t < tiles.tiles(); t++) {
                 tiles.tileToFloats(t, tile, 0, l);
@@ -59,7 +76,7 @@ class Q4KMatrixTest {
                     if (r < ROWS) {
                         blocks.rowToFloats(r, want, 0);
                     } else {
-                        java.util.Arrays.fill(want, 0f);
+                        Arrays.fill(want, 0f);
                     }
                     for (int c = 0; c < COLS; c++) {
                         assertEquals(
@@ -74,17 +91,20 @@ class Q4KMatrixTest {
 
     /**
      * x chosen so that its Q8_0 quantization is exact (integers times 2^-7, each 32-column block reaching ±127):
-     * the kernel's integer sums are then the exact products of the quants, and the result differs from the double
-     * product of the decoded weights only by float32 roundings of the group and super-block sums, a few units of
-     * 2^-24 of the sum of |w·x| per row.
+     * the kernels' integer sums are then the exact products of the quants, and the result differs from the double
+     * product of the decoded weights only by float32 roundings of the group and super-block sums (and, for Q6_K,
+     * of each decoded weight, which is {@code (d·sc)·q} rounded once), a few units of 2^-24 of the sum of |w·x|.
      */
-    @Test
-    void decodeMatchesTheDecodedWeightsForExactlyQuantizedX() {
+    @ParameterizedTest
+    @EnumSource(
+            value = Format.class,
+            names = {"Q4_K", "Q6_K"})
+    void decodeMatchesTheDecodedWeightsForExactlyQuantizedX(Format f) {
         Random rnd = new Random(43);
         try (Arena arena = Arena.ofShared();
                 ThreadPool pool = new ThreadPool(2)) {
-            BlockMatrix blocks = randomQ4K(arena, ROWS, COLS, rnd);
-            Q4KMatrix tiles = Q4KMatrix.fromBlocks(blocks, arena, pool);
+            BlockMatrix blocks = randomBlocks(f, arena, ROWS, COLS, rnd);
+            RowTiles tiles = tiled(blocks, arena, pool);
             float[] x = new float[COLS + 3];
             for (int c = 0; c < COLS; c++) {
                 x[3 + c] = (rnd.nextInt(255) - 127) * 0x1p-7f;
@@ -103,7 +123,7 @@ class Q4KMatrixTest {
                     want += (double) row[c] * x[3 + c];
                     magnitude += Math.abs((double) row[c] * x[3 + c]);
                 }
-                assertEquals(want, out[2 + r], 1e-5 * magnitude + 1e-30, "row " + r);
+                assertEquals(want, out[2 + r], 1e-5 * magnitude + 1e-30, f + " row " + r);
             }
         }
     }
@@ -112,16 +132,19 @@ class Q4KMatrixTest {
      * Every row's result is bit for bit the same on any number of threads: with fewer than 32 tiles the pool hands
      * out single tiles, so each thread count runs a different set of tiles in four-tile passes.
      */
-    @Test
-    void decodeIsTheSameOnEveryThreadCountAndPass() {
+    @ParameterizedTest
+    @EnumSource(
+            value = Format.class,
+            names = {"Q4_K", "Q6_K"})
+    void decodeIsTheSameOnEveryThreadCountAndPass(Format f) {
         Random rnd = new Random(47);
-        int rows = 20 * Q4KMatrix.TILE + 3;
+        int rows = 20 * QuantizedMatrix.TILE + 3;
         int cols = 2048; // above MatVec.INLINE_BYTES, so the pools do split it
         try (Arena arena = Arena.ofShared();
                 ThreadPool one = new ThreadPool(1);
                 ThreadPool two = new ThreadPool(2);
                 ThreadPool three = new ThreadPool(3)) {
-            Q4KMatrix tiles = Q4KMatrix.fromBlocks(randomQ4K(arena, rows, cols, rnd), arena, two);
+            RowTiles tiles = tiled(randomBlocks(f, arena, rows, cols, rnd), arena, two);
             float[] x = new float[cols];
             for (int c = 0; c < cols; c++) {
                 x[c] = (float) rnd.nextGaussian();
@@ -146,10 +169,14 @@ class Q4KMatrixTest {
             BlockMatrix q6 = BlockMatrix.of("blk.3.ssm_out.weight", 2, 256, Format.Q6_K, arena.allocate(2 * 210));
             IllegalArgumentException e =
                     assertThrows(IllegalArgumentException.class, () -> Q4KMatrix.fromBlocks(q6, arena, pool));
-            assertEquals(true, e.getMessage().contains("blk.3.ssm_out.weight"), e.getMessage());
-            IllegalArgumentException w =
-                    assertThrows(IllegalArgumentException.class, () -> new Q4KMatrix("m", 2, 300, arena.allocate(1)));
-            assertEquals(true, w.getMessage().contains("m:"), w.getMessage());
+            assertTrue(e.getMessage().contains("blk.3.ssm_out.weight"), e.getMessage());
+            BlockMatrix q4 = BlockMatrix.of("blk.4.ssm_in.weight", 2, 256, Format.Q4_K, arena.allocate(2 * 144));
+            e = assertThrows(IllegalArgumentException.class, () -> Q6KMatrix.fromBlocks(q4, arena, pool));
+            assertTrue(e.getMessage().contains("blk.4.ssm_in.weight"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new Q4KMatrix("m4", 2, 300, arena.allocate(1)));
+            assertTrue(e.getMessage().contains("m4:"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new Q6KMatrix("m6", 2, 256, arena.allocate(7)));
+            assertTrue(e.getMessage().contains("m6:"), e.getMessage());
         }
     }
 }
