@@ -107,10 +107,12 @@ final class PackedMatMul {
     }
 
     /**
-     * One-token products hand out groups of four tiles from this many groups on; smaller matrices (x_proj: five
-     * tiles) hand out single tiles, as four-tile units would leave one thread most of the work.
+     * One-token products hand out groups of four tiles from this many groups on (fm-130m's out_proj has 12, its
+     * in_proj 48: as single tiles, the pool's shrinking pieces sent their odd tiles through the slower one-tile pass);
+     * smaller matrices (x_proj: five tiles) hand out single tiles, as four-tile units would leave one thread most of
+     * the work.
      */
-    static final int MIN_QUADS = 16;
+    static final int MIN_QUADS = 8;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     /** Per thread: up to sixteen vectors of accumulated outputs. */
