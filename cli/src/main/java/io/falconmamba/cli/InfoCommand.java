@@ -88,7 +88,7 @@ final class InfoCommand implements Callable<Integer> {
             System.out.printf(
                     "storage:          %s%n",
                     fm.model().weightStorage() == io.falconmamba.core.WeightStorage.IN_MEMORY
-                            ? "matrices copied into memory at load, F16/BF16 and GGUF Q8_0/Q4_0 in row tiles"
+                            ? "matrices copied into memory at load, F16/BF16 and GGUF Q8_0/Q4_0/Q4_K/Q6_K in row tiles"
                             : "matrices read in place from the mapped files");
             System.out.printf("read per token:   %,d bytes%n", fm.model().weightBytesPerToken());
             System.out.printf("weight pages:     %s%n", pages);

@@ -51,7 +51,7 @@ final class ModelOptions {
     @Option(
             names = "--no-mmap",
             description = "Copy the weight matrices into memory at load, whatever their size: slower load, faster "
-                    + "decode (as llama.cpp's --no-mmap). F16, BF16 and a GGUF file's Q8_0/Q4_0 go into row tiles; "
+                    + "decode (as llama.cpp's --no-mmap). F16, BF16 and a GGUF file's Q8_0/Q4_0/Q4_K/Q6_K go into row tiles; "
                     + "other GGUF block types are copied as stored. Default: copied when the checkpoint takes 64 MiB or more and at most half "
                     + "of the available memory, else mapped.")
     boolean noMmap;
