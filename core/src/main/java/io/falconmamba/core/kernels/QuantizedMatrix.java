@@ -358,18 +358,7 @@ public record QuantizedMatrix(String name, int rows, int cols, Format format, Me
     @Override
     public void tileToFloats(int tile, float[] out, int lane, int stride) {
         if (!QMatVec.VECTOR) {
-            float[] row = new float[cols];
-            for (int i = 0; i < TILE; i++) {
-                int r = tile * TILE + i;
-                if (r < rows) {
-                    rowToFloats(r, row, 0);
-                } else {
-                    Arrays.fill(row, 0f);
-                }
-                for (int c = 0; c < cols; c++) {
-                    out[c * stride + lane + i] = row[c];
-                }
-            }
+            tileByRows(tile, out, lane, stride);
             return;
         }
         long base = tile * tileBytes();

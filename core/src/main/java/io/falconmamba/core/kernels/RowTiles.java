@@ -19,6 +19,26 @@ interface RowTiles extends Weight {
      */
     void tileToFloats(int tile, float[] out, int lane, int stride);
 
+    /**
+     * {@link #tileToFloats} one row at a time through {@link #rowToFloats}: for vector widths the tile kernels do not
+     * cover.
+     */
+    default void tileByRows(int tile, float[] out, int lane, int stride) {
+        int l = F.length();
+        float[] row = new float[cols()];
+        for (int i = 0; i < l; i++) {
+            int r = tile * l + i;
+            if (r < rows()) {
+                rowToFloats(r, row, 0);
+            } else {
+                Arrays.fill(row, 0f);
+            }
+            for (int c = 0; c < cols(); c++) {
+                out[c * stride + lane + i] = row[c];
+            }
+        }
+    }
+
     /** Two stored tiles are MatMul's tile of two vectors of rows, already by column (padding rows zero). */
     @Override
     default void transposedRows(int r0, int count, float[] tile, int width) {
